@@ -1,0 +1,158 @@
+"""Cross-references of a validated scenario: every name used must be defined, every condition must parse."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from escalsim.expr import ExprError, parse, suggest
+from escalsim.schema import RESERVED, Effect, Scenario
+
+Found = Iterator[tuple[tuple, str]]
+
+
+def event_names(s: Scenario) -> list[str]:
+    """Every name days_since()/happened() may use, in a stable order."""
+    names = [r.id for r in s.ladder.rungs] + list(s.options) + list(s.flags)
+    for dep_id, dep in s.deployments.items():
+        names += [dep_id] + [f"{dep_id}.{stage.name}" for stage in dep.stages]
+    for tid, treaty in s.treaties.items():
+        names += [tid, f"{tid}.casus_foederis"] + [f"{tid}.{st.id}" for st in treaty.steps]
+        names += [f"{tid}.{ob.party}" for ob in treaty.obligations]
+    return names
+
+
+def readable_names(s: Scenario) -> list[str]:
+    """Names a condition may read: true variables, observed estimates, and the level."""
+    return list(s.variables) + list(s.observations) + ["level"]
+
+
+def check_references(s: Scenario) -> list[tuple[tuple, str]]:
+    problems = list(_names(s)) + list(_ladder(s)) + list(_deployments(s)) + list(_observations(s))
+    problems += list(_options(s)) + list(_treaties(s)) + list(_dates(s))
+    return problems
+
+
+def _ref(path: tuple, kind: str, name: str, known: Iterable[str]) -> Found:
+    known = list(known)
+    if name not in known:
+        hint = suggest(name, known)
+        tail = f" (did you mean '{hint}'?)" if hint else ""
+        shown = ", ".join(known[:30]) + (" ..." if len(known) > 30 else "") if known else "none defined"
+        yield path, f"unknown {kind} '{name}'{tail}; defined: {shown}"
+
+
+def _names(s: Scenario) -> Found:
+    for section in ("variables", "observations"):
+        for name in getattr(s, section):
+            if name in RESERVED:
+                yield (section, name), f"'{name}' is a reserved word in conditions; choose another name"
+    for name in set(s.variables) & set(s.observations):
+        yield ("observations", name), f"'{name}' is already a variable; an observation needs its own name"
+    events = event_names(s)
+    seen: set[str] = set()
+    for name in events:
+        if name in seen:
+            yield (), f"the name '{name}' is used twice among rungs, options, flags, deployments and treaties"
+        seen.add(name)
+
+
+def _ladder(s: Scenario) -> Found:
+    ids = [r.id for r in s.ladder.rungs]
+    yield from _ref(("ladder", "start"), "rung", s.ladder.start, ids)
+    for i, rung in enumerate(s.ladder.rungs):
+        if rung.id in ids[:i]:
+            yield ("ladder", "rungs", i, "id"), f"rung '{rung.id}' appears twice in the ladder"
+
+
+def _deployments(s: Scenario) -> Found:
+    for did, d in s.deployments.items():
+        base = ("deployments", did)
+        yield from _ref(base + ("from",), "actor", d.from_, s.actors)
+        yield from _ref(base + ("to",), "actor", d.to, s.actors)
+        yield from _ref(base + ("total",), "variable", d.total, s.variables)
+        names = [st.name for st in d.stages]
+        for i, stage in enumerate(d.stages):
+            if stage.name in names[:i]:
+                yield base + ("stages", i, "name"), f"stage '{stage.name}' appears twice"
+            if stage.variable is not None:
+                yield from _ref(base + ("stages", i, "variable"), "variable", stage.variable, s.variables)
+        if d.attrition is not None:
+            yield from _ref(base + ("attrition", "variable"), "variable", d.attrition.variable, s.variables)
+        if d.flow is not None:
+            for key in ("start", "until"):
+                when = getattr(d.flow, key)
+                if when is not None and not 0 <= s.day_of(when) <= s.horizon:
+                    yield base + ("flow", key), "must fall between the start and the end of the scenario"
+            if d.flow.target is not None and s.day_of(d.flow.target.by) <= s.day_of(d.flow.start or 0):
+                yield base + ("flow", "target", "by"), "the target date must come after the flow starts"
+
+
+def _observations(s: Scenario) -> Found:
+    for oid, o in s.observations.items():
+        yield from _ref(("observations", oid, "observer"), "actor", o.observer, s.actors)
+        yield from _ref(("observations", oid, "of"), "variable", o.of, s.variables)
+
+
+def _expr(path: tuple, text: str, s: Scenario) -> Found:
+    rungs = [r.id for r in s.ladder.rungs]
+    try:
+        parse(text, variables=readable_names(s), events=event_names(s), rungs=rungs)
+    except ExprError as exc:
+        at = f" (at column {exc.column + 1} of the expression)" if exc.column is not None else ""
+        yield path, f"{exc.message}{at}"
+
+
+def _effects(path: tuple, effects: list[Effect], s: Scenario) -> Found:
+    rungs = [r.id for r in s.ladder.rungs]
+    for i, e in enumerate(effects):
+        here = path + (i,)
+        for key in ("set", "add"):
+            for var in getattr(e, key) or {}:
+                yield from _ref(here + (key, var), "variable", var, s.variables)
+        for key in ("ladder", "ladder_set"):
+            if getattr(e, key) is not None:
+                yield from _ref(here + (key,), "rung", getattr(e, key), rungs)
+        for key in ("enable", "disable"):
+            for j, opt in enumerate(getattr(e, key) or []):
+                yield from _ref(here + (key, j), "option", opt, s.options)
+        flows = [d for d, dep in s.deployments.items() if dep.flow is not None]
+        if e.scale_flow is not None:
+            yield from _ref(here + ("scale_flow", "deployment"), "deployment with a flow", e.scale_flow.deployment,
+                            flows)
+        if e.stop_flow is not None:
+            yield from _ref(here + ("stop_flow",), "deployment with a flow", e.stop_flow, flows)
+        if e.flag is not None:
+            yield from _ref(here + ("flag",), "flag (declare it under flags:)", e.flag, s.flags)
+
+
+def _options(s: Scenario) -> Found:
+    for oid, o in s.options.items():
+        base = ("options", oid)
+        yield from _ref(base + ("actor",), "actor", o.actor, s.actors)
+        yield from _expr(base + ("when",), o.when, s)
+        yield from _effects(base + ("effects",), o.effects, s)
+
+
+def _treaties(s: Scenario) -> Found:
+    for tid, t in s.treaties.items():
+        base = ("treaties", tid)
+        for i, party in enumerate(t.parties):
+            yield from _ref(base + ("parties", i), "actor", party, s.actors)
+        ids = [st.id for st in t.steps]
+        for i, step in enumerate(t.steps):
+            if step.id in ids[:i]:
+                yield base + ("steps", i, "id"), f"step '{step.id}' appears twice"
+            for j, prior in enumerate(step.after or []):
+                yield from _ref(base + ("steps", i, "after", j), "earlier step", prior, ids[:i])
+        yield from _expr(base + ("casus_foederis",), t.casus_foederis, s)
+        for i, ob in enumerate(t.obligations):
+            yield from _ref(base + ("obligations", i, "party"), "treaty party", ob.party, t.parties)
+            yield from _effects(base + ("obligations", i, "effects"), ob.effects, s)
+
+
+def _dates(s: Scenario) -> Found:
+    for name, date in s.checkpoints.items():
+        if not 0 <= s.day_of(date) <= s.horizon:
+            yield ("checkpoints", name), f"{date} is outside the scenario ({s.start} to day {s.horizon:g})"
+    if s.end is not None and s.end <= s.start:
+        yield ("end",), f"the end ({s.end}) must come after the start ({s.start})"

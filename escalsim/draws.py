@@ -1,0 +1,57 @@
+"""A component's parameters and its own random stream, created only when a random draw is first needed."""
+
+from __future__ import annotations
+
+from escalsim import params as P
+
+
+class ParamList:
+    """Compile-time list of a component's parameters; `add` returns the index used to draw it."""
+
+    def __init__(self):
+        self.items: list[tuple[object, bool, float | None]] = []  # (sampler, per_run, constant or None)
+
+    def add(self, param, transform=None) -> int:
+        """Register a parameter (optionally mapped through transform, e.g. a hazard into a daily rate)."""
+        fn, per_run = P.sampler(param)
+        lo, hi = P.support(param)
+        constant = lo if lo == hi else None
+        if transform is not None:
+            raw = fn
+            fn = lambda r: transform(raw(r))  # noqa: E731
+            constant = None if constant is None else transform(constant)
+        self.items.append((fn, per_run, constant))
+        return len(self.items) - 1
+
+
+class Draws:
+    """Run-time values of a ParamList: constants free, per-run values drawn once, per-use values each call."""
+
+    __slots__ = ("world", "key", "items", "values", "r")
+
+    def __init__(self, world, key: str, plist: ParamList):
+        self.world, self.key, self.items = world, key, plist.items
+        self.values = [c for _, _, c in plist.items]
+        self.r = None
+
+    def rng(self):
+        """The component's stream; on creation, per-run random parameters are drawn in declaration order."""
+        if self.r is None:
+            self.r = r = self.world.stream(self.key)
+            for i, (fn, per_run, constant) in enumerate(self.items):
+                if per_run and constant is None:
+                    self.values[i] = fn(r)
+        return self.r
+
+    def __call__(self, i: int) -> float:
+        value = self.values[i]
+        if value is not None:
+            return value
+        r = self.rng()
+        value = self.values[i]
+        return value if value is not None else self.items[i][0](r)
+
+    def chance(self, i: int) -> bool:
+        """True with the probability in slot i; certain outcomes use no random number."""
+        p = self(i)
+        return p >= 1.0 or (p > 0.0 and self.rng().random() < p)

@@ -1,0 +1,177 @@
+"""A scenario compiled into a Model, and `simulate`: one seeded SimPy run of it, returned as a RunRecord."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from escalsim import expr as expressions
+from escalsim.check import event_names, readable_names
+from escalsim.decisions import Option, OptionPlan, TreatyPlan, TreatyRun, plan_option, plan_treaty
+from escalsim.draws import Draws, ParamList
+from escalsim.forces import (
+    Deployment,
+    DeploymentPlan,
+    ObservationPlan,
+    Observer,
+    plan_deployment,
+    plan_observation,
+)
+from escalsim.ladder import BackgroundHazards, plan_hazards
+from escalsim.schema import Injection, Scenario
+from escalsim.world import TraceEvent, World
+
+
+@dataclass
+class Model:
+    """Everything a run needs, prepared once: names, days, parsed conditions, parameter slots."""
+
+    scenario: Scenario
+    name: str
+    start: dt.date
+    horizon: float
+    rungs: list[str]
+    rung_labels: list[str]
+    start_level: int
+    readable: list[str]              # variables, then observed estimates, then 'level'
+    labels: dict[str, str]
+    checkpoints: list[tuple[str, float]]
+    outcomes: list[str]              # options and obligation events, in file order
+    initial: ParamList
+    initial_slots: list[tuple[str, int]]
+    hazards: tuple
+    deployments: list[DeploymentPlan] = field(default_factory=list)
+    observations: list[ObservationPlan] = field(default_factory=list)
+    options: list[OptionPlan] = field(default_factory=list)
+    treaties: list[TreatyPlan] = field(default_factory=list)
+
+    def date_of(self, day: float) -> dt.date:
+        return self.start + dt.timedelta(days=math.floor(day))
+
+
+def compile_model(s: Scenario) -> Model:
+    """Turn a validated (and reference-checked) scenario into a Model."""
+    rungs = [r.id for r in s.ladder.rungs]
+    names, events = readable_names(s), event_names(s)
+
+    def parse(text: str):
+        return expressions.parse(text, variables=names, events=events, rungs=rungs)
+
+    initial = ParamList()
+    labels = {k: v.label or k for k, v in s.variables.items()}
+    labels.update({k: o.label or f"{s.actors[o.observer].label} estimate of {labels[o.of]}"
+                   for k, o in s.observations.items()})
+    labels["level"] = "escalation level (rung index)"
+    outcomes = list(s.options) + [f"{tid}.{ob.party}" for tid, t in s.treaties.items() for ob in t.obligations]
+    return Model(
+        scenario=s, name=s.name, start=s.start, horizon=s.horizon, rungs=rungs,
+        rung_labels=[r.label or r.id for r in s.ladder.rungs], start_level=rungs.index(s.ladder.start),
+        readable=names, labels=labels,
+        checkpoints=sorted(((k, s.day_of(d) + 1.0) for k, d in s.checkpoints.items()), key=lambda c: c[1]),
+        outcomes=outcomes, initial=initial,
+        initial_slots=[(k, initial.add(v.initial)) for k, v in s.variables.items()],
+        hazards=plan_hazards(s),
+        deployments=[plan_deployment(k, d, s) for k, d in s.deployments.items()],
+        observations=[plan_observation(k, o, s) for k, o in s.observations.items()],
+        options=[plan_option(k, o, s, parse) for k, o in s.options.items()],
+        treaties=[plan_treaty(k, t, s, parse) for k, t in s.treaties.items()],
+    )
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What one run produced: the summary row, the level's path, and (if asked) the trace."""
+
+    seed: int
+    run: int
+    final_level: int
+    max_level: int
+    first_passage: tuple[float, ...]        # day each rung was first reached (nan: never)
+    first_cause: tuple[str, ...]            # what first moved the world onto each rung
+    checkpoints: tuple[tuple[float, ...], ...]  # readable values at each checkpoint (model.readable order)
+    final: tuple[float, ...]                # readable values at the horizon
+    fired: tuple[float, ...]                # first day each outcome (option/obligation) happened (nan: never)
+    fire_counts: tuple[int, ...]            # times each option fired (obligations: 0 or 1)
+    events: int                             # SimPy events processed
+    level_path: tuple[tuple[float, int], ...]  # (day, new level) at each change
+    trace: tuple[TraceEvent, ...] | None
+
+
+class InjectionError(ValueError):
+    """An injection that names no option or falls outside the run."""
+
+
+def simulate(model: Model, seed: int, run: int = 0, injections: Sequence[Injection] = (),
+             trace: bool = False) -> RunRecord:
+    """One world, fully determined by (model, seed, run, injections)."""
+    w = World(model, seed, run, trace)
+    _set_initial(w, model)
+    parts = [BackgroundHazards(w, *model.hazards)]
+    for plan in model.deployments:
+        w.deployments[plan.id] = Deployment(w, plan)
+    parts += w.deployments.values()
+    for plan in model.observations:
+        Observer(w, plan)
+    for plan in model.options:
+        option = w.options[plan.id] = Option(w, plan)
+        if plan.group:
+            w.groups[plan.group].append(option)
+    treaties = [TreatyRun(w, plan) for plan in model.treaties]
+    parts += treaties
+    _inject(w, model, injections)
+    snapshots = _schedule_checkpoints(w, model)
+    for part in parts:
+        part.start()
+    for option in w.options.values():
+        option.watch.recheck()
+    for treaty in treaties:
+        treaty.watch.recheck()
+    w.env.run(until=model.horizon)
+    final = tuple(w.values[k] for k in model.readable)
+    while len(snapshots) < len(model.checkpoints):
+        snapshots.append(final)
+    counts = tuple(w.options[k].fired if k in w.options else int(k in w.fire_days) for k in model.outcomes)
+    return RunRecord(
+        seed=seed, run=run, final_level=int(w.values["level"]), max_level=w.max_level,
+        first_passage=tuple(w.first_passage), first_cause=tuple(w.first_cause),
+        checkpoints=tuple(snapshots), final=final,
+        fired=tuple(w.fire_days.get(k, math.nan) for k in model.outcomes), fire_counts=counts,
+        events=w.events_scheduled, level_path=tuple(w.level_path),
+        trace=None if w.trace is None else tuple(w.trace),
+    )
+
+
+def _set_initial(w: World, model: Model) -> None:
+    draws = Draws(w, "variables", model.initial)
+    for name, slot in model.initial_slots:
+        w.values[name] = draws(slot)
+    w.values["level"] = float(model.start_level)
+    w.max_level = model.start_level
+    w.level_path.append((0.0, model.start_level))
+    for k in range(model.start_level + 1):
+        w.first_passage[k] = 0.0
+        w.first_cause[k] = "start"
+        w.event_times[model.rungs[k]] = 0.0
+
+
+def _inject(w: World, model: Model, injections: Sequence[Injection]) -> None:
+    for inj in injections:
+        if inj.option not in w.options:
+            raise InjectionError(f"injection names unknown option '{inj.option}'")
+        if not 0 <= inj.day < model.horizon:
+            raise InjectionError(f"injection day {inj.day:g} is outside the run (0 to {model.horizon:g})")
+        option = w.options[inj.option]
+        w.at(inj.day, option.force, f"injected decision for day {inj.day:g}")
+
+
+def _schedule_checkpoints(w: World, model: Model) -> list[tuple[float, ...]]:
+    snapshots: list[tuple[float, ...]] = []
+
+    def snap() -> None:
+        snapshots.append(tuple(w.values[k] for k in model.readable))
+
+    for _name, day in model.checkpoints:
+        w.at(day, snap)
+    return snapshots

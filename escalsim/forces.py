@@ -1,0 +1,219 @@
+"""Deployments (batches, stages, attrition) and observations (late, noisy estimates of a variable)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from escalsim import sampling
+from escalsim.draws import Draws, ParamList
+from escalsim.params import mean as param_mean
+from escalsim.schema import Deployment as DeploymentSpec
+from escalsim.schema import Observation as ObservationSpec
+from escalsim.schema import Scenario
+
+
+@dataclass
+class DeploymentPlan:
+    """A deployment compiled: days instead of dates, parameter slots instead of parameters."""
+
+    id: str
+    title: str
+    unit: str
+    total: str
+    schedule: list[tuple[float, int]]            # (day, size slot)
+    stages: list[tuple[str, int | None, str | None]]  # (name, days slot, variable)
+    flow_start: float = 0.0
+    flow_until: float = math.inf
+    size_slot: int | None = None
+    interval_slot: int | None = None
+    poisson_rate: float | None = None           # batches per day, from a target
+    cap: float = math.inf
+    attrition: tuple[int, float, str] | None = None  # (rate slot, step days, casualties variable)
+    plist: ParamList = field(default_factory=ParamList)
+
+
+def plan_deployment(did: str, d: DeploymentSpec, s: Scenario) -> DeploymentPlan:
+    plist = ParamList()
+    title = d.label or f"{s.actors[d.from_].label} → {s.actors[d.to].label}"
+    plan = DeploymentPlan(did, title, d.unit, d.total,
+                          [(s.day_of(b.when), plist.add(b.size)) for b in d.schedule],
+                          [(st.name, None if st.days is None else plist.add(st.days), st.variable) for st in d.stages],
+                          plist=plist)
+    if d.flow is not None:
+        f = d.flow
+        plan.flow_start = s.day_of(f.start) if f.start is not None else 0.0
+        plan.flow_until = s.day_of(f.until) if f.until is not None else math.inf
+        plan.size_slot = plist.add(f.batch_size)
+        plan.cap = f.cap if f.cap is not None else math.inf
+        if f.interval_days is not None:
+            plan.interval_slot = plist.add(f.interval_days)
+        else:
+            by = s.day_of(f.target.by)
+            before = sum(param_mean(b.size) for b in d.schedule if s.day_of(b.when) <= by)
+            missing = max(f.target.total - before, 0.0)
+            plan.poisson_rate = missing / (param_mean(f.batch_size) * (by - plan.flow_start))
+    if d.attrition is not None:
+        plan.attrition = (plist.add(d.attrition.rate_per_day), d.attrition.every_days, d.attrition.variable)
+    return plan
+
+
+class Deployment:
+    """Forces sent in batches; each batch goes through the stages; the last stage suffers attrition."""
+
+    def __init__(self, world, plan: DeploymentPlan):
+        self.world, self.plan = world, plan
+        self.draws = Draws(world, "deployment:" + plan.id, plan.plist)
+        self.in_stage = [0] * len(plan.stages)
+        self.sent = 0
+        self.factor = 1.0
+        self.flow_token = 0
+        self.attrition_running = False
+
+    def start(self) -> None:
+        w, plan = self.world, self.plan
+        for day, slot in plan.schedule:
+            w.at(max(day, 0.0), self._scheduled, slot)
+        if plan.size_slot is not None:
+            w.at(plan.flow_start, self._next_batch, self.flow_token)
+
+    def _scheduled(self, slot: int) -> None:
+        self.dispatch(self.draws(slot), "planned batch")
+
+    def _next_batch(self, token: int) -> None:
+        """Schedule the flow's next batch after one interval (at the current rate)."""
+        if token != self.flow_token or self.factor == 0:
+            return
+        plan = self.plan
+        if plan.interval_slot is not None:
+            wait = self.draws(plan.interval_slot) / self.factor
+        else:
+            wait = sampling.exponential(self.draws.rng(), plan.poisson_rate * self.factor)
+        if self.world.now + wait <= plan.flow_until:
+            self.world.at(wait, self._flow_batch, token)
+
+    def _flow_batch(self, token: int) -> None:
+        if token != self.flow_token:
+            return
+        room = self.plan.cap - self.sent
+        if room <= 0:
+            return
+        self.dispatch(min(self.draws(self.plan.size_slot), room), "flow")
+        self._next_batch(token)
+
+    def scale(self, factor: float, cause: str) -> None:
+        """Multiply the batch rate (0 stops the flow); the clock to the next batch restarts now."""
+        self.factor = 0.0 if factor == 0 else self.factor * factor
+        self.flow_token += 1
+        self._next_batch(self.flow_token)
+
+    def dispatch(self, size: float, why: str) -> None:
+        w, plan = self.world, self.plan
+        size = int(round(size))
+        if size <= 0:
+            return
+        self.sent += size
+        w.set(plan.total, w.values[plan.total] + size)
+        w.happen(plan.id, why)
+        if w.trace is not None:
+            w.note("deployment", plan.title, f"batch of {size:,} {plan.unit} arrives "
+                   f"(total {w.values[plan.total]:,.0f})", why)
+        if plan.stages:
+            self._enter(0, size)
+
+    def _enter(self, k: int, size: int) -> None:
+        w, plan = self.world, self.plan
+        name, days_slot, var = plan.stages[k]
+        self.in_stage[k] += size
+        if var is not None:
+            w.set(var, w.values[var] + size)
+        w.happen(f"{plan.id}.{name}", f"{plan.title}: first {plan.unit} enter {name}")
+        if k > 0:
+            w.note("deployment", plan.title, f"{size:,} {plan.unit} move on to {name} "
+                   f"(now {self.in_stage[k]:,} in {name})")
+        if days_slot is not None:
+            w.at(self.draws(days_slot), self._leave, k, size)
+        elif plan.attrition is not None and not self.attrition_running:
+            self.attrition_running = True
+            w.at(plan.attrition[1], self._attrition)
+
+    def _leave(self, k: int, size: int) -> None:
+        var = self.plan.stages[k][2]
+        self.in_stage[k] -= size
+        if var is not None:
+            self.world.set(var, self.world.values[var] - size)
+        self._enter(k + 1, size)
+
+    def _attrition(self) -> None:
+        """One step of casualties in the last stage: Binomial(n, 1 - exp(-rate * step))."""
+        w, plan = self.world, self.plan
+        last = len(plan.stages) - 1
+        n = self.in_stage[last]
+        if n <= 0:
+            self.attrition_running = False
+            return
+        slot, step, casualties_var = plan.attrition
+        p = -math.expm1(-self.draws(slot) * step)
+        lost = sampling.binomial(self.draws.rng(), n, p)
+        if lost:
+            self.in_stage[last] -= lost
+            stage_var = plan.stages[last][2]
+            if stage_var is not None:
+                w.set(stage_var, w.values[stage_var] - lost)
+            w.set(plan.total, w.values[plan.total] - lost)
+            w.set(casualties_var, w.values[casualties_var] + lost)
+            w.note("attrition", plan.title, f"{lost:,} casualties in {plan.stages[last][0]} "
+                   f"(total {w.values[casualties_var]:,.0f})")
+        w.at(step, self._attrition)
+
+
+@dataclass
+class ObservationPlan:
+    id: str
+    observer: str
+    of: str
+    label: str
+    lag: int
+    factor: int
+    round_to: float | None
+    initial: int | None
+    plist: ParamList
+
+
+def plan_observation(oid: str, o: ObservationSpec, s: Scenario) -> ObservationPlan:
+    plist = ParamList()
+    label = o.label or s.variables[o.of].label or o.of
+    return ObservationPlan(oid, s.actors[o.observer].label, o.of, label, plist.add(o.lag_days), plist.add(o.factor),
+                           o.round_to, None if o.initial is None else plist.add(o.initial), plist)
+
+
+class Observer:
+    """Learns each change of a variable after a lag, scaled by a noise factor; never goes back in time."""
+
+    def __init__(self, world, plan: ObservationPlan):
+        self.world, self.plan = world, plan
+        self.draws = Draws(world, "observation:" + plan.id, plan.plist)
+        self.latest_seen = -math.inf
+        initial = world.values[plan.of] if plan.initial is None else self.draws(plan.initial)
+        world.values[plan.id] = self._rounded(initial)
+        world.change_listeners[plan.of].append(self.changed)
+
+    def _rounded(self, value: float) -> float:
+        step = self.plan.round_to
+        return value if step is None else round(value / step) * step
+
+    def changed(self, value: float) -> None:
+        plan = self.plan
+        lag = self.draws(plan.lag)
+        self.world.at(lag, self._learn, self.world.now, value * self.draws(plan.factor))
+
+    def _learn(self, when: float, estimate: float) -> None:
+        if when < self.latest_seen:
+            return
+        self.latest_seen = when
+        w, plan = self.world, self.plan
+        estimate = self._rounded(estimate)
+        if w.trace is not None and estimate != w.values[plan.id]:
+            w.note("observation", plan.observer, f"{plan.observer} estimates {plan.label} at ~{estimate:,.0f} "
+                   f"(true now {w.values[plan.of]:,.0f})")
+        w.set(plan.id, estimate)

@@ -1,0 +1,370 @@
+"""Numbers that may be distributions: the `Param` type of the scenario language and its samplers."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    model_validator,
+)
+
+from escalsim import sampling
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Sampler = Callable[[Any], float]
+
+
+class Strict(BaseModel):
+    """Base of every scenario model: unknown keys are errors, values are frozen after validation."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class _Dist(Strict):
+    per: Literal["run", "use"] = Field(
+        description="'run': drawn once per run (uncertainty about the world); "
+        "'use': drawn anew each time the value is used (variability)."
+    )
+    clip: tuple[Finite | None, Finite | None] | None = Field(
+        None, description="[low, high] bounds applied to every draw; null for no bound on that side"
+    )
+    source: str | None = Field(None, description="where the numbers come from, or why they are assumed")
+
+    def _support(self) -> tuple[float, float]:
+        raise NotImplementedError
+
+    def support(self) -> tuple[float, float]:
+        """Smallest interval holding every draw, after clipping."""
+        low, high = self._support()
+        if self.clip is not None:
+            if self.clip[0] is not None:
+                low, high = max(low, self.clip[0]), max(high, self.clip[0])
+            if self.clip[1] is not None:
+                low, high = min(low, self.clip[1]), min(high, self.clip[1])
+        return low, high
+
+    def _raw(self) -> Sampler:
+        raise NotImplementedError
+
+    def sampler(self) -> Sampler:
+        raw = self._raw()
+        if self.clip is None:
+            return raw
+        low = -math.inf if self.clip[0] is None else self.clip[0]
+        high = math.inf if self.clip[1] is None else self.clip[1]
+        return lambda r: min(max(raw(r), low), high)
+
+    def mean(self) -> float:
+        """Mean of the unclipped distribution (used to turn targets into rates)."""
+        raise NotImplementedError
+
+
+def _ordered(*names: str):
+    def check(self):
+        values = [getattr(self, n) for n in names]
+        if any(a > b for a, b in zip(values, values[1:])):
+            raise ValueError(f"need {' <= '.join(names)}, got {', '.join(f'{n}={v}' for n, v in zip(names, values))}")
+        return self
+
+    return model_validator(mode="after")(check)
+
+
+class Fixed(Strict):
+    dist: Literal["fixed"]
+    value: Finite
+    source: str | None = None
+    per: Literal["run", "use"] | None = None
+
+    def support(self):
+        return self.value, self.value
+
+    def sampler(self) -> Sampler:
+        value = self.value
+        return lambda r: value
+
+    def mean(self) -> float:
+        return self.value
+
+
+class Uniform(_Dist):
+    dist: Literal["uniform"]
+    low: Finite
+    high: Finite
+    _check = _ordered("low", "high")
+
+    def _support(self):
+        return self.low, self.high
+
+    def _raw(self):
+        low, high = self.low, self.high
+        return lambda r: sampling.uniform(r, low, high)
+
+    def mean(self):
+        return (self.low + self.high) / 2
+
+
+class Triangular(_Dist):
+    dist: Literal["triangular"]
+    low: Finite
+    mode: Finite
+    high: Finite
+    _check = _ordered("low", "mode", "high")
+
+    def _support(self):
+        return self.low, self.high
+
+    def _raw(self):
+        a, m, b = self.low, self.mode, self.high
+        return lambda r: sampling.triangular(r, a, m, b)
+
+    def mean(self):
+        return (self.low + self.mode + self.high) / 3
+
+
+class Pert(_Dist):
+    dist: Literal["pert"]
+    low: Finite
+    mode: Finite
+    high: Finite
+    lamb: Finite = Field(4.0, gt=0, description="shape weight of the mode (4 is the classic PERT)")
+    _check = _ordered("low", "mode", "high")
+
+    def _support(self):
+        return self.low, self.high
+
+    def _raw(self):
+        a, m, b, lamb = self.low, self.mode, self.high, self.lamb
+        return lambda r: sampling.pert(r, a, m, b, lamb)
+
+    def mean(self):
+        return (self.low + self.lamb * self.mode + self.high) / (self.lamb + 2)
+
+
+class Normal(_Dist):
+    dist: Literal["normal"]
+    mean_: Finite = Field(alias="mean")
+    sd: Finite = Field(ge=0)
+
+    def _support(self):
+        return (-math.inf, math.inf) if self.sd > 0 else (self.mean_, self.mean_)
+
+    def _raw(self):
+        mu, sd = self.mean_, self.sd
+        return lambda r: sampling.normal(r, mu, sd)
+
+    def mean(self):
+        return self.mean_
+
+
+class Lognormal(_Dist):
+    dist: Literal["lognormal"]
+    mu: Finite = Field(description="mean of log(X)")
+    sigma: Finite = Field(ge=0, description="standard deviation of log(X)")
+
+    def _support(self):
+        return 0.0, math.inf
+
+    def _raw(self):
+        mu, sigma = self.mu, self.sigma
+        return lambda r: sampling.lognormal(r, mu, sigma)
+
+    def mean(self):
+        return math.exp(self.mu + self.sigma**2 / 2)
+
+
+class Gamma(_Dist):
+    dist: Literal["gamma"]
+    shape: Finite = Field(gt=0)
+    scale: Finite = Field(gt=0)
+
+    def _support(self):
+        return 0.0, math.inf
+
+    def _raw(self):
+        k, theta = self.shape, self.scale
+        return lambda r: sampling.gamma(r, k, theta)
+
+    def mean(self):
+        return self.shape * self.scale
+
+
+class Exponential(_Dist):
+    dist: Literal["exponential"]
+    mean_: Finite = Field(alias="mean", gt=0)
+
+    def _support(self):
+        return 0.0, math.inf
+
+    def _raw(self):
+        rate = 1.0 / self.mean_
+        return lambda r: sampling.exponential(r, rate)
+
+    def mean(self):
+        return self.mean_
+
+
+class Beta(_Dist):
+    dist: Literal["beta"]
+    a: Finite = Field(gt=0)
+    b: Finite = Field(gt=0)
+
+    def _support(self):
+        return 0.0, 1.0
+
+    def _raw(self):
+        a, b = self.a, self.b
+        return lambda r: sampling.beta(r, a, b)
+
+    def mean(self):
+        return self.a / (self.a + self.b)
+
+
+class Range90(_Dist):
+    """An elicited guess: '90% sure it is between low and high'."""
+
+    dist: Literal["range90"]
+    low: Finite
+    high: Finite
+    shape: Literal["lognormal", "normal"] = Field(
+        description="lognormal for positive quantities (needs low > 0), normal otherwise"
+    )
+
+    @model_validator(mode="after")
+    def _check(self):
+        if not self.low < self.high:
+            raise ValueError(f"need low < high, got low={self.low}, high={self.high}")
+        if self.shape == "lognormal" and self.low <= 0:
+            raise ValueError(f"a lognormal range needs low > 0, got low={self.low} (use shape: normal)")
+        return self
+
+    def _params(self):
+        fit = sampling.lognormal_from_90 if self.shape == "lognormal" else sampling.normal_from_90
+        return fit(self.low, self.high)
+
+    def _support(self):
+        return (0.0, math.inf) if self.shape == "lognormal" else (-math.inf, math.inf)
+
+    def _raw(self):
+        a, b = self._params()
+        draw = sampling.lognormal if self.shape == "lognormal" else sampling.normal
+        return lambda r: draw(r, a, b)
+
+    def mean(self):
+        a, b = self._params()
+        return math.exp(a + b * b / 2) if self.shape == "lognormal" else a
+
+
+class Empirical(_Dist):
+    dist: Literal["empirical"]
+    values: list[Finite] = Field(min_length=1, max_length=10_000)
+
+    def _support(self):
+        return min(self.values), max(self.values)
+
+    def _raw(self):
+        values = tuple(self.values)
+        n = len(values)
+        return lambda r: values[int(r.random() * n)]
+
+    def mean(self):
+        return sum(self.values) / len(self.values)
+
+
+DISTRIBUTIONS = (Fixed, Uniform, Triangular, Pert, Normal, Lognormal, Gamma, Exponential, Beta, Range90, Empirical)
+DIST_NAMES = tuple(m.model_fields["dist"].annotation.__args__[0] for m in DISTRIBUTIONS)
+
+
+def _param_tag(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, dict):
+        dist = value.get("dist")
+        return dist if dist in DIST_NAMES else "unknown-dist"
+    if isinstance(value, BaseModel):
+        return getattr(value, "dist", None)
+    return None
+
+
+class _UnknownDist(Strict):
+    dist: str = Field(description="one of " + ", ".join(DIST_NAMES))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse(cls, data):
+        dist = data.get("dist") if isinstance(data, dict) else None
+        if dist is None:
+            raise ValueError(
+                "a distribution needs 'dist:' (one of " + ", ".join(DIST_NAMES) + "), or write a plain number"
+            )
+        from escalsim.expr import suggest  # local: expr is the only module that owns name suggestions
+
+        hint = suggest(str(dist), DIST_NAMES)
+        hint = f" (did you mean '{hint}'?)" if hint else ""
+        raise ValueError(f"unknown distribution '{dist}'{hint}; allowed: " + ", ".join(DIST_NAMES))
+
+
+Param = Annotated[
+    Union[  # noqa: UP007 - built from a tuple, which the | operator cannot do
+        (
+            Annotated[Finite, Tag("number")],
+            *(Annotated[m, Tag(n)] for m, n in zip(DISTRIBUTIONS, DIST_NAMES)),
+            Annotated[_UnknownDist, Tag("unknown-dist")],
+        )
+    ],
+    Discriminator(
+        _param_tag,
+        custom_error_type="param",
+        custom_error_message="expected a number or a distribution mapping with 'dist:'",
+    ),
+]
+
+
+def support(param) -> tuple[float, float]:
+    if isinstance(param, (int, float)):
+        return float(param), float(param)
+    return param.support()
+
+
+def within(low: float, high: float, what: str):
+    """An AfterValidator: every possible draw of the parameter must lie in [low, high]."""
+
+    def check(param):
+        lo, hi = support(param)
+        if lo < low or hi > high:
+            shown = f"[{lo:g}, {hi:g}]"
+            fix = "" if isinstance(param, (int, float)) else " (choose another distribution or add clip: [low, high])"
+            raise ValueError(f"{what} must lie in [{low:g}, {high:g}], but can be {shown}{fix}")
+        return param
+
+    return AfterValidator(check)
+
+
+Probability = Annotated[Param, within(0.0, 1.0, "a probability")]
+Days = Annotated[Param, within(0.0, 100_000.0, "a duration in days")]
+Count = Annotated[Param, within(0.0, 1e12, "a count")]
+NonNegative = Annotated[Param, within(0.0, 1e12, "this value")]
+AnyNumber = Param
+
+
+def sampler(param) -> tuple[Sampler, bool]:
+    """(draw function taking a random.Random, True if drawn once per run)."""
+    if isinstance(param, (int, float)):
+        value = float(param)
+        return (lambda r: value), True
+    if isinstance(param, Fixed):
+        return param.sampler(), True
+    return param.sampler(), param.per == "run"
+
+
+def mean(param) -> float:
+    return float(param) if isinstance(param, (int, float)) else param.mean()

@@ -1,0 +1,285 @@
+"""The scenario language: typed, frozen pydantic models of a scenario file (no cross-references yet)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints, model_validator
+
+from escalsim.params import AnyNumber, Count, Days, NonNegative, Param, Probability, Strict
+
+FORMAT_VERSION = 1
+RESERVED = frozenset({"level", "day", "true", "false", "and", "or", "not", "min", "max", "abs",
+                      "rung", "days_since", "happened", "in", "is", "if", "else"})
+
+Id = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$"),
+    Field(description="lower-case identifier: a letter, then letters, digits or _ (at most 64)"),
+]
+Text = Annotated[str, StringConstraints(max_length=4000)]
+Expression = Annotated[str, StringConstraints(min_length=1, max_length=1000),
+                       Field(description="a condition, e.g. \"us_est_troops >= 5000 and level < rung('x')\"")]
+When = Annotated[
+    dt.date | float,
+    Field(description="a date (YYYY-MM-DD) or a day number counted from the scenario start"),
+]
+
+
+class Hazard(Strict):
+    """A rate at which something happens while it may: give exactly one way of stating it."""
+
+    per_day: NonNegative | None = None
+    per_month: NonNegative | None = None
+    per_year: NonNegative | None = None
+    probability: Probability | None = Field(None, description="chance of happening within `within_days`")
+    within_days: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    source: Text | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self):
+        given = [k for k in ("per_day", "per_month", "per_year", "probability") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of per_day, per_month, per_year, or probability with within_days"
+                             + (f" (got {', '.join(given)})" if given else ""))
+        if (self.probability is None) != (self.within_days is None):
+            raise ValueError("probability and within_days go together")
+        return self
+
+
+class Rung(Strict):
+    id: Id
+    label: Text | None = None
+    description: Text | None = None
+    escalate: Hazard | None = Field(None, description="background hazard of moving up one rung while here")
+    deescalate: Hazard | None = Field(None, description="background hazard of moving down one rung while here")
+    source: Text | None = None
+
+
+class Ladder(Strict):
+    rungs: list[Rung] = Field(min_length=2, max_length=100, description="ordered from lowest to highest")
+    start: Id = Field(description="the rung the world is on at the start")
+
+
+class Actor(Strict):
+    label: Text = Field(description="how the actor is named in traces, e.g. 'Seoul'")
+    description: Text | None = None
+
+
+class Variable(Strict):
+    initial: AnyNumber = 0.0
+    label: Text | None = None
+    unit: Text | None = None
+    owner: Id | None = Field(None, description="the actor this variable belongs to")
+    source: Text | None = None
+
+
+class Effect(Strict):
+    """One consequence; give exactly one key per list item."""
+
+    set: dict[Id, AnyNumber] | None = Field(None, description="set variables to values")
+    add: dict[Id, AnyNumber] | None = Field(None, description="add to variables")
+    ladder: Id | None = Field(None, description="raise the world to at least this rung (never lowers it)")
+    ladder_step: Annotated[int, Field(ge=-100, le=100)] | None = Field(None, description="move up (+) or down (-)")
+    ladder_set: Id | None = Field(None, description="put the world on this rung, up or down")
+    enable: list[Id] | None = Field(None, description="response options that become possible")
+    disable: list[Id] | None = Field(None, description="response options that are taken off the table")
+    scale_flow: ScaleFlow | None = Field(None, description="multiply a deployment's batch rate")
+    stop_flow: Id | None = Field(None, description="a deployment that sends no more batches")
+    flag: Id | None = Field(None, description="mark a declared flag as happened (for days_since/happened)")
+
+    @model_validator(mode="after")
+    def _exactly_one(self):
+        given = [k for k in type(self).model_fields if getattr(self, k) is not None]
+        if len(given) != 1:
+            allowed = ", ".join(type(self).model_fields)
+            got = f"got {', '.join(given)}" if given else "got none"
+            raise ValueError(f"each effect needs exactly one of {allowed} ({got}); put each in its own list item")
+        return self
+
+
+class ScaleFlow(Strict):
+    deployment: Id
+    factor: NonNegative
+
+
+class Stage(Strict):
+    name: Id
+    days: Days | None = Field(None, description="time spent in this stage; omit for the last stage")
+    variable: Id | None = Field(None, description="variable counting the troops now in this stage")
+
+
+class Batch(Strict):
+    when: When
+    size: Count
+    source: Text | None = None
+
+
+class Target(Strict):
+    total: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    by: When
+    source: Text | None = None
+
+
+class Flow(Strict):
+    """Further batches after the schedule: a renewal process of batch sizes and intervals."""
+
+    start: When | None = Field(None, description="when the flow begins (default: scenario start)")
+    until: When | None = Field(None, description="no batches after this")
+    batch_size: Count
+    interval_days: Days | None = Field(None, description="time between batches (exponential: Poisson batches)")
+    target: Target | None = Field(
+        None,
+        description="instead of interval_days: Poisson batches at the rate that reaches `total` by `by` on average",
+    )
+    cap: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
+        None, description="no more than this many sent in all (schedule included); the last batch is cut to fit"
+    )
+
+    @model_validator(mode="after")
+    def _one_timing(self):
+        if (self.interval_days is None) == (self.target is None):
+            raise ValueError("give exactly one of interval_days or target")
+        return self
+
+
+class Attrition(Strict):
+    rate_per_day: NonNegative = Field(description="daily hazard of becoming a casualty in the last stage")
+    every_days: Annotated[float, Field(gt=0, le=365, allow_inf_nan=False)] = Field(
+        7.0, description="casualties are counted in steps of this many days (binomial per step)")
+    variable: Id = Field(description="variable accumulating casualties")
+    source: Text | None = None
+
+
+class Deployment(Strict):
+    label: Text | None = None
+    from_: Id = Field(alias="from")
+    to: Id
+    unit: Text = "troops"
+    total: Id = Field(description="variable counting this deployment's forces now deployed (arrived minus casualties)")
+    schedule: list[Batch] = Field(default_factory=list, max_length=1000)
+    flow: Flow | None = None
+    stages: list[Stage] = Field(default_factory=list, max_length=20)
+    attrition: Attrition | None = Field(None, description="casualties among forces in the last stage")
+    source: Text | None = None
+
+    @model_validator(mode="after")
+    def _shape(self):
+        if not self.schedule and self.flow is None:
+            raise ValueError("a deployment needs a schedule, a flow, or both")
+        for stage in self.stages[:-1]:
+            if stage.days is None:
+                raise ValueError(f"stage '{stage.name}' needs days (only the last stage may stay open)")
+        if self.stages and self.stages[-1].days is not None:
+            raise ValueError(f"the last stage '{self.stages[-1].name}' has no end: remove its days")
+        if self.attrition is not None and not self.stages:
+            raise ValueError("attrition needs stages (it applies to the last one)")
+        return self
+
+
+class Observation(Strict):
+    """An actor learns a variable late and imprecisely; the observation's id names its estimate."""
+
+    observer: Id
+    of: Id = Field(description="the true variable observed")
+    label: Text | None = None
+    lag_days: Days = 0.0
+    factor: NonNegative = Field(1.0, description="multiplies the true value (e.g. lognormal noise around 1)")
+    round_to: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    initial: AnyNumber | None = Field(None, description="the estimate at the start (default: the true initial value)")
+    source: Text | None = None
+
+
+class ResponseOption(Strict):
+    actor: Id
+    label: Text
+    when: Expression = Field(description="the trigger condition")
+    probability: Probability | None = Field(None, description="chance of choosing it each time `when` becomes true")
+    hazard: Hazard | None = Field(None, description="instead of probability: rate of choosing it while `when` holds")
+    delay_days: Days = Field(0.0, description="from the decision to the effects")
+    group: Id | None = Field(
+        None, description="options sharing a group are alternatives: the first to fire ends the others")
+    repeatable: bool = False
+    enabled: bool = True
+    effects: list[Effect] = Field(default_factory=list, max_length=100)
+    source: Text | None = None
+
+    @model_validator(mode="after")
+    def _one_chance(self):
+        if (self.probability is None) == (self.hazard is None):
+            raise ValueError("give exactly one of probability or hazard")
+        return self
+
+
+class TreatyStep(Strict):
+    id: Id
+    label: Text | None = None
+    date: dt.date | None = Field(None, description="a step taken on a known date (before the start: already done)")
+    after: list[Id] | None = Field(None, description="steps that must be done first (default: the previous step)")
+    delay_days: Days = 0.0
+    probability: Probability = Field(1.0, description="chance the step happens at all")
+    source: Text | None = None
+
+
+class Obligation(Strict):
+    party: Id
+    label: Text
+    compliance: Probability
+    delay_days: Days = 0.0
+    effects: list[Effect] = Field(default_factory=list, max_length=100)
+    source: Text | None = None
+
+
+class Treaty(Strict):
+    label: Text
+    parties: list[Id] = Field(min_length=2, max_length=50)
+    steps: list[TreatyStep] = Field(min_length=1, max_length=50, description="in force once every step is done")
+    casus_foederis: Expression
+    obligations: list[Obligation] = Field(default_factory=list, max_length=50)
+    source: Text | None = None
+
+
+class Injection(Strict):
+    """A decision forced from outside (a wargame move): this option fires on this day."""
+
+    day: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    option: Id
+
+
+class Scenario(Strict):
+    escalsim: Literal[1] = Field(FORMAT_VERSION, description="version of the scenario format")
+    extends: str | None = Field(None, description="a base scenario file (relative path) this one overrides")
+    name: Id
+    title: Text | None = None
+    description: Text | None = None
+    start: dt.date
+    horizon_days: Annotated[float, Field(gt=0, le=36_525, allow_inf_nan=False)] | None = None
+    end: dt.date | None = None
+    checkpoints: dict[Id, dt.date] = Field(default_factory=dict, max_length=400)
+    ladder: Ladder
+    actors: dict[Id, Actor] = Field(min_length=1, max_length=200)
+    variables: dict[Id, Variable] = Field(default_factory=dict, max_length=1000)
+    flags: list[Id] = Field(default_factory=list, max_length=1000, description="events set by `flag:` effects")
+    deployments: dict[Id, Deployment] = Field(default_factory=dict, max_length=100)
+    observations: dict[Id, Observation] = Field(default_factory=dict, max_length=1000)
+    options: dict[Id, ResponseOption] = Field(default_factory=dict, max_length=1000)
+    treaties: dict[Id, Treaty] = Field(default_factory=dict, max_length=100)
+    source: Text | None = None
+
+    @model_validator(mode="after")
+    def _horizon(self):
+        if (self.horizon_days is None) == (self.end is None):
+            raise ValueError("give exactly one of horizon_days or end")
+        return self
+
+    @property
+    def horizon(self) -> float:
+        return self.horizon_days if self.horizon_days is not None else float((self.end - self.start).days)
+
+    def day_of(self, when: dt.date | float) -> float:
+        return float((when - self.start).days) if isinstance(when, dt.date) else float(when)
+
+
+Effect.model_rebuild()
+__all__ = ["Scenario", "Param", "RESERVED", "FORMAT_VERSION"]
