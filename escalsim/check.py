@@ -152,7 +152,8 @@ def _treaties(s: Scenario) -> Found:
 
 def _dates(s: Scenario) -> Found:
     for name, date in s.checkpoints.items():
-        if not 0 <= s.day_of(date) <= s.horizon:
-            yield ("checkpoints", name), f"{date} is outside the scenario ({s.start} to day {s.horizon:g})"
+        if not 0 <= s.day_of(date) <= s.horizon - 1:
+            yield ("checkpoints", name), (f"{date} is outside the scenario (day 0, {s.start}, to day "
+                                          f"{s.horizon - 1:g}, its last day)")
     if s.end is not None and s.end <= s.start:
         yield ("end",), f"the end ({s.end}) must come after the start ({s.start})"

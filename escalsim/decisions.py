@@ -84,7 +84,7 @@ class Option:
             if self.draws.chance(plan.chance):
                 self._decide()
             else:
-                self.world.note("decline", plan.actor, f"{plan.actor} considers and declines: {plan.label}",
+                self.world.note("decline", plan.actor, f"considers and declines: {plan.label}",
                                 f"condition became true: {plan.when.text}")
             return
         self.phase, self.token = "hazard", self.token + 1
@@ -102,7 +102,8 @@ class Option:
 
     def _fire_if_current(self, token: int) -> None:
         if token == self.token:
-            self.fire(f"decided on day {self.decided_on:g} after: {self.plan.when.text}")
+            decided = self.world.model.date_of(self.decided_on)
+            self.fire(f"decided {decided} once {self.plan.when.text}")
 
     def fire(self, cause: str) -> None:
         w, plan = self.world, self.plan
@@ -117,20 +118,18 @@ class Option:
         line = f"{plan.actor}: {plan.label}"
         if w.trace is None:
             apply_all(plan.effects, w, self.draws, line)
-        else:
+        else:  # the decision is listed before what its effects set off, and names them
             idx = len(w.trace)
-            w.note("decision", plan.actor, line, cause)
+            w.note("decision", plan.actor, plan.label, cause)
             done = apply_all(plan.effects, w, self.draws, line)
-            event = w.trace[idx]
-            w.trace[idx] = type(event)(event.day, event.kind, event.subject,
-                                       line + (" → " + "; ".join(done) if done else ""), cause)
+            w.trace[idx] = w.trace[idx].with_text(plan.label + (" → " + "; ".join(done) if done else ""))
         if plan.repeatable and self.watch.state:
             self._consider()
 
     def force(self, cause: str) -> None:
         """An injected decision: fire now whatever the condition, unless a one-shot option was already used."""
         if self.fired and not self.plan.repeatable:
-            self.world.note("injection", self.plan.actor, f"injection ignored: {self.plan.label} already happened",
+            self.world.note("injection", self.plan.actor, f"injection ignored, already done: {self.plan.label}",
                             cause)
             return
         self.fire(cause)
@@ -229,14 +228,14 @@ class TreatyRun:
         self.done.add(i)
         w.happen(step.event, plan.label, when=when)
         if when is None:
-            w.note("treaty", plan.label, f"{plan.label}: {step.label}")
+            w.note("treaty", plan.label, step.label)
         for j, other in enumerate(plan.steps):
             if i in other.after and j not in self.done and other.day is None and set(other.after) <= self.done:
                 self._begin(j)
         if len(self.done) == len(plan.steps) and not self.in_force:
             self.in_force = True
             w.happen(plan.id, plan.label, when=when)
-            w.note("treaty", plan.label, f"{plan.label} is in force")
+            w.note("treaty", plan.label, "in force")
             if self.watch.state:
                 self._invoke()
 
@@ -250,12 +249,12 @@ class TreatyRun:
         self.invoked = True
         w, plan = self.world, self.plan
         w.happen(plan.id + ".casus_foederis", plan.casus.text)
-        w.note("treaty", plan.label, f"{plan.label}: casus foederis", plan.casus.text)
+        w.note("treaty", plan.label, "casus foederis: the parties are called on", plan.casus.text)
         for ob, draws in zip(plan.obligations, self.ob_draws):
             if draws.chance(ob.compliance):
                 w.at(draws(ob.delay), self._honour, ob, draws)
             else:
-                w.note("obligation", ob.party, f"{ob.party} does not honour: {ob.label}", plan.label)
+                w.note("obligation", ob.party, f"does not honour: {ob.label}", plan.label)
 
     def _honour(self, ob: ObligationPlan, draws: Draws) -> None:
         w = self.world
@@ -263,5 +262,5 @@ class TreatyRun:
         w.happen(ob.event, self.plan.label)
         w.fire_days.setdefault(ob.event, w.now)
         done = apply_all(ob.effects, w, draws, f"{ob.party}: {ob.label}")
-        w.note("obligation", ob.party, f"{ob.party} honours {self.plan.label}: {ob.label}"
+        w.note("obligation", ob.party, f"honours {self.plan.label}: {ob.label}"
                + (" → " + "; ".join(done) if done else ""), f"casus foederis: {self.plan.casus.text}")

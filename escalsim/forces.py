@@ -214,6 +214,6 @@ class Observer:
         w, plan = self.world, self.plan
         estimate = self._rounded(estimate)
         if w.trace is not None and estimate != w.values[plan.id]:
-            w.note("observation", plan.observer, f"{plan.observer} estimates {plan.label} at ~{estimate:,.0f} "
+            w.note("observation", plan.observer, f"estimates {plan.label} at ~{estimate:,.0f} "
                    f"(true now {w.values[plan.of]:,.0f})")
         w.set(plan.id, estimate)

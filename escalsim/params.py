@@ -15,6 +15,7 @@ from pydantic import (
     Tag,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from escalsim import sampling
 
@@ -318,7 +319,7 @@ Param = Annotated[
         (
             Annotated[Finite, Tag("number")],
             *(Annotated[m, Tag(n)] for m, n in zip(DISTRIBUTIONS, DIST_NAMES)),
-            Annotated[_UnknownDist, Tag("unknown-dist")],
+            Annotated[SkipJsonSchema[_UnknownDist], Tag("unknown-dist")],
         )
     ],
     Discriminator(
@@ -350,9 +351,9 @@ def within(low: float, high: float, what: str):
 
 
 Probability = Annotated[Param, within(0.0, 1.0, "a probability")]
-Days = Annotated[Param, within(0.0, 100_000.0, "a duration in days")]
-Count = Annotated[Param, within(0.0, 1e12, "a count")]
-NonNegative = Annotated[Param, within(0.0, 1e12, "this value")]
+Days = Annotated[Param, within(0.0, math.inf, "a duration in days")]
+Count = Annotated[Param, within(0.0, math.inf, "a count")]
+NonNegative = Annotated[Param, within(0.0, math.inf, "this value")]
 AnyNumber = Param
 
 

@@ -256,7 +256,8 @@ class Scenario(Strict):
     start: dt.date
     horizon_days: Annotated[float, Field(gt=0, le=36_525, allow_inf_nan=False)] | None = None
     end: dt.date | None = None
-    checkpoints: dict[Id, dt.date] = Field(default_factory=dict, max_length=400)
+    checkpoints: dict[Id, When] = Field(default_factory=dict, max_length=400,
+                                        description="named days; each reports the state at the end of that day")
     ladder: Ladder
     actors: dict[Id, Actor] = Field(min_length=1, max_length=200)
     variables: dict[Id, Variable] = Field(default_factory=dict, max_length=1000)

@@ -28,6 +28,9 @@ class TraceEvent:
     text: str
     cause: str = ""
 
+    def with_text(self, text: str) -> TraceEvent:
+        return TraceEvent(self.day, self.kind, self.subject, text, self.cause)
+
 
 class World:
     """Mutable state of one run; components read and change it, watchers react to changes."""
@@ -106,8 +109,9 @@ class World:
         if new == old:
             return
         rungs = self.model.rungs
+        labels = self.model.rung_labels
         arrow = "up" if new > old else "down"
-        self.note("ladder", "ladder", f"ladder {arrow}: {rungs[old]} → {rungs[new]}", cause)
+        self.note("ladder", "Ladder", f"{arrow} to {labels[new]} (from {labels[old]})", cause)
         self.level_path.append((self.env.now, new))
         if new > self.max_level:
             for k in range(self.max_level + 1, new + 1):

@@ -1,0 +1,236 @@
+"""The engine against arithmetic: Poisson deployments, hazards, delays, lags, treaties, alternatives."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+from worlds import model_of, runs, tolerance
+
+from escalsim.engine import InjectionError, simulate
+from escalsim.schema import Injection
+
+N = 2000
+
+
+def _index(model, name):
+    return model.readable.index(name)
+
+
+def _poisson_world(tmp_path, flow):
+    return model_of(tmp_path, {
+        "checkpoints": {"d30": "2025-01-30"},  # state at the end of 30 Jan = day 30
+        "variables": {"troops": {"initial": 0}},
+        "deployments": {"dep": {"from": "a", "to": "b", "total": "troops", "flow": flow}},
+    })
+
+
+@pytest.mark.parametrize("flow", [
+    {"batch_size": 100, "target": {"total": 1000, "by": 100}},           # rate 1000/(100*100) = 0.1/day
+    {"batch_size": 100, "interval_days": {"dist": "exponential", "mean": 10, "per": "use"}},
+], ids=["target", "exponential-interval"])
+def test_poisson_deployment_mean_and_variance(tmp_path, flow):
+    """Total by day t is 100 * Poisson(0.1 t): mean 100 λt, variance 100² λt."""
+    model = _poisson_world(tmp_path, flow)
+    t, lam, size = 30.0, 0.1, 100.0
+    x = np.array([r.checkpoints[0][_index(model, "troops")] for r in runs(model, N)])
+    m = lam * t
+    mean, var = size * m, size**2 * m
+    assert abs(x.mean() - mean) < 4 * math.sqrt(var / N)
+    mu4 = size**4 * m * (1 + 3 * m)  # fourth central moment of size * Poisson(m)
+    assert abs(x.var(ddof=1) - var) < 4 * math.sqrt((mu4 - var**2) / N)
+
+
+def test_fixed_schedule_and_cap_are_exact(tmp_path):
+    model = model_of(tmp_path, {
+        "checkpoints": {"d10": "2025-01-10", "d50": "2025-02-19"},
+        "variables": {"troops": {"initial": 0}},
+        "deployments": {"dep": {"from": "a", "to": "b", "total": "troops",
+                                "schedule": [{"when": "2025-01-05", "size": 1500}],
+                                "flow": {"start": 20, "batch_size": 400, "interval_days": 5, "cap": 3000}}},
+    })
+    r = simulate(model, 1)
+    i = _index(model, "troops")
+    assert r.checkpoints[0][i] == 1500
+    assert r.checkpoints[1][i] == 3000  # 1500 + 400 * 3 + a last batch cut to 300 by the cap
+
+
+def _hazard_world(tmp_path, hazard):
+    return model_of(tmp_path, {"ladder": {"rungs": [{"id": "low", "escalate": hazard}, {"id": "mid"}, {"id": "high"}]}})
+
+
+@pytest.mark.parametrize("hazard, rate", [
+    ({"per_day": 0.02}, 0.02),
+    ({"per_year": 3.6525}, 0.01),
+    ({"probability": 0.5, "within_days": 30}, math.log(2) / 30),
+])
+def test_exponential_hazard_hitting_probability(tmp_path, hazard, rate):
+    """P(first reach 'mid' by t) = 1 - exp(-λt)."""
+    model = _hazard_world(tmp_path, hazard)
+    first = np.array([r.first_passage[1] for r in runs(model, N)])
+    for t in (10.0, 40.0, 99.0):
+        p = 1 - math.exp(-rate * t)
+        assert abs(np.mean(first <= t) - p) < tolerance(p, N)
+
+
+def test_competing_hazards_choose_in_proportion(tmp_path):
+    """From 'mid' with up u and down d, the first move is up with probability u / (u + d)."""
+    model = model_of(tmp_path, {"ladder": {"start": "mid", "rungs": [
+        {"id": "low"}, {"id": "mid", "escalate": {"per_day": 0.3}, "deescalate": {"per_day": 0.1}}, {"id": "high"}]}})
+    firsts = [r.level_path[1][1] for r in runs(model, N) if len(r.level_path) > 1]
+    assert len(firsts) == N  # a move within 100 days is all but certain (exp(-40))
+    assert abs(np.mean(np.array(firsts) == 2) - 0.75) < tolerance(0.75, N)
+
+
+def _option_world(tmp_path, option, **extra):
+    world = {"options": {"go": {"actor": "a", "label": "go", **option}}}
+    world.update(extra)
+    return model_of(tmp_path, world)
+
+
+def test_decision_delay_distribution(tmp_path):
+    """Triggered on day 10 with certainty; effects after a Uniform(5, 15) delay."""
+    model = _option_world(tmp_path, {"when": "day >= 10", "probability": 1,
+                                     "delay_days": {"dist": "uniform", "low": 5, "high": 15, "per": "use"},
+                                     "effects": [{"ladder": "mid"}]})
+    delays = np.array([r.fired[0] - 10 for r in runs(model, 500)])
+    assert stats.kstest(delays, stats.uniform(5, 10).cdf).pvalue > 1e-3
+    first_mid = np.array([r.first_passage[1] for r in runs(model, 50)])
+    assert np.all((first_mid >= 15) & (first_mid <= 25))
+
+
+def test_probability_once_triggered(tmp_path):
+    model = _option_world(tmp_path, {"when": "day >= 10", "probability": 0.3, "effects": [{"ladder": "mid"}]})
+    fired = np.array([not math.isnan(r.fired[0]) for r in runs(model, N)])
+    assert abs(fired.mean() - 0.3) < tolerance(0.3, N)
+
+
+def test_hazard_while_condition_holds(tmp_path):
+    """Hazard 0.02/day only while day < 30: P(fire) = 1 - exp(-0.6); fire times are Exp(0.02) truncated."""
+    model = _option_world(tmp_path, {"when": "day < 30", "hazard": {"per_day": 0.02}})
+    fired = np.array([r.fired[0] for r in runs(model, N)])
+    p = 1 - math.exp(-0.6)
+    assert abs(np.mean(~np.isnan(fired)) - p) < tolerance(p, N)
+    assert np.nanmax(fired) < 30
+
+
+def test_observation_lag(tmp_path):
+    """A batch on day 10 is seen after a Uniform(5, 15) lag; the option reading the estimate fires then."""
+    model = model_of(tmp_path, {
+        "variables": {"troops": {"initial": 0}},
+        "deployments": {"dep": {"from": "a", "to": "b", "total": "troops",
+                                "schedule": [{"when": 10, "size": 100}]}},
+        "observations": {"seen": {"observer": "b", "of": "troops",
+                                  "lag_days": {"dist": "uniform", "low": 5, "high": 15, "per": "use"}}},
+        "options": {"react": {"actor": "b", "label": "react", "when": "seen >= 100", "probability": 1}},
+    })
+    lags = np.array([r.fired[0] - 10 for r in runs(model, 500)])
+    assert stats.kstest(lags, stats.uniform(5, 10).cdf).pvalue > 1e-3
+
+
+def test_observation_noise_factor(tmp_path):
+    model = model_of(tmp_path, {
+        "checkpoints": {"d50": 49},
+        "variables": {"troops": {"initial": 1000}},
+        "deployments": {"dep": {"from": "a", "to": "b", "total": "troops", "schedule": [{"when": 1, "size": 1000}]}},
+        "observations": {"seen": {"observer": "b", "of": "troops", "lag_days": 3,
+                                  "factor": {"dist": "uniform", "low": 0.5, "high": 1.5, "per": "use"}}},
+    })
+    seen = np.array([r.checkpoints[0][_index(model, "seen")] for r in runs(model, N)])
+    assert np.all((seen >= 1000) & (seen <= 3000))
+    assert abs(seen.mean() - 2000) < 4 * (2000 * (1 / math.sqrt(12))) / math.sqrt(N)
+
+
+def test_treaty_needing_two_ratifications(tmp_path):
+    """In force at the later of two Exp ratifications: P(by t) = (1 - e^{-at})(1 - e^{-bt})."""
+    model = model_of(tmp_path, {
+        "treaties": {"pact": {"label": "Pact", "parties": ["a", "b"], "casus_foederis": "x > 0", "steps": [
+            {"id": "ratify_a", "after": [], "delay_days": {"dist": "exponential", "mean": 20, "per": "use"}},
+            {"id": "ratify_b", "after": [], "delay_days": {"dist": "exponential", "mean": 40, "per": "use"}}]}},
+        "options": {"notice": {"actor": "a", "label": "notice", "when": "happened('pact')", "probability": 1}},
+    })
+    in_force = np.array([r.fired[0] for r in runs(model, N)])
+    for t in (20.0, 50.0, 90.0):
+        p = (1 - math.exp(-t / 20)) * (1 - math.exp(-t / 40))
+        assert abs(np.mean(in_force <= t) - p) < tolerance(p, N)
+
+
+def test_casus_foederis_obligation_compliance(tmp_path):
+    model = model_of(tmp_path, {
+        "treaties": {"pact": {"label": "Pact", "parties": ["a", "b"], "casus_foederis": "x > 0",
+                              "steps": [{"id": "signed", "date": "2024-06-19"}],
+                              "obligations": [{"party": "b", "label": "help", "compliance": 0.6, "delay_days": 2,
+                                               "effects": [{"ladder": "high"}]}]}},
+        "options": {"attack": {"actor": "a", "label": "attack", "when": "day >= 5", "probability": 1,
+                               "effects": [{"set": {"x": 1}}]}},
+    })
+    results = runs(model, N)
+    honoured = np.array([not math.isnan(r.fired[1]) for r in results])
+    assert abs(honoured.mean() - 0.6) < tolerance(0.6, N)
+    assert {r.fired[1] for r in results if not math.isnan(r.fired[1])} == {7.0}
+
+
+def test_attrition_expected_survivors(tmp_path):
+    """n0 troops in combat lose each at hazard r: after k weekly steps E[casualties] = n0 (1 - e^{-7 r k})."""
+    model = model_of(tmp_path, {
+        "checkpoints": {"d28": 28},  # end of day 28 = day 29: four weekly steps (days 7, 14, 21, 28)
+        "variables": {"troops": {"initial": 0}, "dead": {"initial": 0}, "fighting": {"initial": 0}},
+        "deployments": {"dep": {"from": "a", "to": "b", "total": "troops", "schedule": [{"when": 0, "size": 1000}],
+                                "stages": [{"name": "combat", "variable": "fighting"}],
+                                "attrition": {"rate_per_day": 0.01, "variable": "dead"}}},
+    })
+    dead = np.array([r.checkpoints[0][_index(model, "dead")] for r in runs(model, 500)])
+    p = 1 - math.exp(-0.01 * 28)
+    assert abs(dead.mean() - 1000 * p) < 4 * math.sqrt(1000 * p * (1 - p) / 500)
+    r = simulate(model, 1)
+    values = dict(zip(model.readable, r.checkpoints[0]))
+    assert values["troops"] == values["fighting"] == 1000 - values["dead"]
+
+
+def test_alternatives_in_a_group_fire_at_most_one(tmp_path):
+    model = model_of(tmp_path, {"options": {
+        "arm": {"actor": "a", "label": "arm", "when": "day >= 1", "probability": 1, "group": "g",
+                "delay_days": {"dist": "uniform", "low": 0, "high": 10, "per": "use"}},
+        "talk": {"actor": "a", "label": "talk", "when": "day >= 1", "probability": 1, "group": "g",
+                 "delay_days": {"dist": "uniform", "low": 0, "high": 10, "per": "use"}}}})
+    results = runs(model, 400)
+    assert all(sum(c for c in r.fire_counts) == 1 for r in results)
+    share = np.mean([r.fire_counts[0] for r in results])
+    assert abs(share - 0.5) < tolerance(0.5, 400)
+
+
+def test_time_condition_wakes_exactly_without_polling(tmp_path):
+    model = _option_world(tmp_path, {"when": "day > 50", "probability": 1})
+    r = simulate(model, 1)
+    assert r.fired[0] == math.nextafter(50.0, math.inf)
+    assert r.events <= 3  # one wake-up and one decision, not a check every day
+
+
+def test_repeatable_hazard_option_fires_repeatedly(tmp_path):
+    """A repeatable hazard option whose condition always holds is a Poisson process: E[count] = λT."""
+    model = _option_world(tmp_path, {"when": "level >= 0", "hazard": {"per_day": 0.05}, "repeatable": True,
+                                     "effects": [{"add": {"x": 1}}]})
+    counts = np.array([r.fire_counts[0] for r in runs(model, 1000)])
+    assert abs(counts.mean() - 5.0) < 4 * math.sqrt(5.0 / 1000)
+
+
+def test_injection_forces_an_option(tmp_path):
+    model = _option_world(tmp_path, {"when": "x > 100", "probability": 0.0, "effects": [{"ladder": "high"}]})
+    r = simulate(model, 1, injections=[Injection(day=42, option="go")], trace=True)
+    assert r.fired[0] == 42 and r.max_level == 2 and r.first_cause[2].startswith("A: go")
+    with pytest.raises(InjectionError, match="unknown option 'nope'"):
+        simulate(model, 1, injections=[Injection(day=1, option="nope")])
+    with pytest.raises(InjectionError, match="outside the run"):
+        simulate(model, 1, injections=[Injection(day=500, option="go")])
+
+
+def test_enable_and_disable_options(tmp_path):
+    model = model_of(tmp_path, {"options": {
+        "first": {"actor": "a", "label": "first", "when": "day >= 5", "probability": 1,
+                  "effects": [{"enable": ["second"]}, {"disable": ["third"]}]},
+        "second": {"actor": "a", "label": "second", "when": "day >= 1", "probability": 1, "enabled": False},
+        "third": {"actor": "a", "label": "third", "when": "day >= 8", "probability": 1}}})
+    r = simulate(model, 1)
+    assert r.fired[0] == 5 and r.fired[1] == 5 and math.isnan(r.fired[2])
