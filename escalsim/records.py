@@ -77,3 +77,16 @@ def trace_rows(model: Model, records: Sequence[RunRecord]) -> dict[str, list]:
                                          e.text, e.cause)):
                 rows[key].append(value)
     return rows
+
+
+def describe(model: Model) -> dict:
+    """What a reader of the results needs to know about the model (stored in manifest.json)."""
+    s = model.scenario
+    return {
+        "scenario": model.name, "title": s.title, "start": model.start.isoformat(), "horizon_days": model.horizon,
+        "rungs": model.rungs, "rung_labels": model.rung_labels, "start_level": model.start_level,
+        "checkpoints": [{"name": name, "day": day} for name, day in model.checkpoints],
+        "readable": model.readable, "labels": model.labels,
+        "key_variables": [k for k, v in s.variables.items() if v.key],
+        "outcomes": model.outcomes,
+    }

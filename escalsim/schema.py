@@ -72,6 +72,7 @@ class Variable(Strict):
     label: Text | None = None
     unit: Text | None = None
     owner: Id | None = Field(None, description="the actor this variable belongs to")
+    key: bool = Field(False, description="show this variable's quantiles in run summaries")
     source: Text | None = None
 
 

@@ -1,0 +1,90 @@
+"""The summary of a results directory as plain-text tables (the CLI prints them; CSV copies go beside them)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+
+from escalsim import analysis
+
+
+def _date(manifest: dict, day: float) -> str:
+    if day is None or (isinstance(day, float) and math.isnan(day)):
+        return "-"
+    return (dt.date.fromisoformat(manifest["start"]) + dt.timedelta(days=math.floor(day))).isoformat()
+
+
+def _pct(p: float, low: float, high: float) -> str:
+    return f"{100 * p:5.1f} ±{100 * (high - low) / 2:.1f}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> Iterator[str]:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    yield "  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths)))
+    for row in rows:
+        yield "  ".join(str(x).ljust(w) if i == 0 else str(x).rjust(w) for i, (x, w) in enumerate(zip(row, widths)))
+
+
+def key_variables(manifest: dict) -> list[str]:
+    return manifest.get("key_variables") or [v for v in manifest["readable"] if v != "level"][:4]
+
+
+def summary(runs: pd.DataFrame, manifest: dict) -> Iterator[str]:
+    n = len(runs)
+    above = manifest["rungs"][manifest["start_level"] + 1:]
+    labels = dict(zip(manifest["rungs"], manifest["rung_labels"]))
+    probs = analysis.rung_probabilities(runs, manifest)
+    yield (f"Probability (%) of having reached each rung by each date ({n:,} runs; "
+           "± is the half-width of the 95% Wilson interval)")
+    rows = []
+    for by, day in [(c["name"], c["day"]) for c in manifest["checkpoints"]] + [("horizon", manifest["horizon_days"])]:
+        sel = probs[probs["by"] == by].set_index("rung")
+        rows.append([f"{by} ({_date(manifest, day - 1)})"] + [_pct(*sel.loc[r, ["p", "low", "high"]]) for r in above])
+    yield from _table(["by"] + [labels[r] for r in above], rows)
+    yield ""
+    yield "First-passage day of each rung, among runs that reached it (censored at the horizon)"
+    fp = analysis.first_passage_quantiles(runs, manifest).set_index("rung")
+    rows = [[labels[r], _pct(*fp.loc[r, ["p", "low", "high"]]), _date(manifest, fp.loc[r, "median"]),
+             f"{_date(manifest, fp.loc[r, 'q05'])} .. {_date(manifest, fp.loc[r, 'q95'])}"] for r in above]
+    yield from _table(["rung", "reached %", "median date", "5%-95% range"], rows)
+    variables = key_variables(manifest)
+    if variables:
+        yield ""
+        yield "Key variables: median [5%, 95%]"
+        vq = analysis.variable_quantiles(runs, manifest, variables)
+        rows = []
+        for at in [c["name"] for c in manifest["checkpoints"]] + ["horizon"]:
+            sel = vq[vq["at"] == at].set_index("variable")
+            rows.append([at] + [f"{sel.loc[v, 'median']:,.0f} [{sel.loc[v, 'q05']:,.0f}, {sel.loc[v, 'q95']:,.0f}]"
+                                for v in variables])
+        yield from _table(["at"] + [manifest["labels"].get(v, v) for v in variables], rows)
+    if manifest["outcomes"]:
+        yield ""
+        yield "Response options and treaty obligations: how often they fired (%), and when"
+        of = analysis.outcome_frequencies(runs, manifest)
+        rows = [[o.outcome, _pct(o.p, o.low, o.high), _date(manifest, o.median_day), f"{o.mean_count:.2f}"]
+                for o in of.itertuples()]
+        yield from _table(["option / obligation", "fired %", "median date", "mean times"], rows)
+
+
+def write_csv(runs: pd.DataFrame, manifest: dict, directory: Path) -> list[Path]:
+    """The summary tables as CSV files (pandas reads them back), written atomically."""
+    tables = {
+        "summary_rungs.csv": analysis.rung_probabilities(runs, manifest),
+        "summary_first_passage.csv": analysis.first_passage_quantiles(runs, manifest),
+        "summary_variables.csv": analysis.variable_quantiles(
+            runs, manifest, list(manifest["readable"])),
+        "summary_outcomes.csv": analysis.outcome_frequencies(runs, manifest),
+    }
+    paths = []
+    for name, frame in tables.items():
+        path = directory / name
+        tmp = path.with_suffix(".csv.tmp")
+        frame.to_csv(tmp, index=False)
+        tmp.replace(path)
+        paths.append(path)
+    return paths
