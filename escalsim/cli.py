@@ -106,9 +106,11 @@ def trace(file: str, seed: int, run_index: int, injections: tuple[str, ...], ove
 
 @main.command()
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to this file instead of stdout.")
-def schema(out: str | None) -> None:
+@click.option("--variant", is_flag=True, help="The schema of a variant file (one with extends:), where every key "
+              "is optional because the base supplies it.")
+def schema(out: str | None, variant: bool) -> None:
     """Print the JSON Schema of scenario files (for editors: yaml-language-server)."""
-    text = schema_text()
+    text = schema_text(variant)
     if out:
         with open(out, "w", encoding="utf-8") as fh:
             fh.write(text)
@@ -116,8 +118,22 @@ def schema(out: str | None) -> None:
         click.echo(text, nl=False)
 
 
-def schema_text() -> str:
+def schema_text(variant: bool = False) -> str:
     doc = Scenario.model_json_schema(by_alias=True)
     doc["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    doc["title"] = "escalsim scenario"
+    doc["title"] = "escalsim scenario variant" if variant else "escalsim scenario"
+    if variant:
+        _drop_required(doc)
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def _drop_required(node) -> None:
+    """A variant overrides any part of its base, so nothing in it is required."""
+    if isinstance(node, dict):
+        node.pop("required", None)
+        for value in node.values():
+            _drop_required(value)
+    elif isinstance(node, list):
+        for value in node:
+            _drop_required(value)
+

@@ -97,7 +97,8 @@ class Option:
 
     def _decide(self) -> None:
         self.phase, self.token = "delay", self.token + 1
-        self.decided_on = self.world.now
+        self.decided_on = self.world.env.now
+        self._end_alternatives()
         self.world.at(self.draws(self.plan.delay), self._fire_if_current, self.token)
 
     def _fire_if_current(self, token: int) -> None:
@@ -111,10 +112,8 @@ class Option:
         self.phase, self.token = None, self.token + 1
         self.fired += 1
         w.happen(plan.id, cause)
-        w.fire_days.setdefault(plan.id, w.now)
-        for other in w.groups.get(plan.group, ()) if plan.group else ():
-            if other is not self:
-                other.set_enabled(False, f"alternative chosen: {plan.label}")
+        w.fire_days.setdefault(plan.id, w.env.now)
+        self._end_alternatives()
         line = f"{plan.actor}: {plan.label}"
         if w.trace is None:
             apply_all(plan.effects, w, self.draws, line)
@@ -125,6 +124,12 @@ class Option:
             w.trace[idx] = w.trace[idx].with_text(plan.label + (" → " + "; ".join(done) if done else ""))
         if plan.repeatable and self.watch.state:
             self._consider()
+
+    def _end_alternatives(self) -> None:
+        """Options in the same group are alternatives: choosing this one takes the others off the table."""
+        for other in self.world.groups.get(self.plan.group, ()) if self.plan.group else ():
+            if other is not self:
+                other.set_enabled(False, f"alternative chosen: {self.plan.label}")
 
     def force(self, cause: str) -> None:
         """An injected decision: fire now whatever the condition, unless a one-shot option was already used."""
@@ -260,7 +265,7 @@ class TreatyRun:
         w = self.world
         w.count_action()
         w.happen(ob.event, self.plan.label)
-        w.fire_days.setdefault(ob.event, w.now)
+        w.fire_days.setdefault(ob.event, w.env.now)
         done = apply_all(ob.effects, w, draws, f"{ob.party}: {ob.label}")
         w.note("obligation", ob.party, f"honours {self.plan.label}: {ob.label}"
                + (" → " + "; ".join(done) if done else ""), f"casus foederis: {self.plan.casus.text}")

@@ -46,7 +46,7 @@ def _assign(slots: dict[str, int], add: bool) -> Apply:
         for name, i in slots.items():
             value = draws(i)
             world.set(name, world.values[name] + value if add else value)
-            done.append(f"{name} {'+' if add else '='} {value:,.4g}")
+            done.append(f"{name} {value:+,.4g}" if add else f"{name} = {value:,.4g}")
         return ", ".join(done)
 
     return apply

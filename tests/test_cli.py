@@ -96,14 +96,23 @@ def test_trace_bad_set_exit_1(cli):
 def test_schema_is_json_and_matches_the_committed_file(cli):
     result = cli("schema")
     doc = json.loads(result.output)
-    assert doc["title"] == "escalsim scenario" and "ladder" in doc["properties"]
+    assert doc["title"] == "escalsim scenario" and "ladder" in doc["properties"] and "ladder" in doc["required"]
     assert (ROOT / "docs" / "scenario.schema.json").read_text() == schema_text(), \
         "regenerate with: escalsim schema --out docs/scenario.schema.json"
 
 
+def test_variant_schema_requires_nothing(cli):
+    doc = json.loads(cli("schema", "--variant").output)
+    assert "required" not in json.dumps(doc) and doc["title"] == "escalsim scenario variant"
+    assert (ROOT / "docs" / "scenario-variant.schema.json").read_text() == schema_text(variant=True), \
+        "regenerate with: escalsim schema --variant --out docs/scenario-variant.schema.json"
+
+
 def test_scenarios_point_editors_at_the_schema():
     for path in (ROOT / "scenarios").glob("*.yaml"):
-        assert path.read_text().startswith("# yaml-language-server: $schema=../docs/scenario.schema.json"), path
+        text = path.read_text()
+        schema = "scenario-variant" if "\nextends:" in text else "scenario"
+        assert text.startswith(f"# yaml-language-server: $schema=../docs/{schema}.schema.json\n"), path
 
 
 def test_python_dash_m(tmp_path):

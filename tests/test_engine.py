@@ -190,15 +190,15 @@ def test_attrition_expected_survivors(tmp_path):
 
 
 def test_alternatives_in_a_group_fire_at_most_one(tmp_path):
+    """Two competing hazards 0.3 and 0.1 per day: the first decision wins with probability 0.75 / 0.25."""
     model = model_of(tmp_path, {"options": {
-        "arm": {"actor": "a", "label": "arm", "when": "day >= 1", "probability": 1, "group": "g",
-                "delay_days": {"dist": "uniform", "low": 0, "high": 10, "per": "use"}},
-        "talk": {"actor": "a", "label": "talk", "when": "day >= 1", "probability": 1, "group": "g",
-                 "delay_days": {"dist": "uniform", "low": 0, "high": 10, "per": "use"}}}})
-    results = runs(model, 400)
-    assert all(sum(c for c in r.fire_counts) == 1 for r in results)
+        "arm": {"actor": "a", "label": "arm", "when": "day >= 1", "hazard": {"per_day": 0.3}, "group": "g",
+                "delay_days": 20},
+        "talk": {"actor": "a", "label": "talk", "when": "day >= 1", "hazard": {"per_day": 0.1}, "group": "g"}}})
+    results = runs(model, N)
+    assert all(sum(r.fire_counts) == 1 for r in results)  # decided arm, then talk's hazard cannot fire in the delay
     share = np.mean([r.fire_counts[0] for r in results])
-    assert abs(share - 0.5) < tolerance(0.5, 400)
+    assert abs(share - 0.75) < tolerance(0.75, N)
 
 
 def test_time_condition_wakes_exactly_without_polling(tmp_path):
