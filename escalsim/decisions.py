@@ -83,7 +83,7 @@ class Option:
         if plan.chance is not None:
             if self.draws.chance(plan.chance):
                 self._decide()
-            else:
+            elif self.world.trace is not None:
                 self.world.note("decline", plan.actor, f"considers and declines: {plan.label}",
                                 f"condition became true: {plan.when.text}")
             return
@@ -122,8 +122,10 @@ class Option:
             w.note("decision", plan.actor, plan.label, cause)
             done = apply_all(plan.effects, w, self.draws, line)
             w.trace[idx] = w.trace[idx].with_text(plan.label + (" → " + "; ".join(done) if done else ""))
-        if plan.repeatable and self.watch.state:
-            self._consider()
+        if plan.repeatable:
+            w.flush()  # the effects may have changed this option's own condition
+            if self.watch.state:
+                self._consider()
 
     def _end_alternatives(self) -> None:
         """Options in the same group are alternatives: choosing this one takes the others off the table."""

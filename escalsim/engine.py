@@ -128,6 +128,7 @@ def simulate(model: Model, seed: int, run: int = 0, injections: Sequence[Injecti
         option.watch.recheck()
     for treaty in treaties:
         treaty.watch.recheck()
+    w.flush()
     w.env.run(until=model.horizon)
     final = tuple(w.values[k] for k in model.readable)
     while len(snapshots) < len(model.checkpoints):

@@ -31,6 +31,10 @@ class DeploymentPlan:
     cap: float = math.inf
     attrition: tuple[int, float, str] | None = None  # (rate slot, step days, casualties variable)
     plist: ParamList = field(default_factory=ParamList)
+    stage_events: list[str] = field(init=False)  # "<deployment>.<stage>", the event of first entry
+
+    def __post_init__(self):
+        self.stage_events = [f"{self.id}.{name}" for name, _, _ in self.stages]
 
 
 def plan_deployment(did: str, d: DeploymentSpec, s: Scenario) -> DeploymentPlan:
@@ -89,7 +93,7 @@ class Deployment:
             wait = self.draws(plan.interval_slot) / self.factor
         else:
             wait = sampling.exponential(self.draws.rng(), plan.poisson_rate * self.factor)
-        if self.world.now + wait <= plan.flow_until:
+        if self.world.env.now + wait <= plan.flow_until:
             self.world.at(wait, self._flow_batch, token)
 
     def _flow_batch(self, token: int) -> None:
@@ -127,8 +131,8 @@ class Deployment:
         self.in_stage[k] += size
         if var is not None:
             w.set(var, w.values[var] + size)
-        w.happen(f"{plan.id}.{name}", f"{plan.title}: first {plan.unit} enter {name}")
-        if k > 0:
+        w.happen(plan.stage_events[k])
+        if k > 0 and w.trace is not None:
             w.note("deployment", plan.title, f"{size:,} {plan.unit} move on to {name} "
                    f"(now {self.in_stage[k]:,} in {name})")
         if days_slot is not None:
@@ -162,8 +166,9 @@ class Deployment:
                 w.set(stage_var, w.values[stage_var] - lost)
             w.set(plan.total, w.values[plan.total] - lost)
             w.set(casualties_var, w.values[casualties_var] + lost)
-            w.note("attrition", plan.title, f"{lost:,} casualties in {plan.stages[last][0]} "
-                   f"(total {w.values[casualties_var]:,.0f})")
+            if w.trace is not None:
+                w.note("attrition", plan.title, f"{lost:,} casualties in {plan.stages[last][0]} "
+                       f"(total {w.values[casualties_var]:,.0f})")
         w.at(step, self._attrition)
 
 
@@ -205,7 +210,7 @@ class Observer:
     def changed(self, value: float) -> None:
         plan = self.plan
         lag = self.draws(plan.lag)
-        self.world.at(lag, self._learn, self.world.now, value * self.draws(plan.factor))
+        self.world.at(lag, self._learn, self.world.env.now, value * self.draws(plan.factor))
 
     def _learn(self, when: float, estimate: float) -> None:
         if when < self.latest_seen:

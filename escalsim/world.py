@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import simpy
+from simpy.events import NORMAL, Event
 
 from escalsim import sampling
 
@@ -30,6 +31,23 @@ class TraceEvent:
 
     def with_text(self, text: str) -> TraceEvent:
         return TraceEvent(self.day, self.kind, self.subject, text, self.cause)
+
+
+class Call(Event):
+    """A SimPy event that calls fn(*args) when processed: cheaper than a Timeout plus a callback closure."""
+
+    def __init__(self, world: World, fn: Callable, args: tuple):
+        self.env = world.env
+        self.callbacks = [_call]
+        self._ok = True
+        self._value = None
+        self.world, self.fn, self.args = world, fn, args
+
+
+def _call(event: Call) -> None:
+    event.fn(*event.args)
+    if event.world.dirty:
+        event.world.flush()
 
 
 class World:
@@ -56,18 +74,15 @@ class World:
         self.options: dict = {}
         self.groups: dict[str, list] = defaultdict(list)
         self.deployments: dict = {}
+        self.dirty: dict[Watch, None] = {}  # conditions to re-check once the current event is done (ordered)
 
     # --- time -------------------------------------------------------------------------------------------
-    @property
-    def now(self) -> float:
-        return self.env.now
-
     def at(self, delay: float, fn: Callable, *args) -> None:
         """Call fn(*args) after delay days (if before the horizon); the only way components schedule work."""
-        if self.env.now + delay >= self.horizon:
-            return
-        self.events_scheduled += 1
-        self.env.timeout(delay).callbacks.append(lambda _ev: fn(*args))
+        env = self.env
+        if env.now + delay < self.horizon:
+            self.events_scheduled += 1
+            env.schedule(Call(self, fn, args), NORMAL, delay)
 
     def stream(self, key: str):
         return sampling.stream(self.seed, self.run, key)
@@ -92,7 +107,14 @@ class World:
         for listener in self.change_listeners.get(name, ()):
             listener(value)
         for watch in self.var_watchers.get(name, ()):
-            watch.recheck()
+            self.dirty[watch] = None
+
+    def flush(self) -> None:
+        """Re-check each condition whose inputs changed, once, after the changes of one event are all made."""
+        while self.dirty:
+            batch, self.dirty = self.dirty, {}
+            for watch in batch:
+                watch.recheck()
 
     def happen(self, event: str, cause: str = "", when: float | None = None) -> None:
         """Record that a named event happened now, or on `when` (a day before the start); first time only."""
@@ -100,7 +122,7 @@ class World:
             return
         self.event_times[event] = self.env.now if when is None else when
         for watch in self.event_watchers.get(event, ()):
-            watch.recheck()
+            self.dirty[watch] = None
 
     def move_level(self, new: int, cause: str) -> None:
         """Put the world on rung `new`, recording first passages of every rung crossed on the way up."""
