@@ -7,7 +7,7 @@ import math
 import os
 import re
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import matplotlib
@@ -740,20 +740,23 @@ def save_all(results, out_dir, kinds: Iterable[str] | None = None, fmt: str = "p
     fmt = fmt.lower().lstrip(".")
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    figures = list(draw_all(results, kinds, run))
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    return [_save(fig, out / f"{stem}.{fmt}", fmt) for stem, fig in figures]
+
+
+def draw_all(results, kinds: Iterable[str] | None = None, run: int | None = None) -> Iterator[tuple[str, Figure]]:
+    """(file stem, figure) for each kind; every argument is checked before the first figure is drawn."""
     kinds = list(PLOTS) if kinds is None or "all" in kinds else list(dict.fromkeys(kinds))
     unknown = [k for k in kinds if k not in PLOTS]
     if unknown:
         raise ValueError(f"unknown plot kind {', '.join(map(repr, unknown))}; choose from {', '.join(PLOTS)}")
     _check(results)
-    drawings = list(_drawings(results, kinds, run))
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for stem, draw in drawings:
+    for stem, draw in list(_drawings(results, kinds, run)):
         fig = new_figure(results)
         draw(fig.add_subplot())
-        paths.append(_save(fig, out / f"{stem}.{fmt}", fmt))
-    return paths
+        yield stem, fig
 
 
 def _drawings(results, kinds: list[str], run: int | None):

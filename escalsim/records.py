@@ -83,10 +83,13 @@ def describe(model: Model) -> dict:
     """What a reader of the results needs to know about the model (stored in manifest.json)."""
     s = model.scenario
     return {
-        "scenario": model.name, "title": s.title, "start": model.start.isoformat(), "horizon_days": model.horizon,
+        "scenario": model.name, "title": s.title, "description": s.description,
+        "start": model.start.isoformat(), "horizon_days": model.horizon,
         "rungs": model.rungs, "rung_labels": model.rung_labels, "start_level": model.start_level,
         "checkpoints": [{"name": name, "day": day} for name, day in model.checkpoints],
         "readable": model.readable, "labels": model.labels,
         "key_variables": [k for k, v in s.variables.items() if v.key],
         "outcomes": model.outcomes,
+        "outcome_labels": {**{o.id: f"{o.actor}: {o.label}" for o in model.options},
+                           **{ob.event: f"{ob.party}: {ob.label}" for t in model.treaties for ob in t.obligations}},
     }

@@ -12,7 +12,7 @@ import pandas as pd
 from escalsim import analysis
 
 
-def _date(manifest: dict, day: float) -> str:
+def date_label(manifest: dict, day: float) -> str:
     if day is None or (isinstance(day, float) and math.isnan(day)):
         return "-"
     return (dt.date.fromisoformat(manifest["start"]) + dt.timedelta(days=math.floor(day))).isoformat()
@@ -43,13 +43,14 @@ def summary(runs: pd.DataFrame, manifest: dict) -> Iterator[str]:
     rows = []
     for by, day in [(c["name"], c["day"]) for c in manifest["checkpoints"]] + [("horizon", manifest["horizon_days"])]:
         sel = probs[probs["by"] == by].set_index("rung")
-        rows.append([f"{by} ({_date(manifest, day - 1)})"] + [_pct(*sel.loc[r, ["p", "low", "high"]]) for r in above])
+        cells = [_pct(*sel.loc[r, ["p", "low", "high"]]) for r in above]
+        rows.append([f"{by} ({date_label(manifest, day - 1)})"] + cells)
     yield from _table(["by"] + [labels[r] for r in above], rows)
     yield ""
     yield "First-passage day of each rung, among runs that reached it (censored at the horizon)"
     fp = analysis.first_passage_quantiles(runs, manifest).set_index("rung")
-    rows = [[labels[r], _pct(*fp.loc[r, ["p", "low", "high"]]), _date(manifest, fp.loc[r, "median"]),
-             f"{_date(manifest, fp.loc[r, 'q05'])} .. {_date(manifest, fp.loc[r, 'q95'])}"] for r in above]
+    rows = [[labels[r], _pct(*fp.loc[r, ["p", "low", "high"]]), date_label(manifest, fp.loc[r, "median"]),
+             f"{date_label(manifest, fp.loc[r, 'q05'])} .. {date_label(manifest, fp.loc[r, 'q95'])}"] for r in above]
     yield from _table(["rung", "reached %", "median date", "5%-95% range"], rows)
     variables = key_variables(manifest)
     if variables:
@@ -66,7 +67,7 @@ def summary(runs: pd.DataFrame, manifest: dict) -> Iterator[str]:
         yield ""
         yield "Response options and treaty obligations: how often they fired (%), and when"
         of = analysis.outcome_frequencies(runs, manifest)
-        rows = [[o.outcome, _pct(o.p, o.low, o.high), _date(manifest, o.median_day), f"{o.mean_count:.2f}"]
+        rows = [[o.outcome, _pct(o.p, o.low, o.high), date_label(manifest, o.median_day), f"{o.mean_count:.2f}"]
                 for o in of.itertuples()]
         yield from _table(["option / obligation", "fired %", "median date", "mean times"], rows)
 

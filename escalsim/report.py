@@ -1,0 +1,113 @@
+"""`escalsim report`: one self-contained HTML page (figures embedded as SVG, no network) from a results directory."""
+
+from __future__ import annotations
+
+import html
+import io
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from escalsim import analysis, plots
+from escalsim.tables import date_label
+
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
+color:#222;line-height:1.45}
+h1{margin-bottom:.1em} .lead{color:#555;margin-top:0} table{border-collapse:collapse;margin:1em 0;font-size:.92em}
+th,td{padding:.3em .7em;border-bottom:1px solid #ddd;text-align:right} th:first-child,td:first-child{text-align:left}
+thead th{border-bottom:2px solid #888} figure{margin:1.5em 0} figure svg{width:100%;height:auto}
+figcaption{color:#555;font-size:.9em} dl{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em}
+dt{font-weight:600} dd{margin:0;word-break:break-all} footer{color:#777;font-size:.85em;margin-top:3em}
+"""
+CAPTIONS = {
+    "fan": "Escalation level over time: median, 50/80/95% bands and a few sample runs.",
+    "ladder": "Probability of being at or above each rung on each date.",
+    "first_passage": "Probability of having reached each rung by each date, with 95% Wilson bands.",
+    "max_rung": "Distribution of the highest rung reached.",
+    "drivers": "What first moved the world onto each rung.",
+}
+
+
+def _e(value) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _pct(p: float, low: float, high: float) -> str:
+    return f"{100 * p:.1f}% <small>({100 * low:.1f}–{100 * high:.1f})</small>"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{h}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _svg(fig) -> str:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None}, facecolor="white")
+    text = buf.getvalue()
+    return text[text.index("<svg"):]  # drop the XML prolog and doctype: inline SVG in HTML
+
+
+def _probabilities(runs: pd.DataFrame, m: dict) -> str:
+    fp = analysis.first_passage_quantiles(runs, m)
+    rows = [[_e(r.label), _pct(r.p, r.low, r.high), _e(date_label(m, r.median)),
+             _e(f"{date_label(m, r.q05)} – {date_label(m, r.q95)}")] for r in fp.itertuples()
+            if m["rungs"].index(r.rung) > m["start_level"]]
+    return _table(["rung", "reached by the horizon (95% CI)", "median first day", "5–95% range"], rows)
+
+
+def _outcomes(runs: pd.DataFrame, m: dict) -> str:
+    of = analysis.outcome_frequencies(runs, m)
+    labels = m.get("outcome_labels", {})
+    rows = [[_e(labels.get(o.outcome, o.outcome)), _pct(o.p, o.low, o.high), _e(date_label(m, o.median_day))]
+            for o in of.itertuples()]
+    return _table(["response option / obligation", "fired (95% CI)", "median date"], rows)
+
+
+def _manifest(m: dict) -> str:
+    keys = ["scenario", "seed", "runs", "version", "backend", "workers", "wall_time_s", "runs_per_s",
+            "total_events", "created", "stopped_because"]
+    items = "".join(f"<dt>{_e(k)}</dt><dd>{_e(m[k])}</dd>" for k in keys if k in m)
+    for name, digest in (m.get("sources_sha256") or {}).items():
+        items += f"<dt>sha256 {_e(name)}</dt><dd><code>{_e(digest)}</code></dd>"
+    return f"<dl>{items}</dl>"
+
+
+def render(results) -> str:
+    """The whole page as a string; every text from the scenario file is escaped."""
+    m, runs = results.manifest, results.runs
+    figures = []
+    for stem, fig in plots.draw_all(results):
+        kind = stem.split("_run")[0] if stem.startswith("timeline") else stem
+        caption = CAPTIONS.get(kind, stem.replace("_", " "))
+        figures.append(f'<figure id="fig-{_e(stem)}">{_svg(fig)}<figcaption>{_e(caption)}</figcaption></figure>')
+    title = m.get("title") or m["scenario"]
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_e(title)} — escalsim report</title><style>{CSS}</style></head>
+<body><main>
+<h1>{_e(title)}</h1>
+<p class="lead">{len(runs):,} runs, seed {_e(m.get("seed"))}, from {_e(m["start"])} for {m["horizon_days"]:g} days.</p>
+<p>{_e(m.get("description") or "")}</p>
+<h2>Key probabilities</h2>{_probabilities(runs, m)}
+<h2>Response options and treaty obligations</h2>{_outcomes(runs, m)}
+<h2>Figures</h2>{"".join(figures)}
+<h2>Manifest</h2>{_manifest(m)}
+</main><footer>escalsim {_e(m.get("version", ""))} — every probability with its 95% Wilson interval.</footer>
+</body></html>
+"""
+
+
+def write_report(results, path: Path | None = None) -> Path:
+    """Write DIR/report.html (or `path`) atomically and return its path."""
+    path = Path(path) if path is not None else Path(results.directory) / "report.html"
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(render(results), encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
