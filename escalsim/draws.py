@@ -47,8 +47,8 @@ class Draws:
         value = self.values[i]
         if value is not None:
             return value
-        r = self.rng()
-        value = self.values[i]
+        r = self.r or self.rng()
+        value = self.values[i]  # a per-run value is drawn when the stream is created
         return value if value is not None else self.items[i][0](r)
 
     def chance(self, i: int) -> bool:
