@@ -8,17 +8,31 @@ from escalsim.expr import ExprError, parse, suggest
 from escalsim.schema import RESERVED, Effect, Scenario
 
 Found = Iterator[tuple[tuple, str]]
+KEY = "[key]"  # last part of a path whose problem is the mapping key (a name), not its value, as in pydantic
 
 
 def event_names(s: Scenario) -> list[str]:
     """Every name days_since()/happened() may use, in a stable order."""
-    names = [r.id for r in s.ladder.rungs] + list(s.options) + list(s.flags)
-    for dep_id, dep in s.deployments.items():
-        names += [dep_id] + [f"{dep_id}.{stage.name}" for stage in dep.stages]
+    return [name for name, _, _ in _events(s)]
+
+
+def _events(s: Scenario) -> list[tuple[str, str, tuple]]:
+    """(event name, kind, path of what defines it) for every event, in the order of event_names."""
+    events = [(r.id, "rung", ("ladder", "rungs", i, "id")) for i, r in enumerate(s.ladder.rungs)]
+    events += [(o, "option", ("options", o, KEY)) for o in s.options]
+    events += [(f, "flag", ("flags", i)) for i, f in enumerate(s.flags)]
+    for did, dep in s.deployments.items():
+        events += [(did, "deployment", ("deployments", did, KEY))]
+        events += [(f"{did}.{st.name}", "stage", ("deployments", did, "stages", i, "name"))
+                   for i, st in enumerate(dep.stages)]
     for tid, treaty in s.treaties.items():
-        names += [tid, f"{tid}.casus_foederis"] + [f"{tid}.{st.id}" for st in treaty.steps]
-        names += [f"{tid}.{ob.party}" for ob in treaty.obligations]
-    return names
+        base = ("treaties", tid)
+        events += [(tid, "treaty", base + (KEY,)),
+                   (f"{tid}.casus_foederis", "casus_foederis", base + ("casus_foederis",))]
+        events += [(f"{tid}.{st.id}", "step", base + ("steps", i, "id")) for i, st in enumerate(treaty.steps)]
+        events += [(f"{tid}.{ob.party}", "obligation", base + ("obligations", i, "party"))
+                   for i, ob in enumerate(treaty.obligations)]
+    return events
 
 
 def readable_names(s: Scenario) -> list[str]:
@@ -45,15 +59,18 @@ def _names(s: Scenario) -> Found:
     for section in ("variables", "observations"):
         for name in getattr(s, section):
             if name in RESERVED:
-                yield (section, name), f"'{name}' is a reserved word in conditions; choose another name"
+                yield (section, name, KEY), f"'{name}' is a reserved word in conditions; choose another name"
+    for name, variable in s.variables.items():
+        if variable.owner is not None:
+            yield from _ref(("variables", name, "owner"), "actor", variable.owner, s.actors)
     for name in set(s.variables) & set(s.observations):
-        yield ("observations", name), f"'{name}' is already a variable; an observation needs its own name"
-    events = event_names(s)
-    seen: set[str] = set()
-    for name in events:
-        if name in seen:
-            yield (), f"the name '{name}' is used twice among rungs, options, flags, deployments and treaties"
-        seen.add(name)
+        yield ("observations", name, KEY), f"'{name}' is already a variable; an observation needs its own name"
+    seen: dict[str, str] = {}
+    for name, kind, path in _events(s):
+        if name not in seen:
+            seen[name] = kind
+        elif not (kind == seen[name] and kind in ("rung", "stage", "step")):  # those are reported on their own
+            yield path, f"the name '{name}' is used twice among rungs, options, flags, deployments and treaties"
 
 
 def _ladder(s: Scenario) -> Found:
@@ -108,7 +125,7 @@ def _effects(path: tuple, effects: list[Effect], s: Scenario) -> Found:
         here = path + (i,)
         for key in ("set", "add"):
             for var in getattr(e, key) or {}:
-                yield from _ref(here + (key, var), "variable", var, s.variables)
+                yield from _ref(here + (key, var, KEY), "variable", var, s.variables)
         for key in ("ladder", "ladder_set"):
             if getattr(e, key) is not None:
                 yield from _ref(here + (key,), "rung", getattr(e, key), rungs)

@@ -2,34 +2,33 @@
 
 from __future__ import annotations
 
+import copy
 import types
 import typing
 from pathlib import Path
 from typing import Any
 
 import pydantic
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, StringConstraints, ValidationError
+from pydantic.fields import FieldInfo
 
 from escalsim.errors import Problem, ScenarioError, format_path
 from escalsim.expr import suggest
-from escalsim.schema import Scenario
+from escalsim.schema import Id, Scenario
 from escalsim.yamlsrc import Source, fail, load_yaml
 
 MAX_EXTENDS = 8
+ID_PATTERN = next(m.pattern for m in Id.__metadata__ if isinstance(m, StringConstraints))
+ID_RULE = next(m.description for m in Id.__metadata__ if isinstance(m, FieldInfo))
+SECTIONS = ("checkpoints", "actors", "variables", "deployments", "observations", "options", "treaties")
 
 
 def load_scenario(path: str | Path, overrides: typing.Sequence[str] = ()) -> Scenario:
     """Read, merge, override and validate a scenario file; raise ScenarioError listing every problem."""
-    from escalsim.check import check_references  # check imports the expression language
-
     source = read_source(Path(path))
     for text in overrides:
         apply_override(source, text)
-    scenario = validate(source)
-    problems = [_problem(source, p, m) for p, m in check_references(scenario)]
-    if problems:
-        raise ScenarioError(problems)
-    return scenario
+    return validate(source)
 
 
 def read_source(path: Path, _chain: tuple[Path, ...] = ()) -> Source:
@@ -41,14 +40,19 @@ def read_source(path: Path, _chain: tuple[Path, ...] = ()) -> Source:
     where = source.where(("extends",))
     if not isinstance(base_name, str) or not base_name.strip():
         fail(*where, "extends must be a file name (a path relative to this file)", "extends")
-    base_path = (path.parent / base_name).resolve()
+    try:
+        base_path = (path.parent / base_name).resolve()
+        is_file = base_path.is_file()
+    except (OSError, ValueError, RuntimeError) as exc:  # NUL byte, name too long, symlink loop
+        why = getattr(exc, "strerror", None) or exc
+        fail(*where, f"extends names {_shown(base_name)}, which cannot be used as a file name ({why})", "extends")
     chain = _chain + (path.resolve(),)
     if base_path in chain:
         fail(*where, "extends makes a cycle: " + " -> ".join(p.name for p in chain + (base_path,)), "extends")
     if len(chain) > MAX_EXTENDS:
         fail(*where, f"more than {MAX_EXTENDS} levels of extends", "extends")
-    if not base_path.is_file():
-        fail(*where, f"extends names {base_name!r}, which is not a file (looked at {base_path})", "extends")
+    if not is_file:
+        fail(*where, f"extends names {_shown(base_name)}, which is not a file (looked at {base_path})", "extends")
     base = read_source(base_path, chain)
     base.data.pop("extends", None)
     _overlay(base, source, ())
@@ -134,59 +138,109 @@ def _check_slot(node, part, done: tuple, text: str) -> None:
 
 
 def validate(source: Source) -> Scenario:
+    """The checked scenario, or a ScenarioError listing every problem, references in the valid parts included."""
+    from escalsim.check import check_references  # check imports the expression language
+
     try:
-        return Scenario.model_validate(source.data)
+        scenario = Scenario.model_validate(source.data)
     except ValidationError as exc:
-        raise ScenarioError([_pydantic_problem(source, err) for err in exc.errors()]) from None
+        problems = [_pydantic_problem(source, err) for err in exc.errors()]
+        rest, left_out = _without_bad_parts(source.data, exc.errors())
+        if rest is not None:
+            problems += [_problem(source, p, m) for p, m in check_references(rest) if not _mentions(m, left_out)]
+        raise ScenarioError(problems) from None
+    problems = [_problem(source, p, m) for p, m in check_references(scenario)]
+    if problems:
+        raise ScenarioError(problems)
+    return scenario
+
+
+def _without_bad_parts(data: dict, errors: list) -> tuple[Scenario | None, set[str]]:
+    """The scenario without the entries (an option, a variable...) that failed validation, to check the rest.
+
+    None if a failure is outside such an entry (a misspelt section, the ladder, the dates): what is left
+    would then report references to things that are there but broken.
+    """
+    data, left_out = copy.deepcopy(data), set()
+    for _ in range(5):
+        for err in errors:
+            path, _ = _data_path(tuple(err["loc"]))
+            if len(path) < 2 or path[0] not in SECTIONS or not isinstance(data.get(path[0]), dict):
+                return None, left_out
+            data[path[0]].pop(path[1], None)
+            left_out.add(str(path[1]))
+        try:
+            return Scenario.model_validate(data), left_out
+        except ValidationError as exc:
+            errors = exc.errors()
+    return None, left_out
+
+
+def _mentions(message: str, names: set[str]) -> bool:
+    """Whether a reference problem is about a left-out entry ('x', or 'x.stage' for events)."""
+    return any(f"'{name}'" in message or f"'{name}." in message for name in names)
 
 
 def _problem(source: Source, path: tuple, message: str, key: bool = False) -> Problem:
+    if path and path[-1] == "[key]":  # check.KEY: the problem is the name, so point at it
+        path, key = path[:-1], True
     file, line, column = source.where(path, key=key)
     return Problem(file, line, column, format_path(path), message)
 
 
-def _data_path(data, loc: tuple) -> tuple:
-    """Pydantic locations include union tags; keep only the parts that exist in the data."""
+def _data_path(loc: tuple) -> tuple[tuple, bool]:
+    """A pydantic location as a path in the data: without union tags ('uniform', 'number'), and whether
+    the error is about the mapping key at the path (pydantic's '[key]') rather than its value."""
+    annotation: Any = Scenario
     path: list = []
-    for i, part in enumerate(loc):
-        last = i == len(loc) - 1
-        if isinstance(data, dict) and part in data:
-            data = data[part]
-        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
-            data = data[part]
-        elif not last:
-            continue  # a union tag such as 'uniform' or 'number'
+    for part in loc:
+        if part == "[key]":
+            return tuple(path), True
+        tagged = _tagged(annotation, part)
+        if tagged is not None:
+            annotation = tagged
+            continue
+        annotation = _step(annotation, part)
         path.append(part)
-    return tuple(path)
+    return tuple(path), False
+
+
+def _shown(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:70] + "..." + text[-7:]
 
 
 def _pydantic_problem(source: Source, err: dict) -> Problem:
-    path = _data_path(source.data, tuple(err["loc"]))
+    loc = tuple(err["loc"])
+    path, about_key = _data_path(loc)
     kind, msg = err["type"], err["msg"]
     if kind == "extra_forbidden":
-        allowed = allowed_keys(tuple(err["loc"])[:-1])
+        allowed = allowed_keys(loc[:-1])
         hint = suggest(str(path[-1]), allowed) if allowed else None
         message = f"unknown key '{path[-1]}'" + (f" (did you mean '{hint}'?)" if hint else "")
         if allowed:
             message += "; allowed here: " + ", ".join(allowed)
         return _problem(source, path, message, key=True)
     if kind == "missing":
-        return _problem(source, path, f"missing required key '{path[-1]}'")
+        if isinstance(path[-1], int):
+            return _problem(source, path, f"missing item {path[-1]} (counting from 0) of the list")
+        field = _field(loc)
+        about = f": {field.description}" if field is not None and field.description else ""
+        return _problem(source, path, f"missing required key '{path[-1]}'{about}")
     message = msg.removeprefix("Value error, ")
+    if kind == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") == ID_PATTERN:
+        message = "expected a " + ID_RULE
     value = err.get("input")
-    if kind != "value_error" and isinstance(value, (str, int, float, bool)) or value is None:
-        message += f" (got {value!r})"
-    return _problem(source, path, message)
+    if about_key:
+        message = f"the key {_shown(path[-1])}: {message}"
+    elif kind != "value_error" and (isinstance(value, (str, int, float, bool)) or value is None):
+        message += f" (got {_shown(value)})"
+    return _problem(source, path, message, key=about_key)
 
 
 def allowed_keys(loc: tuple) -> list[str]:
     """The keys the scenario format allows at a pydantic location (for 'did you mean')."""
-    annotation: Any = Scenario
-    for part in loc:
-        annotation = _step(annotation, part)
-        if annotation is None:
-            return []
-    model = _model_of(annotation)
+    model = _model_of(_walk(loc))
     if model is None:
         return []
     return [field.alias or name for name, field in model.model_fields.items()]
@@ -217,10 +271,34 @@ def _strip(annotation):
     return annotation
 
 
-def _step(annotation, part):
+def _tagged(annotation, part):
+    """The member of a tagged union (a distribution) named by part, if part is one of its tags."""
     for member in _members(annotation):
         if _tag(member) == part:
             return member
+    return None
+
+
+def _field(loc: tuple) -> FieldInfo | None:
+    """The model field at a pydantic location, if there is one."""
+    model = _model_of(_walk(loc[:-1]))
+    return None if model is None else next(
+        (f for n, f in model.model_fields.items() if loc[-1] in (n, f.alias)), None)
+
+
+def _walk(loc: tuple):
+    annotation: Any = Scenario
+    for part in loc:
+        annotation = _step(annotation, part)
+        if annotation is None:
+            return None
+    return annotation
+
+
+def _step(annotation, part):
+    tagged = _tagged(annotation, part)
+    if tagged is not None:
+        return tagged
     for member in _members(annotation):
         inner = _strip(member)
         origin = typing.get_origin(inner)

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar, merge_attrib
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
+from ruamel.yaml.events import (
+    AliasEvent,
+    CollectionEndEvent,
+    CollectionStartEvent,
+    DocumentStartEvent,
+    MappingStartEvent,
+    ScalarEvent,
+)
 
 from escalsim.errors import Problem, ScenarioError, format_path
 
@@ -17,6 +25,8 @@ MAX_BYTES = 1_000_000
 MAX_DEPTH = 40
 MAX_NODES = 200_000
 MAX_ALIASES = 100
+MAX_DIGITS = 400  # Python refuses to convert integers of more than 4300 digits; no scenario needs 400
+LONG_INTEGER = re.compile(r"[-+]?[0-9][0-9_]*")
 STANDARD_TAGS = {None, "!", "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
                  "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null", "tag:yaml.org,2002:map",
                  "tag:yaml.org,2002:seq"}
@@ -49,8 +59,8 @@ def read_text(path: Path) -> str:
     try:
         with open(path, "rb") as fh:
             raw = fh.read(MAX_BYTES + 1)
-    except OSError as exc:
-        fail(name, 1, 1, f"cannot read the file: {exc.strerror or exc}")
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the name
+        fail(name, 1, 1, f"cannot read the file: {getattr(exc, 'strerror', None) or exc}")
     if len(raw) > MAX_BYTES:
         fail(name, 1, 1, f"file is larger than {MAX_BYTES:,} bytes; a scenario should be far smaller")
     if b"\x00" in raw:
@@ -73,24 +83,63 @@ def _yaml() -> YAML:
 
 
 def _scan_events(text: str, name: str) -> None:
-    """Refuse explicit tags, many aliases and deep nesting before anything is constructed."""
-    depth = aliases = 0
+    """Refuse explicit tags, other YAML versions, many or expanding aliases, deep nesting and keys that are
+    lists or mappings, before anything is constructed."""
+    aliases = nodes = 0
+    sizes: dict[str, int] = {}  # anchor -> how many values it stands for once expanded
+    collections: set[str] = set()  # anchors of lists and mappings
+    open_: list[list] = []  # collections being read: [anchor, values before it, next is a key (None: a list)]
     for event in _yaml().parse(text):
         mark = event.start_mark
+        where = (name, mark.line + 1, mark.column + 1)
+        if isinstance(event, DocumentStartEvent) and event.version not in (None, (1, 2)):
+            version = ".".join(str(v) for v in event.version)
+            fail(*where, f"%YAML {version} is not supported: scenarios are read as YAML 1.2 (remove the directive)")
         if isinstance(event, (ScalarEvent, CollectionStartEvent)) and event.tag not in STANDARD_TAGS:
             tag = getattr(event.tag, "value", event.tag)
-            fail(name, mark.line + 1, mark.column + 1,
-                 f"YAML tag {tag!r} is not allowed: scenarios hold plain mappings, lists, numbers and strings")
-        if isinstance(event, CollectionStartEvent):
-            depth += 1
-            if depth > MAX_DEPTH:
-                fail(name, mark.line + 1, mark.column + 1, f"nesting deeper than {MAX_DEPTH} levels")
-        elif type(event).__name__ in ("MappingEndEvent", "SequenceEndEvent"):
-            depth -= 1
+            fail(*where, f"YAML tag {tag!r} is not allowed: scenarios hold plain mappings, lists, numbers and strings")
+        if isinstance(event, (ScalarEvent, CollectionStartEvent, AliasEvent)) and open_ and open_[-1][2] is not None:
+            is_key, open_[-1][2] = open_[-1][2], not open_[-1][2]
+            if is_key and (isinstance(event, CollectionStartEvent)
+                           or isinstance(event, AliasEvent) and event.anchor in collections):
+                fail(*where, "a key is a list or a mapping; keys are names")
+        if isinstance(event, ScalarEvent):
+            nodes += 1
+            if event.anchor:
+                sizes[event.anchor] = 1
+                collections.discard(event.anchor)
+            if event.style is None and len(event.value) > MAX_DIGITS and LONG_INTEGER.fullmatch(event.value):
+                fail(*where, f"a number with more than {MAX_DIGITS} digits")
+        elif isinstance(event, CollectionStartEvent):
+            nodes += 1
+            open_.append([event.anchor, nodes, True if isinstance(event, MappingStartEvent) else None])
+            if len(open_) > MAX_DEPTH:
+                fail(*where, f"nesting deeper than {MAX_DEPTH} levels")
+        elif isinstance(event, CollectionEndEvent):
+            anchor, before, _ = open_.pop()
+            if anchor:
+                sizes[anchor] = nodes - before + 1
+                collections.add(anchor)
         elif isinstance(event, AliasEvent):
             aliases += 1
             if aliases > MAX_ALIASES:
-                fail(name, mark.line + 1, mark.column + 1, f"more than {MAX_ALIASES} aliases (*name)")
+                fail(*where, f"more than {MAX_ALIASES} aliases (*name)")
+            if any(anchor == event.anchor for anchor, _, _ in open_):
+                fail(*where, f"alias *{event.anchor} refers to a collection that contains it")
+            nodes += sizes.get(event.anchor, 1)
+        if nodes > MAX_NODES:
+            fail(*where, f"more than {MAX_NODES:,} values once aliases are expanded")
+
+
+def _locate_bad_scalar(text: str, name: str) -> tuple[str, int, int]:
+    """Where the first plain scalar is that cannot be read on its own (e.g. the date 2025-02-30)."""
+    for event in _yaml().parse(text):
+        if isinstance(event, ScalarEvent) and event.style is None and event.value[:1] in tuple("0123456789+-."):
+            try:
+                _yaml().load(event.value)
+            except (YAMLError, ValueError):
+                return name, event.start_mark.line + 1, event.start_mark.column + 1
+    return name, 1, 1
 
 
 def load_yaml(path: Path, text: str | None = None) -> Source:
@@ -109,7 +158,9 @@ def load_yaml(path: Path, text: str | None = None) -> Source:
         if "duplicate key" in what:
             what += " (each key may appear once in a mapping)"
         fail(name, line, col, f"YAML error: {what}")
-    except (YAMLError, ValueError, RecursionError) as exc:
+    except ValueError as exc:  # raised while constructing a value, e.g. a date that does not exist
+        fail(*_locate_bad_scalar(text, name), f"YAML error: {exc}")
+    except (YAMLError, RecursionError, AssertionError, TypeError) as exc:  # ruamel asserts on %YAML 1.3
         fail(name, 1, 1, f"YAML error: {exc}")
     if not isinstance(doc, CommentedMap):
         fail(name, 1, 1, "a scenario file is a YAML mapping (key: value lines) at the top level")
@@ -127,12 +178,9 @@ def _plain(node, path: tuple, source: Source, name: str, budget: list[int]):
     if isinstance(node, CommentedMap):
         out = {}
         for key, value in node.items():
+            kline, kcol, vline, vcol = _positions(node, key)
             if not isinstance(key, str):
-                line, col = node.lc.key(key)
-                fail(name, line + 1, col + 1, f"key {key!r} is not a string; keys are names",
-                     format_path(path))
-            kline, kcol = node.lc.key(key)
-            vline, vcol = node.lc.value(key)
+                fail(name, kline + 1, kcol + 1, f"key {key!r} is not a string; keys are names", format_path(path))
             source.keys[path + (key,)] = (name, kline + 1, kcol + 1)
             source.values[path + (key,)] = (name, vline + 1, vcol + 1)
             out[key] = _plain(value, path + (key,), source, name, budget)
@@ -152,4 +200,17 @@ def _plain(node, path: tuple, source: Source, name: str, budget: list[int]):
         return float(node)
     if isinstance(node, str):
         return str(node)
+    if isinstance(node, TaggedScalar):  # plain `=` or `<<` as a value: YAML 1.1 types; in 1.2 just text
+        return str(node.value)
     fail(*source.where(path), f"unsupported YAML value of type {type(node).__name__}", format_path(path))
+
+
+def _positions(node: CommentedMap, key) -> tuple[int, int, int, int]:
+    """0-based (key line, key column, value line, value column); a key merged in by `<<:` is where it was written."""
+    own = node.lc.data or {}
+    if key in own:
+        return tuple(own[key])
+    for merged in getattr(node, merge_attrib, ()):
+        if isinstance(merged, CommentedMap) and key in merged:
+            return _positions(merged, key)
+    return node.lc.line, node.lc.col, node.lc.line, node.lc.col
