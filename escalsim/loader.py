@@ -15,7 +15,7 @@ from pydantic.fields import FieldInfo
 from escalsim.errors import Problem, ScenarioError, format_path
 from escalsim.expr import suggest
 from escalsim.schema import Id, Scenario
-from escalsim.yamlsrc import Source, fail, load_yaml
+from escalsim.yamlsrc import Source, fail, load_yaml, read_text
 
 MAX_EXTENDS = 8
 ID_PATTERN = next(m.pattern for m in Id.__metadata__ if isinstance(m, StringConstraints))
@@ -53,10 +53,23 @@ def read_source(path: Path, _chain: tuple[Path, ...] = ()) -> Source:
         fail(*where, f"more than {MAX_EXTENDS} levels of extends", "extends")
     if not is_file:
         fail(*where, f"extends names {_shown(base_name)}, which is not a file (looked at {base_path})", "extends")
+    if base_path.suffix.lower() not in (".yaml", ".yml"):
+        fail(*where, f"extends names {_shown(base_name)}; a base scenario is a .yaml or .yml file", "extends")
     base = read_source(base_path, chain)
     base.data.pop("extends", None)
     _overlay(base, source, ())
     return base
+
+
+def scenario_sources(path: Path) -> dict[str, str]:
+    """The text of a scenario file and of every file it extends, by path (for the results manifest)."""
+    sources: dict[str, str] = {}
+    while path is not None and str(path) not in sources:
+        text = read_text(path)
+        sources[str(path)] = text
+        base = load_yaml(path, text).data.get("extends")
+        path = path.parent / base if isinstance(base, str) else None
+    return sources
 
 
 def _overlay(base: Source, top: Source, path: tuple) -> None:

@@ -885,3 +885,20 @@ def test_arbitrary_overrides_apply_or_raise_scenario_error(override):
         load_scenario(MINIMAL, [override])
     except ScenarioError as exc:
         _assert_well_located(exc.problems, MINIMAL, MINIMAL_TEXT)
+
+
+def test_extends_only_names_yaml_files(tmp_path):
+    """A scenario from someone else must not make escalsim read (and echo) an arbitrary file."""
+    (tmp_path / "secret.txt").write_text("name: x\n")
+    variant = tmp_path / "variant.yaml"
+    variant.write_text("extends: secret.txt\nname: v\n")
+    with pytest.raises(ScenarioError, match=r"a base scenario is a \.yaml or \.yml file"):
+        load_scenario(variant)
+
+
+def test_scenario_sources_follow_extends():
+    from escalsim.loader import scenario_sources
+
+    sources = scenario_sources(MINIMAL.parent / "dprk_russia_2024_rok_arms_early.yaml")
+    assert [Path(p).name for p in sources] == ["dprk_russia_2024_rok_arms_early.yaml", "dprk_russia_2024.yaml"]
+    assert all(text.startswith("# yaml-language-server") for text in sources.values())
