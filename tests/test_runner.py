@@ -1,0 +1,212 @@
+"""Running many runs: the same results, in run order, whatever the backend, worker count or batch size."""
+
+from __future__ import annotations
+
+import functools
+import multiprocessing
+import os
+import signal
+import socket
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+
+from escalsim import runner
+from escalsim.loader import load_scenario
+from escalsim.runner import (
+    BackendError,
+    DaskBackend,
+    Job,
+    ProcessBackend,
+    SerialBackend,
+    auto_batch_size,
+    batch_ranges,
+    run_batch,
+    run_many,
+)
+from escalsim.store import ResultsWriter, load_results
+
+SCENARIOS = Path(__file__).parent.parent / "scenarios"
+RUNS = 300
+KILL_AT = 70          # the batch starting at this run kills its worker
+
+
+@pytest.fixture(scope="module")
+def job() -> Job:
+    return Job(load_scenario(SCENARIOS / "minimal.yaml"), seed=11, trace_runs=5)
+
+
+def results_of(directory: Path, job: Job, backend, batch_size: int | None = None, runs: int = RUNS):
+    """Run the job into a results directory and read it back."""
+    writer = ResultsWriter.create(directory, scenario=job.scenario, sources={}, seed=job.seed, runs=runs,
+                                  backend=backend.name, workers=backend.workers, trace_runs=job.trace_runs,
+                                  grid_step=job.grid_step, overrides=[])
+    for batch in run_many(job, 0, runs, backend, batch_size):
+        writer.append(batch)
+    writer.finalize(wall_time=1.0, stopped_because="runs")
+    return load_results(directory)
+
+
+def assert_same_results(a, b) -> None:
+    assert_frame_equal(a.runs, b.runs)
+    assert_frame_equal(a.levels, b.levels)
+    assert_frame_equal(a.traces, b.traces)
+    assert a.manifest["events"] == b.manifest["events"]
+
+
+@pytest.fixture(scope="module")
+def reference(job, tmp_path_factory):
+    return results_of(tmp_path_factory.mktemp("serial"), job, SerialBackend())
+
+
+def _die_once(marker: str, job: Job, start: int, stop: int):
+    """A batch that kills its own worker process the first time (a stand-in for the OOM killer)."""
+    if start == KILL_AT and not os.path.exists(marker):
+        Path(marker).touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return run_batch(job, start, stop)
+
+
+def _always_die(job: Job, start: int, stop: int):
+    if start == KILL_AT:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return run_batch(job, start, stop)
+
+
+def _fail(job: Job, start: int, stop: int):
+    raise ZeroDivisionError(f"a bug in runs {start} to {stop}")
+
+
+# --- batching ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("runs", "workers", "expected"), [
+    (1, 2, 1), (50, 1, 50), (300, 2, 100), (10_000, 2, 1000), (10_000, 8, 313), (1_000_000, 2, 1000),
+    (2_000, 2, 250)])
+def test_auto_batch_size_keeps_tasks_between_100_and_1000_runs(runs, workers, expected):
+    assert auto_batch_size(runs, workers) == expected
+
+
+def test_batch_ranges_cover_the_runs_once_in_order():
+    assert list(batch_ranges(5, 27, 10)) == [(5, 15), (15, 25), (25, 27)]
+    assert list(batch_ranges(3, 3, 10)) == []
+
+
+def test_run_batch_matches_its_parts(job):
+    whole = run_batch(job, 0, 20)
+    parts = [run_batch(job, 0, 8), run_batch(job, 8, 20)]
+    for name, column in whole.columns.items():
+        assert pd.Series(column).equals(pd.Series([v for p in parts for v in p.columns[name]]))
+    assert np.array_equal(whole.grid, np.vstack([p.grid for p in parts]))
+    assert whole.events == sum(p.events for p in parts)
+    assert len(whole.traces["run"]) > 0 and set(whole.traces["run"]) == set(range(5))
+    assert run_batch(job, 5, 9).traces["run"] == []
+
+
+def test_serial_yields_batches_in_run_order(job):
+    batches = list(run_many(job, 10, 47, SerialBackend(), batch_size=10))
+    assert [(b.start, b.stop) for b in batches] == [(10, 20), (20, 30), (30, 40), (40, 47)]
+    assert [list(b.columns["run"]) for b in batches] == [list(range(b.start, b.stop)) for b in batches]
+
+
+# --- process pools -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("workers", "batch_size"), [(1, None), (2, 7), (2, 50), (2, None)])
+def test_process_pool_gives_the_serial_results(job, reference, tmp_path, workers, batch_size):
+    with ProcessBackend(workers) as backend:
+        assert_same_results(results_of(tmp_path, job, backend, batch_size), reference)
+
+
+def test_spawned_workers_give_the_serial_results(job, reference, tmp_path):
+    with ProcessBackend(2, start_method="spawn") as backend:
+        assert_same_results(results_of(tmp_path, job, backend, 50), reference)
+
+
+def test_run_many_starts_and_stops_a_backend_not_yet_started(job):
+    backend = ProcessBackend(2)
+    assert sum(len(b) for b in run_many(job, 0, 40, backend, batch_size=10)) == 40
+    assert not backend.started and multiprocessing.active_children() == []
+
+
+@pytest.mark.parametrize("start_method", [None, "spawn"])
+def test_a_killed_worker_loses_and_duplicates_no_run(job, reference, tmp_path, monkeypatch, start_method):
+    marker = tmp_path / "killed"
+    monkeypatch.setattr(runner, "run_batch", functools.partial(_die_once, str(marker)))
+    with ProcessBackend(2, start_method=start_method) as backend:
+        got = results_of(tmp_path / "results", job, backend, batch_size=7)
+        assert marker.exists() and backend.restarts >= 1
+    assert_same_results(got, reference)
+
+
+def test_workers_that_keep_dying_give_a_clear_error(job, monkeypatch):
+    monkeypatch.setattr(runner, "run_batch", _always_die)
+    with ProcessBackend(2) as backend, pytest.raises(BackendError, match="died 3 times while runs"):
+        for _ in run_many(job, 0, RUNS, backend, batch_size=7):
+            pass
+    assert multiprocessing.active_children() == []
+
+
+def test_an_error_in_a_run_is_raised_not_retried(job, monkeypatch):
+    monkeypatch.setattr(runner, "run_batch", _fail)
+    with ProcessBackend(2) as backend, pytest.raises(ZeroDivisionError, match="runs 0 to 7"):
+        next(run_many(job, 0, RUNS, backend, batch_size=7))
+    assert backend.restarts == 0
+
+
+def test_interrupt_cancels_pending_work_and_stops_the_workers(job):
+    seen = []
+    with pytest.raises(KeyboardInterrupt), ProcessBackend(2) as backend:
+        for batch in run_many(job, 0, 100_000, backend, batch_size=50):
+            seen.append(batch.start)
+            if len(seen) == 2:
+                raise KeyboardInterrupt
+    assert seen == [0, 50]
+    assert multiprocessing.active_children() == []
+
+
+def test_bad_backend_arguments_are_refused(job):
+    with pytest.raises(ValueError, match="workers"):
+        ProcessBackend(0)
+    with pytest.raises(ValueError):
+        ProcessBackend(2, start_method="teleport")
+    with pytest.raises(ValueError, match="batch_size"):
+        run_many(job, 0, 10, SerialBackend(), batch_size=0)
+
+
+# --- Dask (last in this module: its threads must not be alive when the tests above fork) --------------------
+
+@pytest.fixture(scope="module")
+def dask_local():
+    pytest.importorskip("distributed")
+    with DaskBackend("local") as backend:
+        yield backend
+
+
+def test_dask_local_cluster_gives_the_serial_results(job, reference, tmp_path, dask_local):
+    assert dask_local.workers == 2
+    assert_same_results(results_of(tmp_path, job, dask_local, 50), reference)
+
+
+def test_dask_survives_a_killed_worker(job, reference, tmp_path, dask_local, monkeypatch):
+    marker = tmp_path / "killed"
+    monkeypatch.setattr(runner, "run_batch", functools.partial(_die_once, str(marker)))
+    got = results_of(tmp_path / "results", job, dask_local, batch_size=7)
+    assert marker.exists()
+    assert_same_results(got, reference)
+
+
+def test_an_unreachable_scheduler_is_a_clear_error_not_a_hang():
+    pytest.importorskip("distributed")
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(BackendError, match=f"could not reach the Dask scheduler at tcp://127.0.0.1:{port}"):
+        with DaskBackend(f"tcp://127.0.0.1:{port}", timeout=0.5):
+            pass
+
+
+def test_results_frames_have_the_run_order(reference):
+    assert isinstance(reference.runs, pd.DataFrame)
+    assert reference.runs["run"].tolist() == list(range(RUNS))
