@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+import time
+from pathlib import Path
 
 import click
 
@@ -13,9 +15,12 @@ from escalsim.engine import InjectionError, compile_model, simulate
 from escalsim.errors import ScenarioError
 from escalsim.loader import load_scenario
 from escalsim.schema import Injection, Scenario
+from escalsim.store import read_manifest
 from escalsim.story import json_lines, story
+from escalsim.tables import summary, summary_frame, write_csv
 
 EXIT_INVALID = 1
+EXIT_INTERRUPTED = 130
 
 SET_HELP = "Override a value of the file, e.g. --set deployments.dprk_to_russia.flow.cap=15000 (repeatable)."
 
@@ -57,7 +62,8 @@ def _outside(text: str, scenario: Scenario):
 def main() -> None:
     """Escalation scenarios as discrete-event Monte Carlo models.
 
-    Exit codes: 0 success, 1 invalid scenario, 2 bad command-line usage.
+    Exit codes: 0 success, 1 invalid scenario or results directory, 2 bad command-line usage,
+    130 interrupted (finished runs are kept).
     """
 
 
@@ -137,3 +143,113 @@ def _drop_required(node) -> None:
         for value in node:
             _drop_required(value)
 
+
+
+@main.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.option("--runs", type=click.IntRange(1, 10**9), help="Number of runs [default: 10,000].")
+@click.option("--seed", default=1, show_default=True, type=click.IntRange(0, 2**63 - 1), help="Root seed.")
+@click.option("--workers", type=click.IntRange(1, 1024), help="Worker processes [default: every core].")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+              help="New results directory [default: results/<scenario>-<timestamp>].")
+@click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE", help=SET_HELP)
+@click.option("--precision", type=click.FloatRange(1e-4, 0.5),
+              help="Add runs until every reported probability's 95%% half-width is at most this (e.g. 0.01).")
+@click.option("--min-runs", default=1_000, show_default=True, type=click.IntRange(1),
+              help="With --precision: runs before the first check.")
+@click.option("--max-runs", default=1_000_000, show_default=True, type=click.IntRange(1),
+              help="With --precision: never more runs than this.")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Run on a Dask cluster: tcp://host:8786, or 'local' for a LocalCluster on this machine.")
+@click.option("--batch-size", type=click.IntRange(1), help="Runs per task [default: chosen from runs and workers].")
+@click.option("--traces", "trace_runs", default=10, show_default=True, type=click.IntRange(0),
+              help="Keep the event traces of the first K runs.")
+@click.option("--resume", "resume_dir", type=click.Path(file_okay=False, exists=True),
+              help="Continue an interrupted results directory to its requested run count.")
+@click.option("--quiet", is_flag=True, help="No progress bar and no summary tables.")
+def run(file, runs, seed, workers, out_dir, overrides, precision, min_runs, max_runs, scheduler, batch_size,
+        trace_runs, resume_dir, quiet) -> None:
+    """Run FILE many times and summarise the outcomes with 95% intervals.
+
+    Results go to a directory (runs.parquet, levels.parquet, traces.parquet, manifest.json and summary CSVs)
+    that pandas, polars and DuckDB read directly. Ctrl-C stops cleanly: finished runs are kept, and
+    `escalsim run --resume DIR` completes them with exactly the results an uninterrupted run would give.
+    """
+    from escalsim import montecarlo
+    from escalsim.runner import BackendError
+    from escalsim.store import ResultsError
+
+    if (resume_dir is None) == (file is None):
+        raise click.UsageError("give a scenario FILE, or --resume DIR (not both)")
+    if resume_dir is not None and (overrides or runs or precision):
+        raise click.UsageError("--resume continues a run as it was started: no --set, --runs or --precision")
+    settings = montecarlo.Settings(
+        runs=runs or montecarlo.DEFAULT_RUNS, seed=seed, workers=workers, scheduler=scheduler,
+        batch_size=batch_size, trace_runs=trace_runs, precision=precision, min_runs=min_runs, max_runs=max_runs,
+        overrides=list(overrides))
+    scenario = None if file is None else _load(file, overrides)
+    began = time.perf_counter()
+    try:
+        with montecarlo.click_progress("runs", not quiet) as progress:
+            if scenario is not None:
+                directory = montecarlo.run(scenario, out_dir, settings, file, progress)
+            else:
+                directory = montecarlo.resume(resume_dir, settings, progress)
+    except KeyboardInterrupt:
+        where = resume_dir or out_dir or "the results directory printed above"
+        click.echo(f"\ninterrupted: finished runs are kept. Continue with: escalsim run --resume {where}", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except (ResultsError, BackendError, OSError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
+    manifest = read_manifest(directory)
+    if not quiet:
+        runs_frame = summary_frame(directory, manifest)
+        for line in summary(runs_frame, manifest):
+            click.echo(line)
+        write_csv(runs_frame, manifest, directory)
+        click.echo("")
+    click.echo(f"{manifest['stopped_because']}: {manifest['runs']:,} runs, {manifest['runs_per_s']:,.0f} runs/s, "
+               f"{time.perf_counter() - began:.1f} s. Results: {directory}")
+
+
+def _results(directory: str):
+    from escalsim.store import ResultsError, load_results
+
+    try:
+        return load_results(directory)
+    except ResultsError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, exists=True))
+@click.option("--kind", "kinds", multiple=True, metavar="KIND",
+              help="fan, ladder, first_passage, max_rung, variables, drivers, timeline or all (repeatable) "
+                   "[default: all].")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Figure folder [default: DIR/figures].")
+@click.option("--format", "fmt", default="png", show_default=True, type=click.Choice(["png", "svg", "pdf"]))
+@click.option("--run", "run_index", type=click.IntRange(0), help="The run drawn by the timeline [default: the "
+              "first traced run].")
+def plot(directory: str, kinds: tuple[str, ...], out_dir: str | None, fmt: str, run_index: int | None) -> None:
+    """Draw figures from a results DIRECTORY (never re-simulates)."""
+    from escalsim import plots
+
+    results = _results(directory)
+    try:
+        paths = plots.save_all(results, out_dir or Path(directory) / "figures", kinds or None, fmt, run_index)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    for path in paths:
+        click.echo(str(path))
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, exists=True))
+@click.option("--out", type=click.Path(dir_okay=False), help="The page to write [default: DIR/report.html].")
+def report(directory: str, out: str | None) -> None:
+    """Write a self-contained HTML report (figures embedded, no network needed) of a results DIRECTORY."""
+    from escalsim.report import write_report
+
+    click.echo(str(write_report(_results(directory), out)))

@@ -68,8 +68,9 @@ def footer(fig, results) -> None:
     m = results.manifest
     runs = m.get("runs", len(results.runs))
     text = f"{m['scenario']}  ·  {runs:,} runs  ·  seed {m.get('seed', '?')}"
-    if m.get("version"):
-        text += f"  ·  escalsim {m['version']}"
+    version = m.get("escalsim_version") or m.get("version")
+    if version:
+        text += f"  ·  escalsim {version}"
     fig.text(0.01, 0.008, text, fontsize=NOTE - 1, color=MUTED, ha="left", va="bottom")
     engine = fig.get_layout_engine()
     if engine is not None and hasattr(engine, "set"):

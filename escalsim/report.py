@@ -68,11 +68,11 @@ def _outcomes(runs: pd.DataFrame, m: dict) -> str:
 
 
 def _manifest(m: dict) -> str:
-    keys = ["scenario", "seed", "runs", "version", "backend", "workers", "wall_time_s", "runs_per_s",
-            "total_events", "created", "stopped_because"]
+    keys = ["scenario", "seed", "runs", "escalsim_version", "backend", "workers", "wall_time_s", "runs_per_s",
+            "events", "created", "stopped_because", "overrides", "scenario_sha256"]
     items = "".join(f"<dt>{_e(k)}</dt><dd>{_e(m[k])}</dd>" for k in keys if k in m)
-    for name, digest in (m.get("sources_sha256") or {}).items():
-        items += f"<dt>sha256 {_e(name)}</dt><dd><code>{_e(digest)}</code></dd>"
+    for name, source in (m.get("sources") or {}).items():
+        items += f"<dt>sha256 of {_e(Path(name).name)}</dt><dd><code>{_e(source['sha256'])}</code></dd>"
     return f"<dl>{items}</dl>"
 
 
@@ -96,7 +96,7 @@ def render(results) -> str:
 <h2>Response options and treaty obligations</h2>{_outcomes(runs, m)}
 <h2>Figures</h2>{"".join(figures)}
 <h2>Manifest</h2>{_manifest(m)}
-</main><footer>escalsim {_e(m.get("version", ""))} — every probability with its 95% Wilson interval.</footer>
+</main><footer>escalsim {_e(m.get("escalsim_version", ""))} — every probability with its 95% Wilson interval.</footer>
 </body></html>
 """
 

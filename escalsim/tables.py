@@ -89,3 +89,12 @@ def write_csv(runs: pd.DataFrame, manifest: dict, directory: Path) -> list[Path]
         tmp.replace(path)
         paths.append(path)
     return paths
+
+
+def summary_frame(directory: Path, manifest: dict) -> pd.DataFrame:
+    """The columns the summary needs, read from runs.parquet (memory stays modest for a million runs)."""
+    cols = ["run"] + [f"first_passage.{r}" for r in manifest["rungs"]]
+    cols += [f"fired.{o}" for o in manifest["outcomes"]] + [f"count.{o}" for o in manifest["outcomes"]]
+    for v in manifest["readable"]:
+        cols += [f"at.{c['name']}.{v}" for c in manifest["checkpoints"]] + [f"final.{v}"]
+    return pd.read_parquet(Path(directory) / "runs.parquet", columns=cols)

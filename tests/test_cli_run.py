@@ -1,0 +1,172 @@
+"""`escalsim run`, `plot` and `report` in-process: summaries, bad input, interruption and resume."""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from escalsim import runner
+from escalsim.cli import main
+
+MINIMAL = str(Path(__file__).parent.parent / "scenarios" / "minimal.yaml")
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def results_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("res") / "minimal"
+    result = invoke("run", MINIMAL, "--runs", 400, "--workers", 1, "--out", out, "--traces", 3)
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def test_run_writes_results_and_prints_a_summary(results_dir):
+    out, output = results_dir
+    assert "Probability (%) of having reached each rung" in output
+    assert "b_mobilises" in output and f"Results: {out}" in output
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert len(runs) == 400 and list(runs["run"]) == list(range(400))
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["runs"] == 400 and manifest["seed"] == 1 and manifest["scenario"] == "minimal"
+    for name in ("summary_rungs.csv", "summary_outcomes.csv", "levels.parquet", "traces.parquet"):
+        assert (out / name).is_file(), name
+    assert set(pd.read_parquet(out / "traces.parquet")["run"]) == {0, 1, 2}
+
+
+def test_run_set_changes_the_result(tmp_path):
+    result = invoke("run", MINIMAL, "--runs", 200, "--workers", 1, "--out", tmp_path / "a", "--quiet",
+                    "--set", "options.b_mobilises.probability=0")
+    assert result.exit_code == 0, result.output
+    assert pd.read_parquet(tmp_path / "a" / "runs.parquet")["fired.b_mobilises"].isna().all()
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["--runs", "0"], 2, "0 is not in the range"),
+    (["--set", "options.b_mobilises.chance=1"], 1, "unknown key 'chance'"),
+    (["--set", "nosuch.path=1"], 1, "'nosuch' does not exist"),
+    (["--scheduler", "tcp://127.0.0.1:9"], 1, "error:"),
+])
+def test_run_bad_input(tmp_path, args, code, message):
+    result = invoke("run", MINIMAL, "--out", tmp_path / "x", "--quiet", *args)
+    assert result.exit_code == code and message in result.output, result.output
+
+
+def test_run_refuses_an_existing_directory(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    result = invoke("run", MINIMAL, "--runs", 10, "--out", tmp_path)
+    assert result.exit_code == 1 and "not empty" in result.output
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_run_needs_file_or_resume():
+    assert invoke("run").exit_code == 2
+
+
+def test_precision_stops_when_intervals_are_narrow_enough(tmp_path):
+    result = invoke("run", MINIMAL, "--precision", 0.05, "--min-runs", 100, "--workers", 1,
+                    "--out", tmp_path / "p", "--quiet")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "p" / "manifest.json").read_text())
+    assert manifest["stopped_because"].startswith("precision reached")
+    # p(1-p) <= 1/4: half-width <= 0.05 needs at most about 1.96^2 / (4 * 0.05^2) = 385 runs
+    assert 100 < manifest["runs"] <= 600
+
+
+def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, monkeypatch, results_dir):
+    real = runner.run_many
+
+    def interrupted(*args, **kwargs):
+        for i, batch in enumerate(real(*args, **kwargs)):
+            if i == 2:
+                raise KeyboardInterrupt
+            yield batch
+
+    monkeypatch.setattr("escalsim.montecarlo.run_many", interrupted)
+    out = tmp_path / "r"
+    result = invoke("run", MINIMAL, "--runs", 400, "--workers", 1, "--batch-size", 50, "--out", out,
+                    "--traces", 3)
+    assert result.exit_code == 130 and f"escalsim run --resume {out}" in result.output
+    monkeypatch.setattr("escalsim.montecarlo.run_many", real)
+    result = invoke("run", "--resume", out, "--workers", 1)
+    assert result.exit_code == 0, result.output
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "runs.parquet"),
+                                  pd.read_parquet(results_dir[0] / "runs.parquet"))
+
+
+def test_plot_writes_every_kind(results_dir, tmp_path):
+    out, _ = results_dir
+    result = invoke("plot", out, "--out", tmp_path / "figs", "--format", "svg")
+    assert result.exit_code == 0, result.output
+    files = [Path(line) for line in result.output.splitlines()]
+    stems = {"timeline" if f.stem.startswith("timeline_run") else f.stem for f in files}
+    assert stems >= {"fan", "ladder", "first_passage", "max_rung", "drivers", "timeline"}
+    assert all(f.suffix == ".svg" and f.stat().st_size > 1000 for f in files)
+
+
+@pytest.mark.parametrize("args, message", [(["--kind", "pie"], "unknown plot kind 'pie'"),
+                                           (["--kind", "timeline", "--run", "999"], "out of range")])
+def test_plot_bad_input(results_dir, tmp_path, args, message):
+    result = invoke("plot", results_dir[0], "--out", tmp_path, *args)
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_plot_and_report_refuse_a_non_results_directory(tmp_path):
+    for command in ("plot", "report"):
+        result = invoke(command, tmp_path)
+        assert result.exit_code == 1 and "error:" in result.output
+
+
+class _Structure(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags: list[str] = []
+        self.external: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        for key, value in attrs:
+            if key in ("src", "href") and value and not value.startswith(("#", "data:")):
+                self.external.append(value)
+
+
+def test_report_is_one_self_contained_page(results_dir):
+    out, _ = results_dir
+    result = invoke("report", out)
+    assert result.exit_code == 0, result.output
+    page = (out / "report.html").read_text(encoding="utf-8")
+    parser = _Structure()
+    parser.feed(page)
+    assert parser.external == []  # no network needed
+    assert parser.tags.count("svg") >= 6 and "table" in parser.tags
+    assert "Two states, one border, one year" in page and "State B: mobilise along the border" in page
+    assert json.loads((out / "manifest.json").read_text())["scenario_sha256"] in page
+
+
+def test_report_renders_in_chromium(results_dir, tmp_path):
+    import shutil
+    import subprocess
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium); the structure test still runs")
+    out, _ = results_dir
+    invoke("report", out)
+    shot = tmp_path / "page.png"
+    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,3000",
+                    f"--screenshot={shot}", (out / "report.html").as_uri()],
+                   capture_output=True, timeout=120, check=False)
+    from PIL import Image
+
+    image = Image.open(shot).convert("L")
+    colours = image.getcolors(maxcolors=1 << 16)
+    assert colours is None or len(colours) > 50  # a rendered page with figures, not a blank or error page
