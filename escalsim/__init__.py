@@ -1,3 +1,33 @@
-"""escalsim: escalation scenarios as discrete-event Monte Carlo models."""
+"""escalsim: escalation scenarios as discrete-event Monte Carlo models.
+
+    import escalsim
+    scenario = escalsim.load_scenario("scenarios/minimal.yaml", overrides=["options.b_mobilises.probability=0.8"])
+    record = escalsim.simulate(escalsim.compile_model(scenario), seed=1, trace=True)   # one run
+    results = escalsim.load_results(escalsim.run(scenario, "results/demo", escalsim.Settings(runs=2000)))
+    escalsim.plots.fan_chart(results)
+"""
+
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "load_scenario": "escalsim.loader", "ScenarioError": "escalsim.errors",
+    "compile_model": "escalsim.engine", "simulate": "escalsim.engine", "Injection": "escalsim.schema",
+    "run": "escalsim.montecarlo", "resume": "escalsim.montecarlo", "Settings": "escalsim.montecarlo",
+    "load_results": "escalsim.store", "Results": "escalsim.store",
+}
+_SUBMODULES = {"plots", "analysis", "report"}
+
+__all__ = sorted(_EXPORTS) + sorted(_SUBMODULES) + ["__version__"]
+
+
+def __getattr__(name: str):
+    """Import on first use, so that `escalsim validate` does not pay for pandas, pyarrow and matplotlib."""
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f"escalsim.{name}")
+    raise AttributeError(f"module 'escalsim' has no attribute {name!r}")
