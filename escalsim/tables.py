@@ -29,6 +29,15 @@ def _table(header: list[str], rows: list[list[str]]) -> Iterator[str]:
         yield "  ".join(str(x).ljust(w) if i == 0 else str(x).rjust(w) for i, (x, w) in enumerate(zip(row, widths)))
 
 
+def shown_marks(manifest: dict, most: int = 5) -> list[tuple[str, float]]:
+    """At most `most` dates for a table that fits a terminal: evenly spread checkpoints, then the horizon."""
+    checkpoints = [(c["name"], c["day"]) for c in manifest["checkpoints"] if c["day"] < manifest["horizon_days"]]
+    if len(checkpoints) >= most:
+        step = len(checkpoints) / (most - 1)
+        checkpoints = [checkpoints[int(round((i + 1) * step)) - 1] for i in range(most - 1)]
+    return checkpoints + [("horizon", manifest["horizon_days"])]
+
+
 def key_variables(manifest: dict) -> list[str]:
     return manifest.get("key_variables") or [v for v in manifest["readable"] if v != "level"][:4]
 
@@ -38,14 +47,16 @@ def summary(runs: pd.DataFrame, manifest: dict) -> Iterator[str]:
     above = manifest["rungs"][manifest["start_level"] + 1:]
     labels = dict(zip(manifest["rungs"], manifest["rung_labels"]))
     probs = analysis.rung_probabilities(runs, manifest)
+    marks = shown_marks(manifest)
     yield (f"Probability (%) of having reached each rung by each date ({n:,} runs; "
            "± is the half-width of the 95% Wilson interval)")
     rows = []
-    for by, day in [(c["name"], c["day"]) for c in manifest["checkpoints"]] + [("horizon", manifest["horizon_days"])]:
-        sel = probs[probs["by"] == by].set_index("rung")
-        cells = [_pct(*sel.loc[r, ["p", "low", "high"]]) for r in above]
-        rows.append([f"{by} ({date_label(manifest, day - 1)})"] + cells)
-    yield from _table(["by"] + [labels[r] for r in above], rows)
+    for r in above:
+        sel = probs[probs["rung"] == r].set_index("by")
+        rows.append([labels[r]] + [_pct(*sel.loc[by, ["p", "low", "high"]]) for by, _ in marks])
+    yield from _table(["rung"] + [date_label(manifest, day - 1) for _, day in marks], rows)
+    if len(marks) < len(manifest["checkpoints"]) + 1:
+        yield "(every checkpoint, with both interval bounds: summary_rungs.csv)"
     yield ""
     yield "First-passage day of each rung, among runs that reached it (censored at the horizon)"
     fp = analysis.first_passage_quantiles(runs, manifest).set_index("rung")
