@@ -234,3 +234,18 @@ def test_enable_and_disable_options(tmp_path):
         "third": {"actor": "a", "label": "third", "when": "day >= 8", "probability": 1}}})
     r = simulate(model, 1)
     assert r.fired[0] == 5 and r.fired[1] == 5 and math.isnan(r.fired[2])
+
+
+def test_scheduled_calls_are_events_simpy_processes(tmp_path):
+    """world.at schedules slotted Call objects; SimPy's step must run them in time order, FIFO on ties."""
+    from escalsim.world import World
+
+    model = model_of(tmp_path, {})
+    world = World(model, seed=1, run=0, trace=False)
+    seen = []
+    world.at(5, seen.append, "b")
+    world.at(1, seen.append, "a")
+    world.at(5, seen.append, "c")
+    world.at(500, seen.append, "after the horizon")  # not scheduled at all
+    world.env.run(until=model.horizon)
+    assert seen == ["a", "b", "c"] and world.events_scheduled == 3
