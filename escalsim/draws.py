@@ -10,6 +10,7 @@ class ParamList:
 
     def __init__(self):
         self.items: list[tuple[object, bool, float | None]] = []  # (sampler, per_run, constant or None)
+        self.constants: list[float | None] = []                   # the third column, copied by each run
 
     def add(self, param, transform=None) -> int:
         """Register a parameter (optionally mapped through transform, e.g. a hazard into a daily rate)."""
@@ -21,6 +22,7 @@ class ParamList:
             fn = lambda r: transform(raw(r))  # noqa: E731
             constant = None if constant is None else transform(constant)
         self.items.append((fn, per_run, constant))
+        self.constants.append(constant)
         return len(self.items) - 1
 
 
@@ -31,7 +33,7 @@ class Draws:
 
     def __init__(self, world, key: str, plist: ParamList):
         self.world, self.key, self.items = world, key, plist.items
-        self.values = [c for _, _, c in plist.items]
+        self.values = plist.constants.copy()
         self.r = None
 
     def rng(self):
