@@ -30,6 +30,7 @@ def _exact_coverage(p: float, n: int) -> float:
     return float(np.sum(stats.binom.pmf(k, n, p) * ((low <= p) & (p <= high))))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("p, n", [(0.5, 50), (0.1, 200), (0.02, 1000)])
 def test_wilson_coverage(p, n):
     """The exact coverage is near 95%, and simulated coverage agrees with it within sampling error."""
@@ -75,6 +76,7 @@ def minimal_runs():
     return pd.DataFrame(records.columns(model, recs)), records.describe(model)
 
 
+@pytest.mark.slow
 def test_minimal_matches_hand_computed_probabilities(minimal_runs):
     runs, manifest = minimal_runs
     table = analysis.rung_probabilities(runs, manifest).set_index(["rung", "by"])
@@ -85,6 +87,7 @@ def test_minimal_matches_hand_computed_probabilities(minimal_runs):
             assert abs(row.p - exact) < 4 * math.sqrt(exact * (1 - exact) / row.runs), (rung, by, row.p, exact)
 
 
+@pytest.mark.slow
 def test_minimal_option_frequency(minimal_runs):
     """B mobilises with probability 0.5 x P(it sees 500 troops in time) = 0.5 x P(Gamma(5, 10) + 10 < 365)."""
     runs, manifest = minimal_runs

@@ -27,6 +27,7 @@ def _poisson_world(tmp_path, flow):
     })
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flow", [
     {"batch_size": 100, "target": {"total": 1000, "by": 100}},           # rate 1000/(100*100) = 0.1/day
     {"batch_size": 100, "interval_days": {"dist": "exponential", "mean": 10, "per": "use"}},
@@ -61,6 +62,7 @@ def _hazard_world(tmp_path, hazard):
     return model_of(tmp_path, {"ladder": {"rungs": [{"id": "low", "escalate": hazard}, {"id": "mid"}, {"id": "high"}]}})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("hazard, rate", [
     ({"per_day": 0.02}, 0.02),
     ({"per_year": 3.6525}, 0.01),
@@ -75,6 +77,7 @@ def test_exponential_hazard_hitting_probability(tmp_path, hazard, rate):
         assert abs(np.mean(first <= t) - p) < tolerance(p, N)
 
 
+@pytest.mark.slow
 def test_competing_hazards_choose_in_proportion(tmp_path):
     """From 'mid' with up u and down d, the first move is up with probability u / (u + d)."""
     model = model_of(tmp_path, {"ladder": {"start": "mid", "rungs": [
@@ -143,6 +146,7 @@ def test_observation_noise_factor(tmp_path):
     assert abs(seen.mean() - 2000) < 4 * (2000 * (1 / math.sqrt(12))) / math.sqrt(N)
 
 
+@pytest.mark.slow
 def test_treaty_needing_two_ratifications(tmp_path):
     """In force at the later of two Exp ratifications: P(by t) = (1 - e^{-at})(1 - e^{-bt})."""
     model = model_of(tmp_path, {
