@@ -19,7 +19,7 @@ _EXPORTS = {
     "run": "escalsim.montecarlo", "resume": "escalsim.montecarlo", "Settings": "escalsim.montecarlo",
     "load_results": "escalsim.store", "Results": "escalsim.store",
 }
-_SUBMODULES = {"plots", "analysis", "report"}
+_SUBMODULES = {"plots", "analysis", "report", "story"}
 
 __all__ = sorted(_EXPORTS) + sorted(_SUBMODULES) + ["__version__"]
 
