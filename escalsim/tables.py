@@ -84,12 +84,18 @@ def summary(runs: pd.DataFrame, manifest: dict) -> Iterator[str]:
 
 
 def write_csv(runs: pd.DataFrame, manifest: dict, directory: Path) -> list[Path]:
-    """The summary tables as CSV files (pandas reads them back), written atomically."""
+    """The summary tables as CSV files (pandas reads them back), written atomically.
+
+    `runs` needs only the columns of summary_frame; every variable's quantiles are computed from runs.parquet
+    one variable at a time, so memory stays modest however many runs and variables there are.
+    """
+    directory = Path(directory)
+    variables = pd.concat([analysis.variable_quantiles(_variable_frame(directory, manifest, v), manifest, [v])
+                           for v in manifest["readable"]], ignore_index=True)
     tables = {
         "summary_rungs.csv": analysis.rung_probabilities(runs, manifest),
         "summary_first_passage.csv": analysis.first_passage_quantiles(runs, manifest),
-        "summary_variables.csv": analysis.variable_quantiles(
-            runs, manifest, list(manifest["readable"])),
+        "summary_variables.csv": variables,
         "summary_outcomes.csv": analysis.outcome_frequencies(runs, manifest),
     }
     paths = []
@@ -102,10 +108,18 @@ def write_csv(runs: pd.DataFrame, manifest: dict, directory: Path) -> list[Path]
     return paths
 
 
+def _variable_columns(manifest: dict, variable: str) -> list[str]:
+    return [f"at.{c['name']}.{variable}" for c in manifest["checkpoints"]] + [f"final.{variable}"]
+
+
+def _variable_frame(directory: Path, manifest: dict, variable: str) -> pd.DataFrame:
+    return pd.read_parquet(directory / "runs.parquet", columns=_variable_columns(manifest, variable))
+
+
 def summary_frame(directory: Path, manifest: dict) -> pd.DataFrame:
-    """The columns the summary needs, read from runs.parquet (memory stays modest for a million runs)."""
+    """The columns the printed summary needs (not every variable: memory stays modest for a million runs)."""
     cols = ["run"] + [f"first_passage.{r}" for r in manifest["rungs"]]
     cols += [f"fired.{o}" for o in manifest["outcomes"]] + [f"count.{o}" for o in manifest["outcomes"]]
-    for v in manifest["readable"]:
-        cols += [f"at.{c['name']}.{v}" for c in manifest["checkpoints"]] + [f"final.{v}"]
+    for v in key_variables(manifest):
+        cols += _variable_columns(manifest, v)
     return pd.read_parquet(Path(directory) / "runs.parquet", columns=cols)
