@@ -2,6 +2,13 @@
 fixed cost per run, and (with --parallel) runs/s at 1 and 2 workers and on Dask.
 
     python benchmarks/bench_engine.py [--runs 3000] [--parallel]
+
+Timings on a shared machine are noisy; instruction counts are not. The ratio by callgrind (deterministic):
+
+    for n in 0 100; do valgrind --tool=callgrind python benchmarks/bench_engine.py --only-model $n; done
+    for n in 0 20000; do valgrind --tool=callgrind python benchmarks/bench_engine.py --only-bare $n; done
+
+ratio = ((model_100 - model_0) / events) / ((bare_20000 - bare_0) / 20000), with events as printed.
 """
 
 from __future__ import annotations
@@ -94,8 +101,18 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3000)
     ap.add_argument("--scenario", type=Path, default=DEFAULT)
     ap.add_argument("--parallel", action="store_true", help="also measure process pools and Dask")
+    ap.add_argument("--only-model", type=int, metavar="N", help="just N runs (after one warm-up), for callgrind")
+    ap.add_argument("--only-bare", type=int, metavar="N", help="just N bare SimPy events, for callgrind")
     args = ap.parse_args()
+    if args.only_bare is not None:
+        if args.only_bare:  # 0: imports only, the baseline to subtract
+            bare_simpy_us_per_event(args.only_bare)
+        return
     model = compile_model(load_scenario(args.scenario))
+    if args.only_model is not None:
+        simulate(model, 1, 0)
+        print("events", sum(simulate(model, 1, i).events for i in range(args.only_model)))
+        return
     bare = statistics.median(bare_simpy_us_per_event() for _ in range(3))
     per_event, per_run, events = best_of(lambda: model_us_per_event(model, args.runs), 3)
     fixed = best_of(fixed_cost_us, 3)

@@ -111,6 +111,8 @@ class Option:
         w.count_action()
         self.phase, self.token = None, self.token + 1
         self.fired += 1
+        if not plan.repeatable:
+            self.watch.retire()  # a one-shot option never looks at its condition again
         w.happen(plan.id, cause)
         w.fire_days.setdefault(plan.id, w.env.now)
         self._end_alternatives()
@@ -254,6 +256,7 @@ class TreatyRun:
         if self.invoked:
             return
         self.invoked = True
+        self.watch.retire()  # the casus foederis is called once
         w, plan = self.world, self.plan
         w.happen(plan.id + ".casus_foederis", plan.casus.text)
         w.note("treaty", plan.label, "casus foederis: the parties are called on", plan.casus.text)

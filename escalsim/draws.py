@@ -11,6 +11,7 @@ class ParamList:
     def __init__(self):
         self.items: list[tuple[object, bool, float | None]] = []  # (sampler, per_run, constant or None)
         self.constants: list[float | None] = []                   # the third column, copied by each run
+        self.samplers: list = []                                   # the first column, for per-use draws
 
     def add(self, param, transform=None) -> int:
         """Register a parameter (optionally mapped through transform, e.g. a hazard into a daily rate)."""
@@ -22,6 +23,7 @@ class ParamList:
             fn = lambda r: transform(raw(r))  # noqa: E731
             constant = None if constant is None else transform(constant)
         self.items.append((fn, per_run, constant))
+        self.samplers.append(fn)
         self.constants.append(constant)
         return len(self.items) - 1
 
@@ -29,10 +31,10 @@ class ParamList:
 class Draws:
     """Run-time values of a ParamList: constants free, per-run values drawn once, per-use values each call."""
 
-    __slots__ = ("world", "key", "items", "values", "r")
+    __slots__ = ("world", "key", "items", "samplers", "values", "r")
 
     def __init__(self, world, key: str, plist: ParamList):
-        self.world, self.key, self.items = world, key, plist.items
+        self.world, self.key, self.items, self.samplers = world, key, plist.items, plist.samplers
         self.values = plist.constants.copy()
         self.r = None
 
@@ -49,11 +51,14 @@ class Draws:
         value = self.values[i]
         if value is not None:
             return value
-        r = self.r or self.rng()
-        value = self.values[i]  # a per-run value is drawn when the stream is created
-        return value if value is not None else self.items[i][0](r)
+        if self.r is None:
+            self.rng()
+            value = self.values[i]  # a per-run value is drawn when the stream is created
+            if value is not None:
+                return value
+        return self.samplers[i](self.r)
 
     def chance(self, i: int) -> bool:
         """True with the probability in slot i; certain outcomes use no random number."""
         p = self(i)
-        return p >= 1.0 or (p > 0.0 and self.rng().random() < p)
+        return p >= 1.0 or (p > 0.0 and (self.r or self.rng()).random() < p)

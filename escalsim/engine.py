@@ -130,7 +130,7 @@ def simulate(model: Model, seed: int, run: int = 0, injections: Sequence[Injecti
         treaty.watch.recheck()
     w.flush()
     w.env.run(until=model.horizon)
-    final = tuple(w.values[k] for k in model.readable)
+    final = tuple(map(w.values.__getitem__, model.readable))
     while len(snapshots) < len(model.checkpoints):
         snapshots.append(final)
     counts = tuple(w.options[k].fired if k in w.options else int(k in w.fire_days) for k in model.outcomes)
@@ -169,9 +169,10 @@ def _inject(w: World, model: Model, injections: Sequence[Injection]) -> None:
 
 def _schedule_checkpoints(w: World, model: Model) -> list[tuple[float, ...]]:
     snapshots: list[tuple[float, ...]] = []
+    values, readable = w.values, model.readable
 
     def snap() -> None:
-        snapshots.append(tuple(w.values[k] for k in model.readable))
+        snapshots.append(tuple(map(values.__getitem__, readable)))
 
     for _name, day in model.checkpoints:
         w.at(day, snap)

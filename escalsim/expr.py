@@ -203,11 +203,29 @@ def _binary(op: Callable[[Any, Any], Any], a: _Code, b: _Code) -> _Code:
     return _folded(_binary_fn(op, a, b), (a, b))
 
 
+def _var_compared_to_const(op: Callable[[Any, Any], Any], name: str, k: Any) -> Fn | None:
+    """``variable OP constant`` with the operator written out (no call of ``op``): the commonest condition,
+    re-checked on every change of its variable. None for an operator that is not a comparison."""
+    if op is operator.ge:
+        return lambda v, t, e: v[name] >= k
+    if op is operator.gt:
+        return lambda v, t, e: v[name] > k
+    if op is operator.le:
+        return lambda v, t, e: v[name] <= k
+    if op is operator.lt:
+        return lambda v, t, e: v[name] < k
+    if op is operator.eq:
+        return lambda v, t, e: v[name] == k
+    if op is operator.ne:
+        return lambda v, t, e: v[name] != k
+    return None
+
+
 def _binary_fn(op: Callable[[Any, Any], Any], a: _Code, b: _Code) -> Fn:
     """The closure for ``op(a, b)``, reading variables and constants directly."""
     if a.kind == "var" and b.kind == "const":
         name, k = a.value, b.value
-        return lambda v, t, e: op(v[name], k)
+        return _var_compared_to_const(op, name, k) or (lambda v, t, e: op(v[name], k))
     if a.kind == "const" and b.kind == "var":
         k, name = a.value, b.value
         return lambda v, t, e: op(k, v[name])
@@ -215,6 +233,12 @@ def _binary_fn(op: Callable[[Any, Any], Any], a: _Code, b: _Code) -> Fn:
         x, y = a.value, b.value
         return lambda v, t, e: op(v[x], v[y])
     f, g = a.fn, b.fn
+    if b.kind == "const":  # e.g. (x + y) >= 10000
+        k = b.value
+        return lambda v, t, e: op(f(v, t, e), k)
+    if a.kind == "const":
+        k = a.value
+        return lambda v, t, e: op(k, g(v, t, e))
     return lambda v, t, e: op(f(v, t, e), g(v, t, e))
 
 

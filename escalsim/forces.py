@@ -208,16 +208,17 @@ class Observer:
         return value if step is None else round(value / step) * step
 
     def changed(self, value: float) -> None:
-        plan = self.plan
-        lag = self.draws(plan.lag)
-        self.world.at(lag, self._learn, self.world.env.now, value * self.draws(plan.factor))
+        plan, draws, w = self.plan, self.draws, self.world
+        lag = draws(plan.lag)
+        w.at(lag, self._learn, w.env._now, value * draws(plan.factor))
 
     def _learn(self, when: float, estimate: float) -> None:
         if when < self.latest_seen:
             return
         self.latest_seen = when
         w, plan = self.world, self.plan
-        estimate = self._rounded(estimate)
+        if plan.round_to is not None:  # as _rounded, inline: this runs for every update an observer learns
+            estimate = round(estimate / plan.round_to) * plan.round_to
         if w.trace is not None and estimate != w.values[plan.id]:
             w.note("observation", plan.observer, f"estimates {plan.label} at ~{estimate:,.0f} "
                    f"(true now {w.values[plan.of]:,.0f})")

@@ -23,6 +23,9 @@ Design:
   changes their parameters stays in step with the baseline.  Rejection
   samplers (gamma, beta, pert, poisson/binomial with mean >= 10) use a
   variable number.
+* Discrete samplers are exact in distribution: inversion for a mean below 10,
+  else transformed rejection (Hörmann's PTRS, with a looser hat and squeeze:
+  see ``_poisson_ptrs``; BTRS) with the pmf in Stirling form, free of cancellation.
 * Samplers check their parameters (``ValueError`` naming the parameter):
   a bad value would otherwise loop forever or return nonsense silently.
 """
@@ -32,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import random
+from collections.abc import Callable
 from math import exp, floor, inf, isfinite, log, log1p, pi, sqrt
 from operator import index
 from statistics import NormalDist
@@ -50,6 +54,7 @@ __all__ = [
     "pert",
     "poisson",
     "rate_from_probability",
+    "run_streams",
     "stream",
     "stream_seed",
     "triangular",
@@ -60,7 +65,6 @@ _MAX_UINT64 = 2**64 - 1
 _PERSON = b"escalsim.stream"  # BLAKE2b personalisation: separates our hashes from any other use
 _STD_NORMAL_INV_CDF = NormalDist().inv_cdf
 _Z95 = NormalDist().inv_cdf(0.95)
-_HALF_LOG_2PI = 0.5 * log(2.0 * pi)
 _SMALL_MEAN = 10.0  # poisson/binomial switch from inversion to transformed rejection here
 
 
@@ -95,6 +99,18 @@ def stream(seed: int, run: int, key: str) -> random.Random:
     return random.Random(stream_seed(seed, run, key))
 
 
+def run_streams(seed: int, run: int) -> Callable[[str], random.Random]:
+    """``key -> stream(seed, run, key)`` for the many components of one run: ``seed`` and ``run`` are
+    checked and encoded once, not for each stream."""
+    prefix = _check_uint64("seed", seed).to_bytes(8, "little") + _check_uint64("run", run).to_bytes(8, "little")
+
+    def stream_of(key: str) -> random.Random:
+        digest = hashlib.blake2b(prefix + key.encode("utf-8"), digest_size=16, person=_PERSON).digest()
+        return random.Random(int.from_bytes(digest, "little"))
+
+    return stream_of
+
+
 # --- continuous samplers -------------------------------------------------------------------------
 
 def _check_ordered(low: float, mode: float, high: float) -> None:
@@ -117,7 +133,8 @@ def uniform(r: random.Random, low: float, high: float) -> float:
 
 def triangular(r: random.Random, low: float, mode: float, high: float) -> float:
     """Triangular on [low, high] peaking at ``mode``, by inversion of its CDF."""
-    _check_ordered(low, mode, high)
+    if not low <= mode <= high:  # _check_ordered, inline: per-use triangulars are drawn on every update
+        _check_ordered(low, mode, high)
     u = r.random()
     span = high - low
     if span == 0.0:
@@ -130,8 +147,8 @@ def triangular(r: random.Random, low: float, mode: float, high: float) -> float:
 def pert(r: random.Random, low: float, mode: float, high: float, lamb: float = 4.0) -> float:
     """Beta-PERT: ``low + (high - low) * Beta(1 + lamb*(mode-low)/span, 1 + lamb*(high-mode)/span)``."""
     _check_ordered(low, mode, high)
-    if not lamb >= 0.0:
-        raise ValueError(f"lamb must be >= 0, got {lamb}")
+    if not 0.0 <= lamb < inf:
+        raise ValueError(f"lamb must be finite and >= 0, got {lamb}")
     span = high - low
     if span == 0.0:
         return low
@@ -262,11 +279,18 @@ def _poisson_inversion(r: random.Random, lam: float) -> int:
 
 
 def _poisson_ptrs(r: random.Random, lam: float) -> int:
-    """Poisson for lam >= 10: transformed rejection with squeeze, PTRS (Hörmann 1993)."""
+    """Poisson for lam >= 10: transformed rejection with squeeze, PTRS (Hörmann 1993).
+
+    With the published constants the pmf pokes above the hat by up to 0.6% (lam near 14)
+    and the squeeze above the pmf by up to 0.6% (lam near 30), in thin slices: biases of
+    ~1e-5 in some probabilities.  A hat 1% higher and a squeeze 2% lower make the method
+    exact: checked at the ends of every value's interval for lam from 10 to 1e9, and
+    measured by integration in the tests.
+    """
     b = 0.931 + 2.53 * sqrt(lam)
     a = -0.059 + 0.02483 * b
-    v_r = 0.9277 - 3.6224 / (b - 2.0)
-    c0 = None  # constants of the exact test, computed when first needed
+    v_r = 0.98 * (0.9277 - 3.6224 / (b - 2.0))
+    c0 = None  # constant of the exact test, computed when first needed
     while True:
         u = r.random() - 0.5
         v = 1.0 - r.random()
@@ -279,8 +303,9 @@ def _poisson_ptrs(r: random.Random, lam: float) -> int:
         if k < 0 or (us < 0.013 and v > us):
             continue
         if c0 is None:
-            c0 = 1.0 - lam - 0.5 * log(2.0 * pi * lam) - log(1.1239 + 1.1328 / (b - 3.4))
-        # log(pmf(k) * alpha): -lam + k log lam - log k!, written without cancellation
+            inv_alpha = 1.01 * (1.1239 + 1.1328 / (b - 3.4))
+            c0 = 1.0 - lam - 0.5 * log(2.0 * pi * lam) - log(inv_alpha)
+        # log(pmf(k) / inv_alpha), pmf(k) = exp(-lam) lam**k / k! in Stirling form (no cancellation)
         log_pmf = (k + 0.5) * log(lam / (k + 1)) + k + c0 - _stirling_tail(k)
         if log(v) - log(a / (us * us) + b) <= log_pmf:
             return k
@@ -316,7 +341,11 @@ def _binomial_inversion(r: random.Random, n: int, p: float) -> int:
 
 
 def _binomial_btrs(r: random.Random, n: int, p: float) -> int:
-    """Binomial(n, p <= 1/2) with n*p >= 10: transformed rejection, BTRS (Hörmann 1993)."""
+    """Binomial(n, p <= 1/2) with n*p >= 10: transformed rejection, BTRS (Hörmann 1993).
+
+    The published constants are exact: hat above and squeeze below the pmf by at least 0.4%,
+    checked at the ends of every value's interval for n*p from 10 to 1e7, p from 1e-4 to 1/2.
+    """
     q = 1.0 - p
     spq = sqrt(n * p * q)
     b = 1.15 + 2.53 * spq

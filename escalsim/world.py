@@ -6,6 +6,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from heapq import heappush
 
 import simpy
 from simpy.events import NORMAL
@@ -36,23 +37,10 @@ class TraceEvent:
 class Call:
     """A scheduled call of fn(*args). SimPy's Environment.step needs only `callbacks` and `_ok` of an event;
     this slotted object costs less than a Timeout plus a callback closure (tests/test_engine.py checks the
-    contract against the installed SimPy)."""
+    contract against the installed SimPy). `callbacks` is the world's `(World._run_call,)`."""
 
-    __slots__ = ("callbacks", "_ok", "world", "fn", "args")
-
-    def __init__(self, world: World, fn: Callable, args: tuple):
-        self.callbacks = CALL
-        self._ok = True
-        self.world, self.fn, self.args = world, fn, args
-
-
-def _call(event: Call) -> None:
-    event.fn(*event.args)
-    if event.world.dirty:
-        event.world.flush()
-
-
-CALL = (_call,)
+    __slots__ = ("callbacks", "fn", "args")
+    _ok = True  # a scheduled call never fails
 
 
 class World:
@@ -61,7 +49,12 @@ class World:
     def __init__(self, model, seed: int, run: int, trace: bool):
         self.model = model
         self.seed, self.run = seed, run
-        self.env = simpy.Environment()
+        self._streams = sampling.run_streams(seed, run)
+        self.env = env = simpy.Environment()
+        # at() pushes onto SimPy's queue itself, as Environment.schedule does (SimPy is pinned below 5;
+        # tests/test_engine.py checks the contract): one Python call less per scheduled event
+        self._queue, self._eid = env._queue, env._eid
+        self._callbacks = (self._run_call,)
         self.values: dict[str, float] = dict.fromkeys(model.readable, 0.0)
         self.event_times: dict[str, float] = {}
         self.var_watchers: dict[str, list] = defaultdict(list)
@@ -84,13 +77,24 @@ class World:
     # --- time -------------------------------------------------------------------------------------------
     def at(self, delay: float, fn: Callable, *args) -> None:
         """Call fn(*args) after delay days (if before the horizon); the only way components schedule work."""
-        env = self.env
-        if env.now + delay < self.horizon:
+        when = self.env._now + delay
+        if when < self.horizon:
             self.events_scheduled += 1
-            env.schedule(Call(self, fn, args), NORMAL, delay)
+            call = Call()  # filled here: a Python __init__ would cost a frame per scheduled call
+            call.callbacks = self._callbacks
+            call.fn = fn
+            call.args = args
+            heappush(self._queue, (when, NORMAL, next(self._eid), call))
+
+    def _run_call(self, call: Call) -> None:
+        """SimPy's callback of a Call: run it, then re-check the conditions its changes touched."""
+        call.fn(*call.args)
+        if self.dirty:
+            self.flush()
 
     def stream(self, key: str):
-        return sampling.stream(self.seed, self.run, key)
+        """Component `key`'s random stream in this run (sampling.stream(seed, run, key))."""
+        return self._streams(key)
 
     def note(self, kind: str, subject: str, text: str, cause: str = "") -> None:
         if self.trace is not None:
@@ -106,13 +110,19 @@ class World:
     # --- state ------------------------------------------------------------------------------------------
     def set(self, name: str, value: float) -> None:
         """Change a variable and wake whatever reads it."""
-        if self.values[name] == value:
+        values = self.values
+        if values[name] == value:
             return
-        self.values[name] = value
-        for listener in self.change_listeners.get(name, ()):
-            listener(value)
-        for watch in self.var_watchers.get(name, ()):
-            self.dirty[watch] = None
+        values[name] = value
+        listeners = self.change_listeners.get(name)
+        if listeners:
+            for listener in listeners:
+                listener(value)
+        watchers = self.var_watchers.get(name)
+        if watchers:
+            dirty = self.dirty
+            for watch in watchers:
+                dirty[watch] = None
 
     def flush(self) -> None:
         """Re-check each condition whose inputs changed, once, after the changes of one event are all made."""
@@ -153,10 +163,11 @@ class World:
 class Watch:
     """A condition re-checked only when something it reads changes, or when time makes it cross a threshold."""
 
-    __slots__ = ("world", "expr", "on_change", "state", "wake_at")
+    __slots__ = ("world", "expr", "on_change", "state", "wake_at", "evaluate", "uses_time")
 
     def __init__(self, world: World, expr, on_change: Callable[[bool], None]):
         self.world, self.expr, self.on_change = world, expr, on_change
+        self.evaluate, self.uses_time = expr.evaluate, expr.uses_time  # read on every re-check
         self.state = False
         self.wake_at = math.inf
         for name in expr.variables:
@@ -166,9 +177,9 @@ class Watch:
 
     def recheck(self) -> None:
         w = self.world
-        now = w.env.now
-        new = bool(self.expr.evaluate(w.values, now, w.event_times))
-        if self.expr.uses_time:
+        now = w.env._now
+        new = bool(self.evaluate(w.values, now, w.event_times))
+        if self.uses_time:
             nxt = self.expr.next_change(w.values, now, w.event_times)
             if nxt < self.wake_at or self.wake_at <= now:
                 self.wake_at = nxt
@@ -177,6 +188,18 @@ class Watch:
         if new != self.state:
             self.state = new
             self.on_change(new)
+
+    def retire(self) -> None:
+        """Stop re-checking a condition whose owner can never act on it again (an option used up, a treaty
+        invoked): a third of all re-checks on the default scenario. A condition that reads the day keeps its
+        wake-ups, which are counted events, so it stays."""
+        if self.uses_time:
+            return
+        w = self.world
+        for name in self.expr.variables:
+            w.var_watchers[name].remove(self)
+        for name in self.expr.events:
+            w.event_watchers[name].remove(self)
 
     def _wake(self, planned: float) -> None:
         if planned == self.wake_at:
