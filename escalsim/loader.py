@@ -26,8 +26,8 @@ SECTIONS = ("checkpoints", "actors", "variables", "deployments", "observations",
 def load_scenario(path: str | Path, overrides: typing.Sequence[str] = ()) -> Scenario:
     """Read, merge, override and validate a scenario file; raise ScenarioError listing every problem."""
     source = read_source(Path(path))
-    for text in overrides:
-        apply_override(source, text)
+    for number, text in enumerate(overrides, 1):
+        apply_override(source, text, number)
     return validate(source)
 
 
@@ -113,9 +113,11 @@ def _copy_positions(src: Source, dst: Source, path: tuple) -> None:
         getattr(dst, name).update({k: v for k, v in table.items() if k[: len(path)] == path})
 
 
-def apply_override(source: Source, text: str) -> None:
-    """Apply one `path.to.field=value` (value in YAML syntax) to the data, as if written in the file."""
-    where = ("--set", 1, 1)
+def apply_override(source: Source, text: str, number: int = 1) -> None:
+    """Apply one `path.to.field=value` (value in YAML syntax) to the data, as if written in the file.
+
+    Problems with it are located at `--set:N:1`, N counting the overrides from 1."""
+    where = ("--set", number, 1)
     if "=" not in text:
         fail(*where, f"--set {text!r}: expected path=value, e.g. deployments.dprk_to_russia.flow.cap=15000")
     dotted, _, value_text = text.partition("=")

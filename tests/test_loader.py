@@ -902,3 +902,9 @@ def test_scenario_sources_follow_extends():
     sources = scenario_sources(MINIMAL.parent / "dprk_russia_2024_rok_arms_early.yaml")
     assert [Path(p).name for p in sources] == ["dprk_russia_2024_rok_arms_early.yaml", "dprk_russia_2024.yaml"]
     assert all(text.startswith("# yaml-language-server") for text in sources.values())
+
+
+def test_set_problems_say_which_override():
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(MINIMAL, overrides=["horizon_days=100", "options.b_mobilises.probability=2"])
+    assert str(info.value).startswith("--set:2:1: options.b_mobilises.probability:")
