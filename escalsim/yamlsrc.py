@@ -159,7 +159,10 @@ def load_yaml(path: Path, text: str | None = None) -> Source:
             what += " (each key may appear once in a mapping)"
         fail(name, line, col, f"YAML error: {what}")
     except ValueError as exc:  # raised while constructing a value, e.g. a date that does not exist
-        fail(*_locate_bad_scalar(text, name), f"YAML error: {exc}")
+        hint = ""
+        if any(word in str(exc) for word in ("day", "month", "year")):
+            hint = " (a date is written YYYY-MM-DD and must exist; quote a value that should stay text)"
+        fail(*_locate_bad_scalar(text, name), f"YAML error: {exc}{hint}")
     except (YAMLError, RecursionError, AssertionError, TypeError) as exc:  # ruamel asserts on %YAML 1.3
         fail(name, 1, 1, f"YAML error: {exc}")
     if not isinstance(doc, CommentedMap):
