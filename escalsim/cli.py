@@ -154,7 +154,7 @@ def _drop_required(node) -> None:
               help="New results directory [default: results/<scenario>-<timestamp>].")
 @click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE", help=SET_HELP)
 @click.option("--precision", type=click.FloatRange(1e-4, 0.5),
-              help="Add runs until every reported probability's 95%% half-width is at most this (e.g. 0.01).")
+              help="Add runs until every reported probability's 95% half-width is at most this (e.g. 0.01).")
 @click.option("--min-runs", default=1_000, show_default=True, type=click.IntRange(1),
               help="With --precision: runs before the first check.")
 @click.option("--max-runs", default=1_000_000, show_default=True, type=click.IntRange(1),
