@@ -121,3 +121,15 @@ def test_python_dash_m(tmp_path):
 
     out = subprocess.run([sys.executable, "-m", "escalsim", "--version"], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0 and "escalsim" in out.stdout
+
+
+def test_schema_out_writes_the_file(cli, tmp_path):
+    target = tmp_path / "s.json"
+    assert cli("schema", "--out", target).exit_code == 0
+    assert target.read_text() == schema_text()
+
+
+def test_trace_run_index_selects_another_world(cli):
+    first, other = cli("trace", MINIMAL, "--seed", 1, "--run", 0).output, cli("trace", MINIMAL, "--seed", 1,
+                                                                                "--run", 5).output
+    assert "seed 1, run 5" in other and first != other

@@ -170,3 +170,17 @@ def test_report_renders_in_chromium(results_dir, tmp_path):
     image = Image.open(shot).convert("L")
     colours = image.getcolors(maxcolors=1 << 16)
     assert colours is None or len(colours) > 50  # a rendered page with figures, not a blank or error page
+
+
+def test_report_out_writes_where_asked(results_dir, tmp_path):
+    target = tmp_path / "brief.html"
+    result = invoke("report", results_dir[0], "--out", target)
+    assert result.exit_code == 0 and target.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_precision_stops_at_max_runs(tmp_path):
+    result = invoke("run", MINIMAL, "--precision", 0.001, "--min-runs", 100, "--max-runs", 150, "--workers", 1,
+                    "--out", tmp_path / "m", "--quiet")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    assert manifest["runs"] == 150 and manifest["stopped_because"].startswith("--max-runs 150 reached")
