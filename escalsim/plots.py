@@ -2,178 +2,51 @@
 
 from __future__ import annotations
 
-import functools
-import math
 import os
-import re
-import textwrap
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import matplotlib
-import matplotlib.dates as mdates
 import matplotlib.patches
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
-from matplotlib.textpath import TextToPath
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 from scipy import stats
 
 from escalsim.analysis import wilson
-
-FIGSIZE = (12.0, 6.75)           # 16:9, slide size
-DPI = 150
-TITLE, SUBTITLE, LABEL, TICK, NOTE = 16, 12.5, 13, 12, 10.5
-INK, MUTED, GRID = "#222222", "#555555", "#e4e4e4"
-BAND = "#2a5c8a"                 # fan chart bands and medians: one calm blue
-RUNG_MAP, RUNG_RANGE = "inferno", (0.82, 0.12)  # low rungs pale orange, high rungs dark: sequential, CVD-safe
-OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
-OTHER = "#bbbbbb"
-_TEXT = TextToPath()             # measures label widths before drawing
-KIND_COLOURS = {"decision": "#0072B2", "obligation": "#E69F00", "treaty": "#CC79A7", "injection": "#000000",
-                "ladder": "#D55E00"}
-KIND_NAMES = {"decision": "decision", "obligation": "treaty obligation", "treaty": "treaty step",
-              "injection": "injected decision", "ladder": "move on the ladder"}
-TIMELINE_KINDS = tuple(KIND_COLOURS)
-
-
-# --- shared pieces ---------------------------------------------------------------------------------------
-def rung_colours(manifest: dict) -> list:
-    """One colour per rung, the same in every figure: a sequential colour-blind-safe map, darker = higher."""
-    cmap = matplotlib.colormaps[RUNG_MAP]
-    return [cmap(x) for x in np.linspace(*RUNG_RANGE, len(manifest["rungs"]))]
-
-
-def _axes(ax, results):
-    """The caller's Axes, or a new slide-sized figure (with the footer) made through pyplot."""
-    if ax is not None:
-        return ax
-    fig, ax = plt.subplots(figsize=FIGSIZE, layout="constrained")
-    footer(fig, results)
-    return ax
-
-
-def new_figure(results) -> Figure:
-    """A slide-sized figure outside pyplot (nothing to close, no GUI), with the footer."""
-    fig = Figure(figsize=FIGSIZE, layout="constrained")
-    footer(fig, results)
-    return fig
-
-
-def footer(fig, results) -> None:
-    """Scenario, run count and seed in small print at the bottom of the figure (space kept by the layout)."""
-    m = results.manifest
-    runs = m.get("runs", len(results.runs))
-    text = f"{m['scenario']}  ·  {runs:,} runs  ·  seed {m.get('seed', '?')}"
-    version = m.get("escalsim_version") or m.get("version")
-    if version:
-        text += f"  ·  escalsim {version}"
-    fig.text(0.01, 0.008, text, fontsize=NOTE - 1, color=MUTED, ha="left", va="bottom")
-    engine = fig.get_layout_engine()
-    if engine is not None and hasattr(engine, "set"):
-        engine.set(rect=(0, 0.035, 1, 0.965))
-
-
-def _titles(ax, title: str, subtitle: str = "") -> None:
-    """A bold title and a grey subtitle above the axes, both left-aligned."""
-    lines = subtitle.count("\n") + 1 if subtitle else 0
-    ax.set_title(title, loc="left", fontsize=TITLE, fontweight="bold", color=INK, pad=10 + 17 * lines)
-    if subtitle:
-        ax.annotate(subtitle, xy=(0, 1), xycoords="axes fraction", xytext=(0, 7), textcoords="offset points",
-                    fontsize=SUBTITLE, color=MUTED, va="bottom", ha="left")
-
-
-def _ink_on(colour) -> str:
-    """White or near-black text, whichever reads better on the colour (by relative luminance)."""
-    r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in matplotlib.colors.to_rgb(colour))
-    return "white" if 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.18 else INK
-
-
-def _clean(ax, grid_axis: str = "y") -> None:
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.tick_params(labelsize=TICK, colors=INK)
-    ax.grid(axis=grid_axis, color=GRID, lw=0.8)
-    ax.set_axisbelow(True)
-
-
-def _start(manifest: dict) -> np.datetime64:
-    return np.datetime64(manifest["start"], "s")
-
-
-def _dates(manifest: dict, days) -> np.ndarray:
-    """Days from the start (floats, finite) as datetime64 for a matplotlib date axis."""
-    seconds = np.round(np.asarray(days, dtype=float) * 86400.0).astype("int64")
-    return _start(manifest) + seconds.astype("timedelta64[s]")
-
-
-def _day_date(manifest: dict, day: float) -> str:
-    """ISO date of the day holding `day` (checkpoints are taken at the end of the day before their `day`)."""
-    return str(_dates(manifest, [math.floor(day)])[0].astype("datetime64[D]"))
-
-
-def _date_axis(ax, manifest: dict) -> None:
-    locator = mdates.AutoDateLocator(minticks=5, maxticks=12)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    ax.set_xlim(*_dates(manifest, [0.0, manifest["horizon_days"]]))
-    ax.set_xlabel("Date", fontsize=LABEL, color=INK)
-
-
-def _wrap(text: str, width: int) -> str:
-    return "\n".join(textwrap.wrap(text, width)) or text
-
-
-def _rung_axis(ax, manifest: dict, lo: int, hi: int) -> None:
-    labels = manifest["rung_labels"]
-    ax.set_yticks(range(lo, hi + 1), [_wrap(labels[k], 26) for k in range(lo, hi + 1)])
-    ax.set_ylim(lo - 0.5, hi + 0.5)
-    ax.set_ylabel("Escalation rung", fontsize=LABEL, color=INK)
-
-
-CONTRACT = ("scenario", "title", "start", "horizon_days", "rungs", "rung_labels", "start_level", "checkpoints",
-            "readable", "labels")  # manifest keys the figures read (records.describe), plus seed and runs
-
-
-def _check(results) -> int:
-    """The number of runs, after checking that the manifest has what the figures read."""
-    missing = [k for k in CONTRACT if k not in results.manifest]
-    if missing:
-        raise ValueError(f"the results manifest lacks {', '.join(missing)} (the keys of records.describe(model))")
-    n = len(results.runs)
-    if n == 0:
-        raise ValueError("the results hold no runs")
-    return n
-
-
-def _levels(results) -> tuple[np.ndarray, np.ndarray]:
-    """The level grid as an int matrix (runs x grid days) and the grid's days."""
-    cols = sorted((c for c in results.levels.columns if re.fullmatch(r"d\d+", c)), key=lambda c: int(c[1:]))
-    if not cols or results.levels.empty:
-        raise ValueError("the results hold no level grid")
-    step = float(results.manifest.get("grid_step", 1.0))
-    return results.levels[cols].to_numpy(dtype=np.int16), np.arange(len(cols)) * step
-
-
-def _steps(manifest: dict, days: np.ndarray, *ys: np.ndarray):
-    """x (dates) and y arrays for where='post' steps, closed at the horizon (each grid day drawn over its day)."""
-    x = _dates(manifest, np.append(days, manifest["horizon_days"]))
-    return (x, *(np.append(y, y[-1]) for y in ys))
-
-
-def _pct(p: float) -> str:
-    """'38%', or one decimal near 0 and 100% ('0.4%', '99.6%')."""
-    p = round(float(p), 9)
-    return f"{100 * p:.0f}%" if 0.1 <= p <= 0.99 or p in (0, 1) else f"{100 * p:.1f}%"
-
-
-def _number(v: float) -> str:
-    if abs(v) >= 1000 or float(v).is_integer():
-        return f"{v:,.0f}"
-    return f"{v:.3g}"
-
+from escalsim.plotkit import (  # noqa: F401 - part of this module's public face
+    BAND,
+    CONTRACT,
+    DPI,
+    FIGSIZE,
+    INK,
+    LABEL,
+    MUTED,
+    NOTE,
+    OKABE_ITO,
+    OTHER,
+    TICK,
+    _axes,
+    _check,
+    _clean,
+    _date_axis,
+    _dates,
+    _day_date,
+    _ink_on,
+    _levels,
+    _number,
+    _pct,
+    _rung_axis,
+    _steps,
+    _text_width,
+    _titles,
+    _wrap,
+    footer,
+    new_figure,
+    rung_colours,
+)
+from escalsim.timeline import _check_traced, _ranges, run_timeline, traced_runs  # noqa: F401 - public here too
 
 # --- fan chart -------------------------------------------------------------------------------------------
 FAN_BANDS = ((0.025, 0.975, 0.16), (0.10, 0.90, 0.26), (0.25, 0.75, 0.40))  # quantiles and opacity
@@ -501,228 +374,6 @@ def _main_causes(causes: dict) -> list[str]:
     return sorted(totals, key=lambda c: -totals[c])[:MAX_CAUSES]
 
 
-# --- one run's timeline ----------------------------------------------------------------------------------
-LADDER_MOVE = re.compile(r"^(up|down) to (.+?)(?: \(from .*\))?$")
-MAX_BAND, MIN_RUNG_HEIGHT = 0.7, 0.45            # event labels take at most 70% of the height; rungs >= 0.45 in
-PRIORITY = {"treaty": 0, "decision": 1, "obligation": 2, "injection": 3, "ladder": 4}  # dropped first: lowest
-LABEL_FITS = ((10.5, 100), (10.5, 80), (10.5, 64), (10, 54), (9, 46), (8.5, 40))  # (points, characters) to try
-
-
-def run_timeline(results, run: int, ax=None):
-    """One traced run for a briefing: its rung as a step line, and its key events as dated labels below."""
-    _check(results)
-    m = results.manifest
-    items, treaty = _key_events(results, run)
-    grid, days = _levels(results)
-    row = int(np.flatnonzero(results.levels["run"].to_numpy() == run)[0])
-    ax = _axes(ax, results)
-    x, y = _steps(m, days, grid[row])
-    ax.step(x, y, where="post", color=INK, lw=2.6, gid="level")
-    lo = min(int(grid[row].min()), m["start_level"])
-    hi = min(len(m["rungs"]) - 1, int(grid[row].max()) + 1)
-    _rung_axis(ax, m, lo, hi)
-    ax.set_ylabel("")
-    _date_axis(ax, m)
-    _clean(ax)
-    final, top = m["rung_labels"][int(grid[row][-1])], m["rung_labels"][int(grid[row].max())]
-    reach = f"Highest rung: {top}" + ("" if final == top else f"; at the horizon: {final}")
-    subtitle = f"{_wrap(m['title'], 110)}\n{reach}"
-    _titles(ax, f"One simulated course of events (run {run})", subtitle)
-    _kind_legend(ax, items, treaty)
-    hidden = _place_labels(ax, m, items, lo, hi)
-    if hidden:  # beside the footer: nothing drawn now may move the layout the labels were fitted to
-        ax.figure.text(0.99, 0.008, f"{hidden} minor events not shown (escalsim trace lists them all)",
-                       fontsize=NOTE - 1, color=MUTED, ha="right", va="bottom", in_layout=False)
-    return ax
-
-
-def traced_runs(results) -> list[int]:
-    """The runs whose full trace is stored."""
-    return sorted(int(r) for r in results.traces["run"].unique()) if len(results.traces) else []
-
-
-def _check_traced(results, run: int) -> None:
-    held = results.runs["run"].to_numpy()
-    if len(held) == 0 or run not in held:
-        span = f"runs {held.min()} to {held.max()}" if len(held) else "no runs"
-        raise ValueError(f"run {run} is out of range: the results hold {span}")
-    traced = traced_runs(results)
-    if run not in traced:
-        which = f"traces are stored for runs {_ranges(traced)}" if traced else "no run has a stored trace"
-        raise ValueError(f"run {run} has no stored trace; {which}")
-
-
-def _ranges(values: list[int]) -> str:
-    """[0, 1, 2, 5] -> '0-2, 5'."""
-    parts, i = [], 0
-    while i < len(values):
-        j = i
-        while j + 1 < len(values) and values[j + 1] == values[j] + 1:
-            j += 1
-        parts.append(str(values[i]) if i == j else f"{values[i]}-{values[j]}")
-        i = j + 1
-    return ", ".join(parts)
-
-
-def _key_events(results, run: int) -> tuple[list[dict], str]:
-    """Decisions, treaty steps, obligations, injections and ladder moves of a run, one label each, and the
-    treaty's name if only one treaty appears (its name then goes in the legend, not on every label).
-
-    A ladder move caused by an event on the same day joins that event's label; repeated decisions are
-    counted on their first label; a treaty step restated the same day ("in force") is dropped.
-    """
-    _check_traced(results, run)
-    t = results.traces[(results.traces["run"] == run) & results.traces["kind"].isin(TIMELINE_KINDS)]
-    treaties = t.loc[t["kind"] == "treaty", "subject"].unique()
-    treaty = str(treaties[0]) if len(treaties) == 1 else ""
-    items: list[dict] = []
-    for e in t.sort_values("day", kind="stable").itertuples(index=False):
-        what = e.text.split(" → ")[0]
-        if e.kind == "ladder":
-            if not _join_move(items, e):
-                cause = (e.cause or "ladder").capitalize()
-                items.append(_item(e.day, "ladder", "", f"{cause}: {_move(e.text)}", _move(e.text)))
-        elif e.kind == "treaty":
-            if not any(i["kind"] == "treaty" and i["day"] == e.day and what in i["what"] for i in items):
-                items.append(_item(e.day, "treaty", "" if treaty else e.subject, what))
-        else:
-            what = what.replace(treaty, "the treaty") if treaty else what
-            same = [i for i in items if (i["kind"], i["who"], i["what"]) == (e.kind, e.subject, what)]
-            if same and e.kind == "decision":
-                same[0]["count"] += 1
-            else:
-                items.append(_item(e.day, e.kind, e.subject, what))
-    return items, treaty
-
-
-def _item(day: float, kind: str, who: str, what: str, move: str = "") -> dict:
-    return {"day": day, "kind": kind, "who": who, "what": what, "count": 1, "move": move}
-
-
-def _move(text: str) -> str:
-    match = LADDER_MOVE.match(text)
-    return f"{'↑' if match.group(1) == 'up' else '↓'} {match.group(2)}" if match else text
-
-
-def _join_move(items: list[dict], e) -> bool:
-    """Attach a ladder move to the same-day event that caused it ('Kyiv: reports ...' caused by Kyiv's decision)."""
-    for item in reversed(items):
-        if item["day"] != e.day:
-            return False
-        if item["who"] and not item["move"] and (e.cause or "").startswith(item["who"] + ":"):
-            item["move"] = _move(e.text)
-            return True
-    return False
-
-
-def _label(item: dict, manifest: dict, chars: int) -> str:
-    date = _dates(manifest, [item["day"]])[0].astype("datetime64[D]").item()
-    tail = f" (×{item['count']})" if item["count"] > 1 else ""  # a move shows as a triangle and on the step line
-    text = f"{item['who']}: {item['what']}" if item["who"] else item["what"]
-    room = max(12, chars - len(tail))
-    if len(text) > room:
-        text = text[:room - 1].rstrip() + "…"
-    return f"{date.day} {date:%b}   {text}{tail}"
-
-
-def _place_labels(ax, manifest: dict, items: list[dict], lo: int, hi: int) -> int:
-    """Labels in rows under the step line, each starting at its event's date, packed so that none overlap.
-
-    Tries shorter labels and smaller type until they fit; then leaves out the least important events
-    (treaty steps first, ladder moves last). Returns how many were left out.
-    """
-    fig = ax.figure
-    fig.draw_without_rendering()                     # settle the layout to measure the axes
-    box = ax.get_window_extent()
-    x0, x1 = ax.get_xlim()
-    px_per_pt = fig.dpi / 72
-    span = hi - lo + 1
-    max_band = min(MAX_BAND, 1 - span * MIN_RUNG_HEIGHT * fig.dpi / box.height)
-    days_per_pt = (x1 - x0) / box.width * px_per_pt
-    items, fits, hidden = list(items), list(LABEL_FITS), 0
-    while True:
-        for size, chars in fits:
-            labels, spans = _spans(items, manifest, chars, size, days_per_pt, x0, x1)
-            rows = _rows(spans)
-            row_frac = 1.7 * size * px_per_pt / box.height
-            band = (max(rows, default=-1) + 1.6) * row_frac if items else 0.0
-            if band <= max_band:
-                break
-        if band <= max_band or len(items) <= 1:
-            break
-        items.remove(min(items, key=lambda i: PRIORITY[i["kind"] if not i["move"] else "ladder"]))
-        fits, hidden = fits[-1:], hidden + 1  # from now on only the smallest type
-    ax.set_ylim(hi + 0.5 - span / (1 - band), hi + 0.5)
-    ax.axhline(lo - 0.5, color="#bbbbbb", lw=0.8)
-    xy = matplotlib.transforms.blended_transform_factory(ax.transData, ax.transAxes)
-    for item, label, (_start, _end, right), row in zip(items, labels, spans, rows):
-        colour = KIND_COLOURS["ladder"] if item["move"] else KIND_COLOURS[item["kind"]]
-        xd, yf = mdates.date2num(_dates(manifest, [item["day"]])[0]), band - (row + 1.1) * row_frac
-        ax.plot([xd], [yf], transform=xy, marker="^" if item["move"].startswith("↑") else "o", ms=7, color=colour,
-                clip_on=False, gid=f"event:{item['kind']}")
-        ax.annotate(label, (xd, yf), xycoords=xy, xytext=(-6 if right else 6, 0), textcoords="offset points",
-                    ha="right" if right else "left", va="center", fontsize=size, color=INK, gid="event-label",
-                    in_layout=False)
-        if item["move"]:
-            ax.axvline(xd, ymin=band, ymax=1, color=colour, lw=1, ls=":", alpha=0.8)
-    return hidden
-
-
-def _kind_legend(ax, items: list[dict], treaty: str) -> None:
-    kinds = list(dict.fromkeys("ladder" if i["move"] else i["kind"] for i in items))
-    names = KIND_NAMES | ({"treaty": f"{treaty}: step", "obligation": f"{treaty}: obligation"} if treaty else {})
-    handles = [matplotlib.lines.Line2D([], [], marker="^" if k == "ladder" else "o", ls="", ms=7,
-                                       color=KIND_COLOURS[k], label=names[k]) for k in kinds]
-    if handles:
-        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.1), fontsize=NOTE, frameon=False,
-                  ncol=len(handles), handletextpad=0.2, columnspacing=1.5)
-    else:
-        ax.text(0.5, 0.25, "no decisions, treaty steps or ladder moves in this run", transform=ax.transAxes,
-                ha="center", fontsize=TICK, color=MUTED)
-
-
-def _spans(items, manifest, chars, size, days_per_pt, x_start, x_end):
-    """Each label, and its extent on the date axis (matplotlib date units), right-aligned if it would run off
-    the right; a label too long for either side is shortened."""
-    labels, spans = [], []
-    for item in items:
-        x = float(mdates.date2num(_dates(manifest, [item["day"]])[0]))
-        room = max(x_end - x, x - x_start) / days_per_pt
-        for n in range(chars, 11, -4):
-            label = _label(item, manifest, n)
-            width = _text_width(label, size) + 22
-            if width <= room:
-                break
-        width *= days_per_pt
-        right = x + width > x_end
-        labels.append(label)
-        spans.append((x - width, x, True) if right else (x, x + width, False))
-    return labels, spans
-
-
-@functools.lru_cache(maxsize=4096)
-def _text_width(text: str, size: float) -> float:
-    """Width of a line of text in points, measured without drawing."""
-    return _TEXT.get_text_width_height_descent(text, FontProperties(size=size), ismath=False)[0]
-
-
-def _rows(spans) -> list[int]:
-    """Greedy first-fit: the lowest row where the label overlaps no other label."""
-    taken: list[list[tuple[float, float]]] = []
-    rows = []
-    for start, end, _right in spans:
-        for r, row in enumerate(taken):
-            if all(end <= a or start >= b for a, b in row):
-                row.append((start, end))
-                rows.append(r)
-                break
-        else:
-            taken.append([(start, end)])
-            rows.append(len(taken) - 1)
-    return rows
-
-
-# --- all figures at once ---------------------------------------------------------------------------------
 PLOTS = {
     "fan": fan_chart,
     "ladder": ladder_probabilities,
