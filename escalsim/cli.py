@@ -18,6 +18,7 @@ from escalsim.schema import Injection, Scenario
 from escalsim.store import read_manifest
 from escalsim.story import json_lines, story
 from escalsim.tables import summary, summary_frame, write_csv
+from escalsim.world import RunawayError
 
 EXIT_INVALID = 1
 EXIT_INTERRUPTED = 130
@@ -106,6 +107,9 @@ def trace(file: str, seed: int, run_index: int, injections: tuple[str, ...], ove
         record = simulate(model, seed, run_index, forced, trace=True)
     except InjectionError as exc:
         raise click.BadParameter(str(exc)) from None
+    except RunawayError as exc:
+        click.echo(f"{file}: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
     for line in (json_lines if as_json else story)(model, record):
         click.echo(line)
 
@@ -199,7 +203,7 @@ def run(file, runs, seed, workers, out_dir, overrides, precision, min_runs, max_
         where = resume_dir or out_dir or "the results directory printed above"
         click.echo(f"\ninterrupted: finished runs are kept. Continue with: escalsim run --resume {where}", err=True)
         sys.exit(EXIT_INTERRUPTED)
-    except (ResultsError, BackendError, OSError) as exc:
+    except (ResultsError, BackendError, OSError, RunawayError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_INVALID)
     manifest = read_manifest(directory)

@@ -108,7 +108,7 @@ class Option:
 
     def fire(self, cause: str) -> None:
         w, plan = self.world, self.plan
-        w.count_action()
+        w.count_action(plan.id)
         self.phase, self.token = None, self.token + 1
         self.fired += 1
         if not plan.repeatable:
@@ -268,7 +268,7 @@ class TreatyRun:
 
     def _honour(self, ob: ObligationPlan, draws: Draws) -> None:
         w = self.world
-        w.count_action()
+        w.count_action(ob.event)
         w.happen(ob.event, self.plan.label)
         w.fire_days.setdefault(ob.event, w.env.now)
         done = apply_all(ob.effects, w, draws, f"{ob.party}: {ob.label}")

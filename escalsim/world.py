@@ -100,12 +100,13 @@ class World:
         if self.trace is not None:
             self.trace.append(TraceEvent(self.env.now, kind, subject, text, cause))
 
-    def count_action(self) -> None:
+    def count_action(self, what: str) -> None:
         self.actions += 1
         if self.actions > MAX_ACTIONS:
             raise RunawayError(
-                f"more than {MAX_ACTIONS:,} options fired by day {self.env.now:g}: "
-                "repeatable options with zero delay keep triggering each other")
+                f"more than {MAX_ACTIONS:,} options fired by day {self.env.now:g} (the last one: {what}): "
+                "repeatable options with zero delay keep triggering each other; give them a delay_days "
+                "or make them one-shot")
 
     # --- state ------------------------------------------------------------------------------------------
     def set(self, name: str, value: float) -> None:

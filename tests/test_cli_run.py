@@ -184,3 +184,27 @@ def test_precision_stops_at_max_runs(tmp_path):
     assert result.exit_code == 0, result.output
     manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
     assert manifest["runs"] == 150 and manifest["stopped_because"].startswith("--max-runs 150 reached")
+
+
+RUNAWAY = """
+name: loop
+start: 2025-01-01
+horizon_days: 30
+ladder: {start: a, rungs: [{id: a}, {id: b}]}
+actors: {x: {label: X}}
+variables: {v: {initial: 0}}
+options:
+  up: {actor: x, label: up, when: "v == 0", probability: 1, repeatable: true, effects: [{set: {v: 1}}]}
+  down: {actor: x, label: down, when: "v == 1", probability: 1, repeatable: true, effects: [{set: {v: 0}}]}
+"""
+
+
+@pytest.mark.parametrize("command", [["trace"], ["run", "--runs", "2", "--workers", "1", "--quiet"]])
+def test_runaway_scenario_is_a_clear_error(tmp_path, command):
+    """Two repeatable zero-delay options undoing each other never end: exit 1 with advice, no traceback."""
+    path = tmp_path / "loop.yaml"
+    path.write_text(RUNAWAY)
+    extra = ["--out", tmp_path / "out"] if command[0] == "run" else []
+    result = invoke(command[0], path, *command[1:], *extra)
+    assert result.exit_code == 1 and "give them a delay_days" in result.output
+    assert "Traceback" not in result.output
