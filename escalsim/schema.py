@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from escalsim.params import AnyNumber, Count, Days, NonNegative, Param, Probability, Strict
+from escalsim.params import AnyNumber, Count, Days, NonNegative, Param, Probability, Strict, support
+from escalsim.params import mean as param_mean
 
 FORMAT_VERSION = 1
 RESERVED = frozenset({"level", "day", "true", "false", "and", "or", "not", "min", "max", "abs",
@@ -142,6 +143,10 @@ class Flow(Strict):
     def _one_timing(self):
         if (self.interval_days is None) == (self.target is None):
             raise ValueError("give exactly one of interval_days or target")
+        if param_mean(self.batch_size) <= 0:
+            raise ValueError("batch_size must be more than 0 on average, or the flow sends nothing")
+        if self.interval_days is not None and support(self.interval_days)[1] <= 0:
+            raise ValueError("interval_days can only be 0: batches would never stop coming; give a positive interval")
         return self
 
 

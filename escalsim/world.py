@@ -13,6 +13,7 @@ from simpy.events import NORMAL
 
 from escalsim import sampling
 
+MAX_EVENTS = 2_000_000  # a run with more SimPy events than this is a runaway (the default scenario has ~200)
 MAX_ACTIONS = 200_000  # a run that fires more options than this is a runaway (zero-delay repeatable loops)
 
 
@@ -80,11 +81,17 @@ class World:
         when = self.env._now + delay
         if when < self.horizon:
             self.events_scheduled += 1
+            if self.events_scheduled > MAX_EVENTS:
+                self._runaway()
             call = Call()  # filled here: a Python __init__ would cost a frame per scheduled call
             call.callbacks = self._callbacks
             call.fn = fn
             call.args = args
             heappush(self._queue, (when, NORMAL, next(self._eid), call))
+
+    def _runaway(self) -> None:
+        raise RunawayError(f"more than {MAX_EVENTS:,} events by day {self.env.now:g} in one run: something "
+                           "happens far too often (e.g. a flow's interval_days or a hazard near zero delay)")
 
     def _run_call(self, call: Call) -> None:
         """SimPy's callback of a Call: run it, then re-check the conditions its changes touched."""

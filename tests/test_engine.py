@@ -253,3 +253,26 @@ def test_scheduled_calls_are_events_simpy_processes(tmp_path):
     world.at(500, seen.append, "after the horizon")  # not scheduled at all
     world.env.run(until=model.horizon)
     assert seen == ["a", "b", "c"] and world.events_scheduled == 3
+
+
+@pytest.mark.parametrize("flow, message", [
+    ({"batch_size": 0, "target": {"total": 100, "by": 10}}, "batch_size must be more than 0 on average"),
+    ({"batch_size": 10, "interval_days": 0}, "interval_days can only be 0"),
+])
+def test_flows_that_never_end_or_send_nothing_are_refused(tmp_path, flow, message):
+    from escalsim.errors import ScenarioError
+
+    with pytest.raises(ScenarioError, match=message):
+        model_of(tmp_path, {"variables": {"t": {"initial": 0}},
+                            "deployments": {"d": {"from": "a", "to": "b", "total": "t", "flow": flow}}})
+
+
+def test_a_run_with_too_many_events_stops_with_a_clear_error(tmp_path, monkeypatch):
+    from escalsim import world
+
+    monkeypatch.setattr(world, "MAX_EVENTS", 1000)
+    model = model_of(tmp_path, {"variables": {"t": {"initial": 0}},
+                                "deployments": {"d": {"from": "a", "to": "b", "total": "t",
+                                                      "flow": {"batch_size": 1, "interval_days": 0.01}}}})
+    with pytest.raises(world.RunawayError, match="more than 1,000 events"):
+        simulate(model, 1)
