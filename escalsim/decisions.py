@@ -97,7 +97,7 @@ class Option:
 
     def _decide(self) -> None:
         self.phase, self.token = "delay", self.token + 1
-        self.decided_on = self.world.env.now
+        self.decided_on = self.world.env._now
         self._end_alternatives()
         self.world.at(self.draws(self.plan.delay), self._fire_if_current, self.token)
 
@@ -114,7 +114,7 @@ class Option:
         if not plan.repeatable:
             self.watch.retire()  # a one-shot option never looks at its condition again
         w.happen(plan.id, cause)
-        w.fire_days.setdefault(plan.id, w.env.now)
+        w.fire_days.setdefault(plan.id, w.env._now)
         self._end_alternatives()
         line = f"{plan.actor}: {plan.label}"
         if w.trace is None:
@@ -270,7 +270,7 @@ class TreatyRun:
         w = self.world
         w.count_action(ob.event)
         w.happen(ob.event, self.plan.label)
-        w.fire_days.setdefault(ob.event, w.env.now)
+        w.fire_days.setdefault(ob.event, w.env._now)
         done = apply_all(ob.effects, w, draws, f"{ob.party}: {ob.label}")
         w.note("obligation", ob.party, f"honours {self.plan.label}: {ob.label}"
                + (" → " + "; ".join(done) if done else ""), f"casus foederis: {self.plan.casus.text}")

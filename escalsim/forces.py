@@ -93,7 +93,7 @@ class Deployment:
             wait = self.draws(plan.interval_slot) / self.factor
         else:
             wait = sampling.exponential(self.draws.rng(), plan.poisson_rate * self.factor)
-        if self.world.env.now + wait <= plan.flow_until:
+        if self.world.env._now + wait <= plan.flow_until:
             self.world.at(wait, self._flow_batch, token)
 
     def _flow_batch(self, token: int) -> None:

@@ -134,16 +134,24 @@ class World:
 
     def flush(self) -> None:
         """Re-check each condition whose inputs changed, once, after the changes of one event are all made."""
+        values, times = self.values, self.event_times
         while self.dirty:
             batch, self.dirty = self.dirty, {}
+            now = self.env._now
             for watch in batch:
-                watch.recheck()
+                if watch.uses_time:
+                    watch.recheck()
+                    continue
+                new = bool(watch.evaluate(values, now, times))  # Watch.recheck without time, inline: the hot case
+                if new != watch.state:
+                    watch.state = new
+                    watch.on_change(new)
 
     def happen(self, event: str, cause: str = "", when: float | None = None) -> None:
         """Record that a named event happened now, or on `when` (a day before the start); first time only."""
         if event in self.event_times:
             return
-        self.event_times[event] = self.env.now if when is None else when
+        self.event_times[event] = self.env._now if when is None else when
         for watch in self.event_watchers.get(event, ()):
             self.dirty[watch] = None
 
@@ -157,10 +165,10 @@ class World:
         labels = self.model.rung_labels
         arrow = "up" if new > old else "down"
         self.note("ladder", "Ladder", f"{arrow} to {labels[new]} (from {labels[old]})", cause)
-        self.level_path.append((self.env.now, new))
+        self.level_path.append((self.env._now, new))
         if new > self.max_level:
             for k in range(self.max_level + 1, new + 1):
-                self.first_passage[k] = self.env.now
+                self.first_passage[k] = self.env._now
                 self.first_cause[k] = cause
             self.max_level = new
         self.set("level", float(new))
