@@ -38,6 +38,10 @@ class OptionPlan:
     enabled: bool
     effects: list[Apply]
     plist: ParamList
+    line: str = field(init=False)  # "Actor: label", the cause its effects pass on (e.g. to the ladder)
+
+    def __post_init__(self):
+        self.line = f"{self.actor}: {self.label}"
 
 
 def plan_option(oid: str, o: ResponseOption, s: Scenario, parse) -> OptionPlan:
@@ -98,31 +102,34 @@ class Option:
     def _decide(self) -> None:
         self.phase, self.token = "delay", self.token + 1
         self.decided_on = self.world.env._now
-        self._end_alternatives()
+        if self.plan.group:
+            self._end_alternatives()
         self.world.at(self.draws(self.plan.delay), self._fire_if_current, self.token)
 
     def _fire_if_current(self, token: int) -> None:
         if token == self.token:
-            decided = self.world.model.date_of(self.decided_on)
-            self.fire(f"decided {decided} once {self.plan.when.text}")
+            self.fire(None)
 
-    def fire(self, cause: str) -> None:
+    def fire(self, cause: str | None) -> None:
+        """Fire now; `cause` is what the trace says led here (None: the decision taken after the delay)."""
         w, plan = self.world, self.plan
         w.count_action(plan.id)
         self.phase, self.token = None, self.token + 1
         self.fired += 1
         if not plan.repeatable:
             self.watch.retire()  # a one-shot option never looks at its condition again
-        w.happen(plan.id, cause)
+        w.happen(plan.id)
         w.fire_days.setdefault(plan.id, w.env._now)
-        self._end_alternatives()
-        line = f"{plan.actor}: {plan.label}"
+        if plan.group:
+            self._end_alternatives()
         if w.trace is None:
-            apply_all(plan.effects, w, self.draws, line)
+            apply_all(plan.effects, w, self.draws, plan.line)
         else:  # the decision is listed before what its effects set off, and names them
+            if cause is None:
+                cause = f"decided {w.model.date_of(self.decided_on)} once {plan.when.text}"
             idx = len(w.trace)
             w.note("decision", plan.actor, plan.label, cause)
-            done = apply_all(plan.effects, w, self.draws, line)
+            done = apply_all(plan.effects, w, self.draws, plan.line)
             w.trace[idx] = w.trace[idx].with_text(plan.label + (" → " + "; ".join(done) if done else ""))
         if plan.repeatable:
             w.flush()  # the effects may have changed this option's own condition
@@ -131,7 +138,7 @@ class Option:
 
     def _end_alternatives(self) -> None:
         """Options in the same group are alternatives: choosing this one takes the others off the table."""
-        for other in self.world.groups.get(self.plan.group, ()) if self.plan.group else ():
+        for other in self.world.groups[self.plan.group]:
             if other is not self:
                 other.set_enabled(False, f"alternative chosen: {self.plan.label}")
 
