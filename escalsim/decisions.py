@@ -39,9 +39,11 @@ class OptionPlan:
     effects: list[Apply]
     plist: ParamList
     line: str = field(init=False)  # "Actor: label", the cause its effects pass on (e.g. to the ladder)
+    key: str = field(init=False)   # of its random stream
 
     def __post_init__(self):
         self.line = f"{self.actor}: {self.label}"
+        self.key = "option:" + self.id
 
 
 def plan_option(oid: str, o: ResponseOption, s: Scenario, parse) -> OptionPlan:
@@ -54,23 +56,25 @@ def plan_option(oid: str, o: ResponseOption, s: Scenario, parse) -> OptionPlan:
                       o.group, o.repeatable, o.enabled, effects, plist)
 
 
-class Option:
+class Option(Watch):
     """One actor's possible move: considered when its condition becomes true, fired after the decision delay."""
 
+    __slots__ = ("plan", "draws", "enabled", "fired", "phase", "token", "decided_on")
+
     def __init__(self, world, plan: OptionPlan):
-        self.world, self.plan = world, plan
-        self.draws = Draws(world, "option:" + plan.id, plan.plist)
+        self.plan = plan
+        self.draws = Draws(world, plan.key, plan.plist)
         self.enabled = plan.enabled
         self.fired = 0
         self.phase = None  # None, "hazard" (waiting for the hazard to strike) or "delay" (decided)
         self.token = 0
         self.decided_on = math.nan
-        self.watch = Watch(world, plan.when, self._condition)
+        super().__init__(world, plan.when)
 
     def _available(self) -> bool:
         return self.enabled and self.phase is None and (self.plan.repeatable or not self.fired)
 
-    def _condition(self, holds: bool) -> None:
+    def on_change(self, holds: bool) -> None:
         if holds:
             self._consider()
         elif self.phase == "hazard":
@@ -117,7 +121,7 @@ class Option:
         self.phase, self.token = None, self.token + 1
         self.fired += 1
         if not plan.repeatable:
-            self.watch.retire()  # a one-shot option never looks at its condition again
+            self.retire()  # a one-shot option never looks at its condition again
         w.happen(plan.id)
         w.fire_days.setdefault(plan.id, w.env._now)
         if plan.group:
@@ -133,7 +137,7 @@ class Option:
             w.trace[idx] = w.trace[idx].with_text(plan.label + (" → " + "; ".join(done) if done else ""))
         if plan.repeatable:
             w.flush()  # the effects may have changed this option's own condition
-            if self.watch.state:
+            if self.state:
                 self._consider()
 
     def _end_alternatives(self) -> None:
@@ -157,7 +161,7 @@ class Option:
         if not enabled:
             self._cancel()
             self.world.note("option", self.plan.actor, f"off the table: {self.plan.label}", cause)
-        elif self.watch.state:
+        elif self.state:
             self._consider()
 
 
@@ -210,7 +214,7 @@ def plan_treaty(tid: str, t: Treaty, s: Scenario, parse) -> TreatyPlan:
     return TreatyPlan(tid, t.label, steps, parse(t.casus_foederis), obligations, plist)
 
 
-class TreatyRun:
+class TreatyRun(Watch):
     """Steps bring the treaty into force; once in force, the casus foederis calls each party's obligation."""
 
     def __init__(self, world, plan: TreatyPlan):
@@ -219,7 +223,7 @@ class TreatyRun:
         self.ob_draws = [Draws(world, f"treaty:{plan.id}:{ob.event}", ob.plist) for ob in plan.obligations]
         self.done: set[int] = set()
         self.in_force = self.invoked = False
-        self.watch = Watch(world, plan.casus, self._casus)
+        super().__init__(world, plan.casus)
 
     def start(self) -> None:
         for i, step in enumerate(self.plan.steps):
@@ -252,10 +256,10 @@ class TreatyRun:
             self.in_force = True
             w.happen(plan.id, plan.label, when=when)
             w.note("treaty", plan.label, "in force")
-            if self.watch.state:
+            if self.state:
                 self._invoke()
 
-    def _casus(self, holds: bool) -> None:
+    def on_change(self, holds: bool) -> None:
         if holds and self.in_force:
             self._invoke()
 
@@ -263,7 +267,7 @@ class TreatyRun:
         if self.invoked:
             return
         self.invoked = True
-        self.watch.retire()  # the casus foederis is called once
+        self.retire()  # the casus foederis is called once
         w, plan = self.world, self.plan
         w.happen(plan.id + ".casus_foederis", plan.casus.text)
         w.note("treaty", plan.label, "casus foederis: the parties are called on", plan.casus.text)

@@ -107,6 +107,13 @@ def simulate(model: Model, seed: int, run: int = 0, injections: Sequence[Injecti
              trace: bool = False) -> RunRecord:
     """One world, fully determined by (model, seed, run, injections)."""
     w = World(model, seed, run, trace)
+    try:
+        return _run(w, model, injections)
+    finally:
+        w.release()
+
+
+def _run(w: World, model: Model, injections: Sequence[Injection]) -> RunRecord:
     _set_initial(w, model)
     parts = [BackgroundHazards(w, *model.hazards)]
     for plan in model.deployments:
@@ -125,9 +132,9 @@ def simulate(model: Model, seed: int, run: int = 0, injections: Sequence[Injecti
     for part in parts:
         part.start()
     for option in w.options.values():
-        option.watch.recheck()
+        option.recheck()
     for treaty in treaties:
-        treaty.watch.recheck()
+        treaty.recheck()
     w.flush()
     w.env.run(until=model.horizon)
     final = tuple(map(w.values.__getitem__, model.readable))
@@ -135,7 +142,7 @@ def simulate(model: Model, seed: int, run: int = 0, injections: Sequence[Injecti
         snapshots.append(final)
     counts = tuple(w.options[k].fired if k in w.options else int(k in w.fire_days) for k in model.outcomes)
     return RunRecord(
-        seed=seed, run=run, final_level=int(w.values["level"]), max_level=w.max_level,
+        seed=w.seed, run=w.run, final_level=int(w.values["level"]), max_level=w.max_level,
         first_passage=tuple(w.first_passage), first_cause=tuple(w.first_cause),
         checkpoints=tuple(snapshots), final=final,
         fired=tuple(w.fire_days.get(k, math.nan) for k in model.outcomes), fire_counts=counts,
