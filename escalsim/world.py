@@ -172,19 +172,20 @@ class World:
         old = int(self.values["level"])
         if new == old:
             return
-        rungs = self.model.rungs
-        labels = self.model.rung_labels
-        arrow = "up" if new > old else "down"
-        self.note("ladder", "Ladder", f"{arrow} to {labels[new]} (from {labels[old]})", cause)
+        if self.trace is not None:
+            labels = self.model.rung_labels
+            arrow = "up" if new > old else "down"
+            self.note("ladder", "Ladder", f"{arrow} to {labels[new]} (from {labels[old]})", cause)
         self.level_path.append((self.env._now, new))
-        if new > self.max_level:
-            for k in range(self.max_level + 1, new + 1):
+        first_new = self.max_level + 1  # every rung up to the highest yet reached has happened already
+        if new >= first_new:
+            for k in range(first_new, new + 1):
                 self.first_passage[k] = self.env._now
                 self.first_cause[k] = cause
             self.max_level = new
         self.set("level", float(new))
-        for k in range(new + 1):
-            self.happen(rungs[k], cause)
+        for k in range(first_new, new + 1):
+            self.happen(self.model.rungs[k], cause)
 
 
 class Watch:
