@@ -71,9 +71,6 @@ class Option(Watch):
         self.decided_on = math.nan
         super().__init__(world, plan.when)
 
-    def _available(self) -> bool:
-        return self.enabled and self.phase is None and (self.plan.repeatable or not self.fired)
-
     def on_change(self, holds: bool) -> None:
         if holds:
             self._consider()
@@ -85,8 +82,8 @@ class Option(Watch):
         self.token += 1
 
     def _consider(self) -> None:
-        if not self._available():
-            return
+        if not self.enabled or self.phase is not None or (self.fired and not self.plan.repeatable):
+            return  # off the table, already waiting or decided, or used up
         plan = self.plan
         if plan.chance is not None:
             if self.draws.chance(plan.chance):

@@ -6,6 +6,7 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 
 from escalsim import expr as expressions
 from escalsim.check import event_names, readable_names
@@ -140,12 +141,14 @@ def _run(w: World, model: Model, injections: Sequence[Injection]) -> RunRecord:
     final = tuple(map(w.values.__getitem__, model.readable))
     while len(snapshots) < len(model.checkpoints):
         snapshots.append(final)
-    counts = tuple(w.options[k].fired if k in w.options else int(k in w.fire_days) for k in model.outcomes)
+    # outcomes are the options (in the model's order, as w.options), then the obligations
+    counts = (*(option.fired for option in w.options.values()),
+              *(int(k in w.fire_days) for k in model.outcomes[len(w.options):]))
     return RunRecord(
         seed=w.seed, run=w.run, final_level=int(w.values["level"]), max_level=w.max_level,
         first_passage=tuple(w.first_passage), first_cause=tuple(w.first_cause),
         checkpoints=tuple(snapshots), final=final,
-        fired=tuple(w.fire_days.get(k, math.nan) for k in model.outcomes), fire_counts=counts,
+        fired=tuple(map(w.fire_days.get, model.outcomes, repeat(math.nan))), fire_counts=counts,
         events=w.events_scheduled, level_path=tuple(w.level_path),
         trace=None if w.trace is None else tuple(w.trace),
     )
