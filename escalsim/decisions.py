@@ -38,6 +38,12 @@ class OptionPlan:
     enabled: bool
     effects: list[Apply]
     plist: ParamList
+    line: str = field(init=False)  # "Actor: label", the cause its effects pass on (e.g. to the ladder)
+    key: str = field(init=False)   # of its random stream
+
+    def __post_init__(self):
+        self.line = f"{self.actor}: {self.label}"
+        self.key = "option:" + self.id
 
 
 def plan_option(oid: str, o: ResponseOption, s: Scenario, parse) -> OptionPlan:
@@ -50,23 +56,22 @@ def plan_option(oid: str, o: ResponseOption, s: Scenario, parse) -> OptionPlan:
                       o.group, o.repeatable, o.enabled, effects, plist)
 
 
-class Option:
+class Option(Watch):
     """One actor's possible move: considered when its condition becomes true, fired after the decision delay."""
 
+    __slots__ = ("plan", "draws", "enabled", "fired", "phase", "token", "decided_on")
+
     def __init__(self, world, plan: OptionPlan):
-        self.world, self.plan = world, plan
-        self.draws = Draws(world, "option:" + plan.id, plan.plist)
+        self.plan = plan
+        self.draws = Draws(world, plan.key, plan.plist)
         self.enabled = plan.enabled
         self.fired = 0
         self.phase = None  # None, "hazard" (waiting for the hazard to strike) or "delay" (decided)
         self.token = 0
         self.decided_on = math.nan
-        self.watch = Watch(world, plan.when, self._condition)
+        super().__init__(world, plan.when)
 
-    def _available(self) -> bool:
-        return self.enabled and self.phase is None and (self.plan.repeatable or not self.fired)
-
-    def _condition(self, holds: bool) -> None:
+    def on_change(self, holds: bool) -> None:
         if holds:
             self._consider()
         elif self.phase == "hazard":
@@ -77,8 +82,8 @@ class Option:
         self.token += 1
 
     def _consider(self) -> None:
-        if not self._available():
-            return
+        if not self.enabled or self.phase is not None or (self.fired and not self.plan.repeatable):
+            return  # off the table, already waiting or decided, or used up
         plan = self.plan
         if plan.chance is not None:
             if self.draws.chance(plan.chance):
@@ -97,41 +102,44 @@ class Option:
 
     def _decide(self) -> None:
         self.phase, self.token = "delay", self.token + 1
-        self.decided_on = self.world.env.now
-        self._end_alternatives()
+        self.decided_on = self.world.env._now
+        if self.plan.group:
+            self._end_alternatives()
         self.world.at(self.draws(self.plan.delay), self._fire_if_current, self.token)
 
     def _fire_if_current(self, token: int) -> None:
         if token == self.token:
-            decided = self.world.model.date_of(self.decided_on)
-            self.fire(f"decided {decided} once {self.plan.when.text}")
+            self.fire(None)
 
-    def fire(self, cause: str) -> None:
+    def fire(self, cause: str | None) -> None:
+        """Fire now; `cause` is what the trace says led here (None: the decision taken after the delay)."""
         w, plan = self.world, self.plan
         w.count_action(plan.id)
         self.phase, self.token = None, self.token + 1
         self.fired += 1
         if not plan.repeatable:
-            self.watch.retire()  # a one-shot option never looks at its condition again
-        w.happen(plan.id, cause)
-        w.fire_days.setdefault(plan.id, w.env.now)
-        self._end_alternatives()
-        line = f"{plan.actor}: {plan.label}"
+            self.retire()  # a one-shot option never looks at its condition again
+        w.happen(plan.id)
+        w.fire_days.setdefault(plan.id, w.env._now)
+        if plan.group:
+            self._end_alternatives()
         if w.trace is None:
-            apply_all(plan.effects, w, self.draws, line)
+            apply_all(plan.effects, w, self.draws, plan.line)
         else:  # the decision is listed before what its effects set off, and names them
+            if cause is None:
+                cause = f"decided {w.model.date_of(self.decided_on)} once {plan.when.text}"
             idx = len(w.trace)
             w.note("decision", plan.actor, plan.label, cause)
-            done = apply_all(plan.effects, w, self.draws, line)
+            done = apply_all(plan.effects, w, self.draws, plan.line)
             w.trace[idx] = w.trace[idx].with_text(plan.label + (" → " + "; ".join(done) if done else ""))
         if plan.repeatable:
             w.flush()  # the effects may have changed this option's own condition
-            if self.watch.state:
+            if self.state:
                 self._consider()
 
     def _end_alternatives(self) -> None:
         """Options in the same group are alternatives: choosing this one takes the others off the table."""
-        for other in self.world.groups.get(self.plan.group, ()) if self.plan.group else ():
+        for other in self.world.groups[self.plan.group]:
             if other is not self:
                 other.set_enabled(False, f"alternative chosen: {self.plan.label}")
 
@@ -150,7 +158,7 @@ class Option:
         if not enabled:
             self._cancel()
             self.world.note("option", self.plan.actor, f"off the table: {self.plan.label}", cause)
-        elif self.watch.state:
+        elif self.state:
             self._consider()
 
 
@@ -203,7 +211,7 @@ def plan_treaty(tid: str, t: Treaty, s: Scenario, parse) -> TreatyPlan:
     return TreatyPlan(tid, t.label, steps, parse(t.casus_foederis), obligations, plist)
 
 
-class TreatyRun:
+class TreatyRun(Watch):
     """Steps bring the treaty into force; once in force, the casus foederis calls each party's obligation."""
 
     def __init__(self, world, plan: TreatyPlan):
@@ -212,7 +220,7 @@ class TreatyRun:
         self.ob_draws = [Draws(world, f"treaty:{plan.id}:{ob.event}", ob.plist) for ob in plan.obligations]
         self.done: set[int] = set()
         self.in_force = self.invoked = False
-        self.watch = Watch(world, plan.casus, self._casus)
+        super().__init__(world, plan.casus)
 
     def start(self) -> None:
         for i, step in enumerate(self.plan.steps):
@@ -245,10 +253,10 @@ class TreatyRun:
             self.in_force = True
             w.happen(plan.id, plan.label, when=when)
             w.note("treaty", plan.label, "in force")
-            if self.watch.state:
+            if self.state:
                 self._invoke()
 
-    def _casus(self, holds: bool) -> None:
+    def on_change(self, holds: bool) -> None:
         if holds and self.in_force:
             self._invoke()
 
@@ -256,7 +264,7 @@ class TreatyRun:
         if self.invoked:
             return
         self.invoked = True
-        self.watch.retire()  # the casus foederis is called once
+        self.retire()  # the casus foederis is called once
         w, plan = self.world, self.plan
         w.happen(plan.id + ".casus_foederis", plan.casus.text)
         w.note("treaty", plan.label, "casus foederis: the parties are called on", plan.casus.text)
@@ -270,7 +278,7 @@ class TreatyRun:
         w = self.world
         w.count_action(ob.event)
         w.happen(ob.event, self.plan.label)
-        w.fire_days.setdefault(ob.event, w.env.now)
+        w.fire_days.setdefault(ob.event, w.env._now)
         done = apply_all(ob.effects, w, draws, f"{ob.party}: {ob.label}")
         w.note("obligation", ob.party, f"honours {self.plan.label}: {ob.label}"
                + (" → " + "; ".join(done) if done else ""), f"casus foederis: {self.plan.casus.text}")

@@ -41,48 +41,59 @@ def _compile(e: Effect, plist: ParamList, rungs: list[str]) -> Apply:
 
 
 def _assign(slots: dict[str, int], add: bool) -> Apply:
+    items = tuple(slots.items())
+
     def apply(world, draws, cause):
         done = []
-        for name, i in slots.items():
+        for name, i in items:
             value = draws(i)
             world.set(name, world.values[name] + value if add else value)
-            done.append(f"{name} {value:+,.4g}" if add else f"{name} = {value:,.4g}")
+            if world.trace is not None:  # the text is for the trace only: formatting numbers is not free
+                done.append(f"{name} {value:+,.4g}" if add else f"{name} = {value:,.4g}")
         return ", ".join(done)
 
     return apply
 
 
 def _raise_to(target: int, name: str) -> Apply:
+    raised, already = f"ladder: {name}", f"ladder already at or above {name}"
+
     def apply(world, draws, cause):
         if world.values["level"] < target:
             world.move_level(target, cause)
-            return f"ladder: {name}"
-        return f"ladder already at or above {name}"
+            return raised
+        return already
 
     return apply
 
 
 def _step(steps: int) -> Apply:
+    done = f"ladder {steps:+d}"
+
     def apply(world, draws, cause):
         world.move_level(int(world.values["level"]) + steps, cause)
-        return f"ladder {steps:+d}"
+        return done
 
     return apply
 
 
 def _set_level(target: int, name: str) -> Apply:
+    done = f"ladder set to {name}"
+
     def apply(world, draws, cause):
         world.move_level(target, cause)
-        return f"ladder set to {name}"
+        return done
 
     return apply
 
 
 def _toggle(option_ids: tuple[str, ...], enable: bool) -> Apply:
+    done = f"{'enables' if enable else 'disables'} {', '.join(option_ids)}"
+
     def apply(world, draws, cause):
         for oid in option_ids:
             world.options[oid].set_enabled(enable, cause)
-        return f"{'enables' if enable else 'disables'} {', '.join(option_ids)}"
+        return done
 
     return apply
 
@@ -91,14 +102,18 @@ def _scale(deployment: str, factor_slot: int | None) -> Apply:
     def apply(world, draws, cause):
         factor = 0.0 if factor_slot is None else draws(factor_slot)
         world.deployments[deployment].scale(factor, cause)
+        if world.trace is None:
+            return ""
         return f"{deployment} stops sending" if factor == 0 else f"{deployment} rate x{factor:.3g}"
 
     return apply
 
 
 def _flag(name: str) -> Apply:
+    done = f"flag {name}"
+
     def apply(world, draws, cause):
         world.happen(name, cause)
-        return f"flag {name}"
+        return done
 
     return apply

@@ -6,6 +6,7 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 
 from escalsim import expr as expressions
 from escalsim.check import event_names, readable_names
@@ -107,6 +108,13 @@ def simulate(model: Model, seed: int, run: int = 0, injections: Sequence[Injecti
              trace: bool = False) -> RunRecord:
     """One world, fully determined by (model, seed, run, injections)."""
     w = World(model, seed, run, trace)
+    try:
+        return _run(w, model, injections)
+    finally:
+        w.release()
+
+
+def _run(w: World, model: Model, injections: Sequence[Injection]) -> RunRecord:
     _set_initial(w, model)
     parts = [BackgroundHazards(w, *model.hazards)]
     for plan in model.deployments:
@@ -125,20 +133,22 @@ def simulate(model: Model, seed: int, run: int = 0, injections: Sequence[Injecti
     for part in parts:
         part.start()
     for option in w.options.values():
-        option.watch.recheck()
+        option.recheck()
     for treaty in treaties:
-        treaty.watch.recheck()
+        treaty.recheck()
     w.flush()
     w.env.run(until=model.horizon)
     final = tuple(map(w.values.__getitem__, model.readable))
     while len(snapshots) < len(model.checkpoints):
         snapshots.append(final)
-    counts = tuple(w.options[k].fired if k in w.options else int(k in w.fire_days) for k in model.outcomes)
+    # outcomes are the options (in the model's order, as w.options), then the obligations
+    counts = (*(option.fired for option in w.options.values()),
+              *(int(k in w.fire_days) for k in model.outcomes[len(w.options):]))
     return RunRecord(
-        seed=seed, run=run, final_level=int(w.values["level"]), max_level=w.max_level,
+        seed=w.seed, run=w.run, final_level=int(w.values["level"]), max_level=w.max_level,
         first_passage=tuple(w.first_passage), first_cause=tuple(w.first_cause),
         checkpoints=tuple(snapshots), final=final,
-        fired=tuple(w.fire_days.get(k, math.nan) for k in model.outcomes), fire_counts=counts,
+        fired=tuple(map(w.fire_days.get, model.outcomes, repeat(math.nan))), fire_counts=counts,
         events=w.events_scheduled, level_path=tuple(w.level_path),
         trace=None if w.trace is None else tuple(w.trace),
     )

@@ -93,7 +93,7 @@ class Deployment:
             wait = self.draws(plan.interval_slot) / self.factor
         else:
             wait = sampling.exponential(self.draws.rng(), plan.poisson_rate * self.factor)
-        if self.world.env.now + wait <= plan.flow_until:
+        if self.world.env._now + wait <= plan.flow_until:
             self.world.at(wait, self._flow_batch, token)
 
     def _flow_batch(self, token: int) -> None:
@@ -118,7 +118,8 @@ class Deployment:
             return
         self.sent += size
         w.set(plan.total, w.values[plan.total] + size)
-        w.happen(plan.id, why)
+        if plan.id not in w.event_times:  # happen() records the first time only; skip the call after it
+            w.happen(plan.id)
         if w.trace is not None:
             w.note("deployment", plan.title, f"batch of {size:,} {plan.unit} arrives "
                    f"(total {w.values[plan.total]:,.0f})", why)
@@ -131,7 +132,8 @@ class Deployment:
         self.in_stage[k] += size
         if var is not None:
             w.set(var, w.values[var] + size)
-        w.happen(plan.stage_events[k])
+        if plan.stage_events[k] not in w.event_times:
+            w.happen(plan.stage_events[k])
         if k > 0 and w.trace is not None:
             w.note("deployment", plan.title, f"{size:,} {plan.unit} move on to {name} "
                    f"(now {self.in_stage[k]:,} in {name})")
@@ -219,7 +221,9 @@ class Observer:
         w, plan = self.world, self.plan
         if plan.round_to is not None:  # as _rounded, inline: this runs for every update an observer learns
             estimate = round(estimate / plan.round_to) * plan.round_to
-        if w.trace is not None and estimate != w.values[plan.id]:
+        if estimate == w.values[plan.id]:  # most updates leave the (rounded) estimate where it was
+            return
+        if w.trace is not None:
             w.note("observation", plan.observer, f"estimates {plan.label} at ~{estimate:,.0f} "
                    f"(true now {w.values[plan.of]:,.0f})")
         w.set(plan.id, estimate)

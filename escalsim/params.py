@@ -105,8 +105,7 @@ class Uniform(_Dist):
         return self.low, self.high
 
     def _raw(self):
-        low, high = self.low, self.high
-        return lambda r: sampling.uniform(r, low, high)
+        return sampling.uniform_sampler(self.low, self.high)
 
     def mean(self):
         return (self.low + self.high) / 2
@@ -123,8 +122,7 @@ class Triangular(_Dist):
         return self.low, self.high
 
     def _raw(self):
-        a, m, b = self.low, self.mode, self.high
-        return lambda r: sampling.triangular(r, a, m, b)
+        return sampling.triangular_sampler(self.low, self.mode, self.high)
 
     def mean(self):
         return (self.low + self.mode + self.high) / 3
@@ -158,8 +156,7 @@ class Normal(_Dist):
         return (-math.inf, math.inf) if self.sd > 0 else (self.mean_, self.mean_)
 
     def _raw(self):
-        mu, sd = self.mean_, self.sd
-        return lambda r: sampling.normal(r, mu, sd)
+        return sampling.normal_sampler(self.mean_, self.sd)
 
     def mean(self):
         return self.mean_
@@ -174,8 +171,7 @@ class Lognormal(_Dist):
         return 0.0, math.inf
 
     def _raw(self):
-        mu, sigma = self.mu, self.sigma
-        return lambda r: sampling.lognormal(r, mu, sigma)
+        return sampling.normal_sampler(self.mu, self.sigma, log=True)
 
     def mean(self):
         return math.exp(self.mu + self.sigma**2 / 2)
@@ -254,9 +250,7 @@ class Range90(_Dist):
         return (0.0, math.inf) if self.shape == "lognormal" else (-math.inf, math.inf)
 
     def _raw(self):
-        a, b = self._params()
-        draw = sampling.lognormal if self.shape == "lognormal" else sampling.normal
-        return lambda r: draw(r, a, b)
+        return sampling.normal_sampler(*self._params(), log=self.shape == "lognormal")
 
     def mean(self):
         a, b = self._params()

@@ -11,7 +11,7 @@ Design:
   ``BLAKE2b(domain || seed || run || j || key)`` (``seed``, ``run``, ``j``
   8-byte little-endian, ``key`` UTF-8 last, so the encoding is unambiguous),
   whose 8 little-endian 64-bit words ``w`` give ``(w >> 11) * 2**-53``: 53
-  random bits each, in [0, 1).  Why: seeding a :class:`random.Random` per
+  random bits each, in [0, 1).  Why: seeding a :class:`RandomSource` per
   stream (Mersenne Twister ``init_by_array`` and first twist) cost ~5 µs, and
   a run creates ~22 streams, most of which draw 1 to 8 numbers: a stream and
   its first draw now cost ~1.0 µs instead of ~5.3 µs.  A draw costs more
@@ -41,6 +41,7 @@ Design:
 from __future__ import annotations
 
 import inspect
+import statistics
 import struct
 from collections.abc import Callable
 from hashlib import blake2b
@@ -72,7 +73,9 @@ __all__ = [
 ]
 
 _MAX_UINT64 = 2**64 - 1
-_STD_NORMAL_INV_CDF = NormalDist().inv_cdf
+# The standard normal quantile: statistics.NormalDist.inv_cdf without its argument checks and method call,
+# the C accelerator where built (the same function NormalDist calls, so the same numbers).
+_INV_CDF = getattr(statistics, "_normal_dist_inv_cdf", None) or (lambda p, mu, sigma: NormalDist(mu, sigma).inv_cdf(p))
 _Z95 = NormalDist().inv_cdf(0.95)
 _SMALL_MEAN = 10.0  # poisson/binomial switch from inversion to transformed rejection here
 
@@ -184,22 +187,36 @@ def _open_unit(r: RandomSource) -> float:
     return u
 
 
+def uniform_sampler(low: float, high: float) -> Callable[[RandomSource], float]:
+    """Uniform on [low, high) as a one-argument draw function (the form the engine calls per use)."""
+    span = high - low
+    return lambda r: low + span * r.random()
+
+
 def uniform(r: RandomSource, low: float, high: float) -> float:
     """Uniform on [low, high)."""
-    return low + (high - low) * r.random()
+    return uniform_sampler(low, high)(r)
+
+
+def triangular_sampler(low: float, mode: float, high: float) -> Callable[[RandomSource], float]:
+    """Triangular on [low, high] peaking at ``mode``, by inversion of its CDF, as a draw function."""
+    _check_ordered(low, mode, high)
+    span, left, right = high - low, mode - low, high - mode
+
+    def draw(r: RandomSource) -> float:
+        u = r.random()
+        if span == 0.0:
+            return low
+        if u * span < left:
+            return low + sqrt(u * span * left)
+        return high - sqrt((1.0 - u) * span * right)
+
+    return draw
 
 
 def triangular(r: RandomSource, low: float, mode: float, high: float) -> float:
     """Triangular on [low, high] peaking at ``mode``, by inversion of its CDF."""
-    if not low <= mode <= high:  # _check_ordered, inline: per-use triangulars are drawn on every update
-        _check_ordered(low, mode, high)
-    u = r.random()
-    span = high - low
-    if span == 0.0:
-        return low
-    if u * span < mode - low:
-        return low + sqrt(u * span * (mode - low))
-    return high - sqrt((1.0 - u) * span * (high - mode))
+    return triangular_sampler(low, mode, high)(r)
 
 
 def pert(r: RandomSource, low: float, mode: float, high: float, lamb: float = 4.0) -> float:
@@ -215,16 +232,34 @@ def pert(r: RandomSource, low: float, mode: float, high: float, lamb: float = 4.
     return low + span * (x / (x + y))
 
 
-def normal(r: RandomSource, mean: float, sd: float) -> float:
-    """Normal(mean, sd) by inversion (``statistics.NormalDist.inv_cdf``); sd 0 gives ``mean``."""
+def normal_sampler(mean: float, sd: float, log: bool = False) -> Callable[[RandomSource], float]:
+    """Normal(mean, sd) by inversion (sd 0 gives ``mean``), or exp of it if ``log``, as a draw function."""
     if not sd >= 0.0:
         raise ValueError(f"sd must be >= 0, got {sd}")
-    return mean + sd * _STD_NORMAL_INV_CDF(_open_unit(r))
+
+    def draw(r: RandomSource) -> float:
+        u = r.random()
+        while u == 0.0:  # as _open_unit, inline
+            u = r.random()
+        return mean + sd * _INV_CDF(u, 0.0, 1.0)
+
+    def draw_log(r: RandomSource) -> float:
+        u = r.random()
+        while u == 0.0:
+            u = r.random()
+        return exp(mean + sd * _INV_CDF(u, 0.0, 1.0))
+
+    return draw_log if log else draw
+
+
+def normal(r: RandomSource, mean: float, sd: float) -> float:
+    """Normal(mean, sd) by inversion (``statistics.NormalDist.inv_cdf``); sd 0 gives ``mean``."""
+    return normal_sampler(mean, sd)(r)
 
 
 def lognormal(r: RandomSource, mu: float, sigma: float) -> float:
     """exp(Normal(mu, sigma))."""
-    return exp(normal(r, mu, sigma))
+    return normal_sampler(mu, sigma, log=True)(r)
 
 
 def _std_gamma_ge1(r: RandomSource, shape: float) -> float:
@@ -232,7 +267,7 @@ def _std_gamma_ge1(r: RandomSource, shape: float) -> float:
     d = shape - 1.0 / 3.0
     c = 1.0 / sqrt(9.0 * d)
     while True:
-        x = _STD_NORMAL_INV_CDF(_open_unit(r))
+        x = _INV_CDF(_open_unit(r), 0.0, 1.0)
         v = 1.0 + c * x
         if v <= 0.0:
             continue

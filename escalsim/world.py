@@ -75,6 +75,17 @@ class World:
         self.deployments: dict = {}
         self.dirty: dict[Watch, None] = {}  # conditions to re-check once the current event is done (ordered)
 
+    def release(self) -> None:
+        """Drop the references from the world to its components (and SimPy's queue of their calls) once a run
+        is over. Components point back at the world, so these are cycles: left alone, each run's objects wait
+        for the cyclic garbage collector, which then traverses them (a tenth of a run's setup cost). Broken
+        here, reference counting frees a finished run at once."""
+        self.env._queue.clear()
+        self._callbacks = ()
+        for table in (self.options, self.groups, self.deployments, self.var_watchers, self.event_watchers,
+                      self.change_listeners, self.dirty):
+            table.clear()
+
     # --- time -------------------------------------------------------------------------------------------
     def at(self, delay: float, fn: Callable, *args) -> None:
         """Call fn(*args) after delay days (if before the horizon); the only way components schedule work."""
@@ -134,16 +145,24 @@ class World:
 
     def flush(self) -> None:
         """Re-check each condition whose inputs changed, once, after the changes of one event are all made."""
+        values, times = self.values, self.event_times
         while self.dirty:
             batch, self.dirty = self.dirty, {}
+            now = self.env._now
             for watch in batch:
-                watch.recheck()
+                if watch.uses_time:
+                    watch.recheck()
+                    continue
+                new = bool(watch.evaluate(values, now, times))  # Watch.recheck without time, inline: the hot case
+                if new != watch.state:
+                    watch.state = new
+                    watch.on_change(new)
 
     def happen(self, event: str, cause: str = "", when: float | None = None) -> None:
         """Record that a named event happened now, or on `when` (a day before the start); first time only."""
         if event in self.event_times:
             return
-        self.event_times[event] = self.env.now if when is None else when
+        self.event_times[event] = self.env._now if when is None else when
         for watch in self.event_watchers.get(event, ()):
             self.dirty[watch] = None
 
@@ -153,28 +172,32 @@ class World:
         old = int(self.values["level"])
         if new == old:
             return
-        rungs = self.model.rungs
-        labels = self.model.rung_labels
-        arrow = "up" if new > old else "down"
-        self.note("ladder", "Ladder", f"{arrow} to {labels[new]} (from {labels[old]})", cause)
-        self.level_path.append((self.env.now, new))
-        if new > self.max_level:
-            for k in range(self.max_level + 1, new + 1):
-                self.first_passage[k] = self.env.now
+        if self.trace is not None:
+            labels = self.model.rung_labels
+            arrow = "up" if new > old else "down"
+            self.note("ladder", "Ladder", f"{arrow} to {labels[new]} (from {labels[old]})", cause)
+        self.level_path.append((self.env._now, new))
+        first_new = self.max_level + 1  # every rung up to the highest yet reached has happened already
+        if new >= first_new:
+            for k in range(first_new, new + 1):
+                self.first_passage[k] = self.env._now
                 self.first_cause[k] = cause
             self.max_level = new
         self.set("level", float(new))
-        for k in range(new + 1):
-            self.happen(rungs[k], cause)
+        for k in range(first_new, new + 1):
+            self.happen(self.model.rungs[k], cause)
 
 
 class Watch:
-    """A condition re-checked only when something it reads changes, or when time makes it cross a threshold."""
+    """Base of whatever acts on a condition (an option, a treaty): the condition is re-checked only when
+    something it reads changes, or when time makes it cross a threshold, and `on_change` is called when its
+    truth changes. (A base class, not a member object: a watch holding its owner's bound method would make a
+    reference cycle per condition per run.)"""
 
-    __slots__ = ("world", "expr", "on_change", "state", "wake_at", "evaluate", "uses_time")
+    __slots__ = ("world", "expr", "state", "wake_at", "evaluate", "uses_time")
 
-    def __init__(self, world: World, expr, on_change: Callable[[bool], None]):
-        self.world, self.expr, self.on_change = world, expr, on_change
+    def __init__(self, world: World, expr):
+        self.world, self.expr = world, expr
         self.evaluate, self.uses_time = expr.evaluate, expr.uses_time  # read on every re-check
         self.state = False
         self.wake_at = math.inf
@@ -196,6 +219,9 @@ class Watch:
         if new != self.state:
             self.state = new
             self.on_change(new)
+
+    def on_change(self, holds: bool) -> None:
+        raise NotImplementedError
 
     def retire(self) -> None:
         """Stop re-checking a condition whose owner can never act on it again (an option used up, a treaty
