@@ -352,7 +352,7 @@ AnyNumber = Param
 
 
 def sampler(param) -> tuple[Sampler, bool]:
-    """(draw function taking a random.Random, True if drawn once per run)."""
+    """(draw function taking a random stream (anything with random()), True if drawn once per run)."""
     if isinstance(param, (int, float)):
         value = float(param)
         return (lambda r: value), True
