@@ -119,8 +119,10 @@ def test_process_pool_gives_the_serial_results(job, reference, tmp_path, workers
         assert_same_results(results_of(tmp_path, job, backend, batch_size), reference)
 
 
-def test_spawned_workers_give_the_serial_results(job, reference, tmp_path):
-    with ProcessBackend(2, start_method="spawn") as backend:
+@pytest.mark.parametrize("start_method", ["fork", "spawn", "forkserver"])  # 3.14 moves Linux to forkserver
+def test_every_start_method_gives_the_serial_results(job, reference, tmp_path, start_method):
+    with ProcessBackend(2, start_method=start_method) as backend:
+        assert backend.start_method == start_method
         assert_same_results(results_of(tmp_path, job, backend, 50), reference)
 
 
@@ -130,7 +132,7 @@ def test_run_many_starts_and_stops_a_backend_not_yet_started(job):
     assert not backend.started and multiprocessing.active_children() == []
 
 
-@pytest.mark.parametrize("start_method", [None, "spawn"])
+@pytest.mark.parametrize("start_method", [None, "spawn", "forkserver"])
 def test_a_killed_worker_loses_and_duplicates_no_run(job, reference, tmp_path, monkeypatch, start_method):
     marker = tmp_path / "killed"
     monkeypatch.setattr(runner, "run_batch", functools.partial(_die_once, str(marker)))
