@@ -200,6 +200,15 @@ def test_resume_refuses_complete_and_foreign_directories(done, tmp_path):
         ResultsWriter.resume(tmp_path)
 
 
+def test_resume_refuses_a_directory_started_by_another_version(job, tmp_path):
+    """0.2.0 changed the random streams: finishing a 0.1.0 run with 0.2.0 would mix two sets of results."""
+    interrupted(tmp_path, job, batches=1)
+    started = json.loads((tmp_path / "job.json").read_text())
+    (tmp_path / "job.json").write_text(json.dumps({**started, "escalsim_version": "0.1.0"}))
+    with pytest.raises(ResultsError, match=r"started by escalsim 0\.1\.0; this is .*start again instead"):
+        ResultsWriter.resume(tmp_path)
+
+
 def test_load_refuses_foreign_directories_and_other_formats(done, tmp_path):
     with pytest.raises(ResultsError, match="not an escalsim results directory"):
         load_results(tmp_path)
