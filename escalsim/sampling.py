@@ -243,13 +243,7 @@ def normal_sampler(mean: float, sd: float, log: bool = False) -> Callable[[Rando
             u = r.random()
         return mean + sd * _INV_CDF(u, 0.0, 1.0)
 
-    def draw_log(r: RandomSource) -> float:
-        u = r.random()
-        while u == 0.0:
-            u = r.random()
-        return exp(mean + sd * _INV_CDF(u, 0.0, 1.0))
-
-    return draw_log if log else draw
+    return (lambda r: exp(draw(r))) if log else draw
 
 
 def normal(r: RandomSource, mean: float, sd: float) -> float:
