@@ -231,7 +231,7 @@ def _pydantic_problem(source: Source, err: dict) -> Problem:
     kind, msg = err["type"], err["msg"]
     if kind == "extra_forbidden":
         allowed = allowed_keys(loc[:-1])
-        hint = suggest(str(path[-1]), allowed) if allowed else None
+        hint = (suggest(str(path[-1]), allowed) or _nested_hint(str(path[-1]), loc[:-1])) if allowed else None
         message = f"unknown key '{path[-1]}'" + (f" (did you mean '{hint}'?)" if hint else "")
         if allowed:
             message += "; allowed here: " + ", ".join(allowed)
@@ -259,6 +259,19 @@ def allowed_keys(loc: tuple) -> list[str]:
     if model is None:
         return []
     return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def _nested_hint(key: str, loc: tuple) -> str | None:
+    """A key written flat that lives deeper: 'target_total' is 'flow.target.total' under a deployment."""
+    deeper = {}
+    for first in allowed_keys(loc):
+        for second in allowed_keys((*loc, first)):
+            deeper[f"{first}_{second}"] = f"{first}.{second}"
+            for third in allowed_keys((*loc, first, second)):
+                deeper[f"{first}_{second}_{third}"] = f"{first}.{second}.{third}"
+    flat = [k for k in deeper if k.endswith(key)] or list(deeper)
+    hint = suggest(key, flat)
+    return None if hint is None else deeper[hint]
 
 
 def _members(annotation) -> list:

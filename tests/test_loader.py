@@ -756,6 +756,8 @@ def test_set_a_mapping_and_the_last_one_wins():
     ("options.b_mobilises.probabilty=0.7", "options.b_mobilises.probabilty",
      ["unknown key 'probabilty'", "did you mean 'probability'?"]),
     ("options.b_mobilises.actor=bb", "options.b_mobilises.actor", ["unknown actor 'bb'", "did you mean 'b'?"]),
+    ("options.b_mobilises.hazard_per_month=0.2", "options.b_mobilises.hazard_per_month",  # written flat
+     ["unknown key 'hazard_per_month'", "did you mean 'hazard.per_month'?"]),
     ("horizon_days=NO", "horizon_days", ["valid number", "'NO'"]),
     ("ladder.rungs.0=X", "ladder.rungs[0]", ["valid dictionary"]),
 ])
