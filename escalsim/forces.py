@@ -197,22 +197,32 @@ def plan_observation(oid: str, o: ObservationSpec, s: Scenario) -> ObservationPl
 class Observer:
     """Learns each change of a variable after a lag, scaled by a noise factor; never goes back in time."""
 
+    __slots__ = ("world", "plan", "latest_seen", "r", "lag", "lag_draw", "factor", "factor_draw")
+
     def __init__(self, world, plan: ObservationPlan):
         self.world, self.plan = world, plan
-        self.draws = Draws(world, "observation:" + plan.id, plan.plist)
+        draws = Draws(world, "observation:" + plan.id, plan.plist)
         self.latest_seen = -math.inf
-        initial = world.values[plan.of] if plan.initial is None else self.draws(plan.initial)
+        initial = world.values[plan.of] if plan.initial is None else draws(plan.initial)
         world.values[plan.id] = self._rounded(initial)
         world.change_listeners[plan.of].append(self.changed)
+        # Every change draws the lag and the factor: an observer's parameters are resolved here, once, so that
+        # changed() calls only the per-use samplers. Opening the stream now rather than at the first change
+        # gives the same draws (a stream draws its per-run values first, whenever it is opened); a stream is
+        # opened only if some parameter is random.
+        self.r = draws.rng() if None in draws.values else None
+        self.lag, self.lag_draw = _resolved(draws, plan.lag)
+        self.factor, self.factor_draw = _resolved(draws, plan.factor)
 
     def _rounded(self, value: float) -> float:
         step = self.plan.round_to
         return value if step is None else round(value / step) * step
 
     def changed(self, value: float) -> None:
-        plan, draws, w = self.plan, self.draws, self.world
-        lag = draws(plan.lag)
-        w.at(lag, self._learn, w.env._now, value * draws(plan.factor))
+        lag = self.lag if self.lag_draw is None else self.lag_draw(self.r)
+        factor = self.factor if self.factor_draw is None else self.factor_draw(self.r)
+        w = self.world
+        w.at(lag, self._learn, w.env._now, value * factor)
 
     def _learn(self, when: float, estimate: float) -> None:
         if when < self.latest_seen:
@@ -227,3 +237,9 @@ class Observer:
             w.note("observation", plan.observer, f"estimates {plan.label} at ~{estimate:,.0f} "
                    f"(true now {w.values[plan.of]:,.0f})")
         w.set(plan.id, estimate)
+
+
+def _resolved(draws: Draws, slot: int):
+    """(value, None) for a parameter fixed in this run (a constant, or drawn per run), else (None, draw function)."""
+    value = draws.values[slot]
+    return (value, None) if value is not None else (None, draws.samplers[slot])
