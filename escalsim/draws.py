@@ -47,6 +47,18 @@ class Draws:
                     self.values[i] = fn(r)
         return self.r
 
+    def opened(self):
+        """The stream, opened now if any parameter is random (else None): a component that draws on most
+        events resolves its parameters once with `resolve`. Opening early gives the same draws as opening at
+        the first draw, since a stream draws its per-run values first, whenever it is opened."""
+        return self.rng() if None in self.values else None
+
+    def resolve(self, i: int) -> tuple[float | None, object]:
+        """(value, None) for a parameter fixed in this run (a constant, or drawn per run; call `opened` first),
+        else (None, its draw function): a hot path then calls a sampler only for per-use parameters."""
+        value = self.values[i]
+        return (value, None) if value is not None else (None, self.samplers[i])
+
     def __call__(self, i: int) -> float:
         value = self.values[i]
         if value is not None:

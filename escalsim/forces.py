@@ -67,7 +67,13 @@ class Deployment:
 
     def __init__(self, world, plan: DeploymentPlan):
         self.world, self.plan = world, plan
-        self.draws = Draws(world, "deployment:" + plan.id, plan.plist)
+        self.draws = draws = Draws(world, "deployment:" + plan.id, plan.plist)
+        # batches, stage moves and attrition steps draw on most of a run's events: the stream is opened and
+        # the parameters are resolved once (the same draws as opening the stream at the first draw)
+        self.r = draws.rng()
+        self.stage_days = [None if slot is None else draws.resolve(slot) for _, slot, _ in plan.stages]
+        self.size = None if plan.size_slot is None else draws.resolve(plan.size_slot)
+        self.attrition_rate = None if plan.attrition is None else draws.resolve(plan.attrition[0])
         self.in_stage = [0] * len(plan.stages)
         self.sent = 0
         self.factor = 1.0
@@ -92,7 +98,7 @@ class Deployment:
         if plan.interval_slot is not None:
             wait = self.draws(plan.interval_slot) / self.factor
         else:
-            wait = sampling.exponential(self.draws.rng(), plan.poisson_rate * self.factor)
+            wait = sampling.exponential(self.r, plan.poisson_rate * self.factor)
         if self.world.env._now + wait <= plan.flow_until:
             self.world.at(wait, self._flow_batch, token)
 
@@ -102,7 +108,8 @@ class Deployment:
         room = self.plan.cap - self.sent
         if room <= 0:
             return
-        self.dispatch(min(self.draws(self.plan.size_slot), room), "flow")
+        size, draw = self.size
+        self.dispatch(min(size if draw is None else draw(self.r), room), "flow")
         self._next_batch(token)
 
     def scale(self, factor: float, cause: str) -> None:
@@ -138,7 +145,8 @@ class Deployment:
             w.note("deployment", plan.title, f"{size:,} {plan.unit} move on to {name} "
                    f"(now {self.in_stage[k]:,} in {name})")
         if days_slot is not None:
-            w.at(self.draws(days_slot), self._leave, k, size)
+            days, draw = self.stage_days[k]
+            w.at(days if draw is None else draw(self.r), self._leave, k, size)
         elif plan.attrition is not None and not self.attrition_running:
             self.attrition_running = True
             w.at(plan.attrition[1], self._attrition)
@@ -158,9 +166,10 @@ class Deployment:
         if n <= 0:
             self.attrition_running = False
             return
-        slot, step, casualties_var = plan.attrition
-        p = -math.expm1(-self.draws(slot) * step)
-        lost = sampling.binomial(self.draws.rng(), n, p)
+        _, step, casualties_var = plan.attrition
+        rate, draw = self.attrition_rate
+        p = -math.expm1(-(rate if draw is None else draw(self.r)) * step)
+        lost = sampling.binomial(self.r, n, p)
         if lost:
             self.in_stage[last] -= lost
             stage_var = plan.stages[last][2]
@@ -206,13 +215,9 @@ class Observer:
         initial = world.values[plan.of] if plan.initial is None else draws(plan.initial)
         world.values[plan.id] = self._rounded(initial)
         world.change_listeners[plan.of].append(self.changed)
-        # Every change draws the lag and the factor: an observer's parameters are resolved here, once, so that
-        # changed() calls only the per-use samplers. Opening the stream now rather than at the first change
-        # gives the same draws (a stream draws its per-run values first, whenever it is opened); a stream is
-        # opened only if some parameter is random.
-        self.r = draws.rng() if None in draws.values else None
-        self.lag, self.lag_draw = _resolved(draws, plan.lag)
-        self.factor, self.factor_draw = _resolved(draws, plan.factor)
+        self.r = draws.opened()  # every change draws the lag and the factor: resolved once, here
+        self.lag, self.lag_draw = draws.resolve(plan.lag)
+        self.factor, self.factor_draw = draws.resolve(plan.factor)
 
     def _rounded(self, value: float) -> float:
         step = self.plan.round_to
@@ -238,8 +243,3 @@ class Observer:
                    f"(true now {w.values[plan.of]:,.0f})")
         w.set(plan.id, estimate)
 
-
-def _resolved(draws: Draws, slot: int):
-    """(value, None) for a parameter fixed in this run (a constant, or drawn per run), else (None, draw function)."""
-    value = draws.values[slot]
-    return (value, None) if value is not None else (None, draws.samplers[slot])
