@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
+from operator import itemgetter
 
 from escalsim import expr as expressions
 from escalsim.check import event_names, readable_names
@@ -138,7 +139,7 @@ def _run(w: World, model: Model, injections: Sequence[Injection]) -> RunRecord:
         treaty.recheck()
     w.flush()
     w.env.run(until=model.horizon)
-    final = tuple(map(w.values.__getitem__, model.readable))
+    final = _reader(model)(w.values)
     while len(snapshots) < len(model.checkpoints):
         snapshots.append(final)
     # outcomes are the options (in the model's order, as w.options), then the obligations
@@ -177,12 +178,18 @@ def _inject(w: World, model: Model, injections: Sequence[Injection]) -> None:
         w.at(inj.day, option.force, f"injected decision for day {inj.day:g}")
 
 
+def _reader(model: Model) -> Callable[[dict], tuple[float, ...]]:
+    """values -> the tuple of the readable variables, in the model's order (a C-level itemgetter)."""
+    getter = itemgetter(*model.readable)
+    return getter if len(model.readable) > 1 else lambda values: (getter(values),)
+
+
 def _schedule_checkpoints(w: World, model: Model) -> list[tuple[float, ...]]:
     snapshots: list[tuple[float, ...]] = []
-    values, readable = w.values, model.readable
+    values, read = w.values, _reader(model)
 
     def snap() -> None:
-        snapshots.append(tuple(map(values.__getitem__, readable)))
+        snapshots.append(read(values))
 
     for _name, day in model.checkpoints:
         w.at(day, snap)
