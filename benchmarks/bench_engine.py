@@ -1,7 +1,7 @@
 """Engine speed, measured as ratios within one process: model cost per SimPy event over a bare timeout loop,
 fixed cost per run, and (with --parallel) runs/s at 1 and 2 workers and on Dask.
 
-    python benchmarks/bench_engine.py [--runs 3000] [--parallel]
+    python benchmarks/bench_engine.py [--runs 3000] [--parallel] [--handwritten]
 
 Timings on a shared machine are noisy; instruction counts are not. The ratio by callgrind (deterministic):
 
@@ -96,11 +96,28 @@ def parallel(model_path: Path, runs: int) -> dict:
     return out
 
 
+def handwritten(runs: int, escalsim_us_per_run: float, bare: float) -> dict:
+    """The same scenario written by hand in plain SimPy (benchmarks/handwritten_default.py), timed here."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("handwritten_default", ROOT / "benchmarks" / "handwritten_default.py")
+    hw = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hw)
+    hw.time_model(min(runs, 200), 1)  # warm-up
+    seconds, events, _ = min((hw.time_model(runs, 1) for _ in range(3)), key=lambda x: x[0])
+    per_run = seconds / runs * 1e6
+    return {"handwritten_us_per_run": round(per_run, 1), "handwritten_events_per_run": round(events / runs, 1),
+            "handwritten_overhead_ratio": round(seconds / events * 1e6 / bare, 2),
+            "escalsim_over_handwritten_per_run": round(escalsim_us_per_run / per_run, 3)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3000)
     ap.add_argument("--scenario", type=Path, default=DEFAULT)
     ap.add_argument("--parallel", action="store_true", help="also measure process pools and Dask")
+    ap.add_argument("--handwritten", action="store_true",
+                    help="also time the default scenario written by hand in plain SimPy (same process)")
     ap.add_argument("--only-model", type=int, metavar="N", help="just N runs (after one warm-up), for callgrind")
     ap.add_argument("--only-bare", type=int, metavar="N", help="just N bare SimPy events, for callgrind")
     args = ap.parse_args()
@@ -124,6 +141,8 @@ def main() -> None:
         "us_per_run": round(per_run, 1), "runs_per_s_1_core": round(1e6 / per_run, 1),
         "events_per_s_1_core": round(1e6 / per_event), "fixed_cost_us_per_run": round(fixed, 1),
     }
+    if args.handwritten:
+        result.update(handwritten(args.runs, per_run, bare))
     if args.parallel:
         result.update({k: round(v, 3) for k, v in parallel(args.scenario, max(args.runs, 2000)).items()})
     json.dump(result, sys.stdout, indent=2)
