@@ -131,15 +131,20 @@ def _scan_events(text: str, name: str) -> None:
             fail(*where, f"more than {MAX_NODES:,} values once aliases are expanded")
 
 
-def _locate_bad_scalar(text: str, name: str) -> tuple[str, int, int]:
-    """Where the first plain scalar is that cannot be read on its own (e.g. the date 2025-02-30)."""
+# What ruamel's constructors raise for a plain scalar they cannot read: a date that does not exist
+# (ValueError), or signs and underscores without digits such as `-_` or `0x_` (IndexError, ruamel 0.18)
+CONSTRUCTION_ERRORS = (ValueError, IndexError, OverflowError)
+
+
+def _locate_bad_scalar(text: str, name: str) -> tuple[str, int, int, str]:
+    """Where the first plain scalar is that cannot be read on its own (e.g. the date 2025-02-30), and its text."""
     for event in _yaml().parse(text):
         if isinstance(event, ScalarEvent) and event.style is None and event.value[:1] in tuple("0123456789+-."):
             try:
                 _yaml().load(event.value)
-            except (YAMLError, ValueError):
-                return name, event.start_mark.line + 1, event.start_mark.column + 1
-    return name, 1, 1
+            except (YAMLError, *CONSTRUCTION_ERRORS):
+                return name, event.start_mark.line + 1, event.start_mark.column + 1, event.value
+    return name, 1, 1, ""
 
 
 def load_yaml(path: Path, text: str | None = None) -> Source:
@@ -158,11 +163,14 @@ def load_yaml(path: Path, text: str | None = None) -> Source:
         if "duplicate key" in what:
             what += " (each key may appear once in a mapping)"
         fail(name, line, col, f"YAML error: {what}")
-    except ValueError as exc:  # raised while constructing a value, e.g. a date that does not exist
-        hint = ""
+    except CONSTRUCTION_ERRORS as exc:  # raised while constructing a value, e.g. a date that does not exist
+        file, line, col, value = _locate_bad_scalar(text, name)
         if any(word in str(exc) for word in ("day", "month", "year")):
-            hint = " (a date is written YYYY-MM-DD and must exist; quote a value that should stay text)"
-        fail(*_locate_bad_scalar(text, name), f"YAML error: {exc}{hint}")
+            what = f"{exc} (a date is written YYYY-MM-DD and must exist; quote a value that should stay text)"
+        else:
+            what = (f"{value!r} looks like a number but is not one; write the number, or quote it "
+                    f"('{value}') if it is text")
+        fail(file, line, col, f"YAML error: {what}")
     except (YAMLError, RecursionError, AssertionError, TypeError) as exc:  # ruamel asserts on %YAML 1.3
         fail(name, 1, 1, f"YAML error: {exc}")
     if not isinstance(doc, CommentedMap):

@@ -595,6 +595,9 @@ def test_non_string_key(tmp_path, old, new, needle, fragment):
 
 @pytest.mark.parametrize(("old", "new", "needle", "fragment"), [
     ("start: 2025-01-01", "start: 2025-02-30", "2025-02-30", "day is out of range"),
+    # signs or base prefixes with only underscores: ruamel's int constructor raises IndexError (found by fuzzing)
+    ("lag_days: 10", "lag_days: -_", "-_", "'-_' looks like a number but is not one"),
+    ("lag_days: 10", "lag_days: 0x_", "0x_", "quote it ('0x_')"),
     ("lag_days: 10", "lag_days: 1" + "0" * 5000, "10000", "more than 400 digits"),
     ("horizon_days: 365", "horizon_days: 365\n  bad indent: 1", "bad", "YAML error"),
     ("actors:\n  a:", "actors:\n\ta:", "\ta", "YAML error"),
