@@ -242,4 +242,3 @@ class Observer:
             w.note("observation", plan.observer, f"estimates {plan.label} at ~{estimate:,.0f} "
                    f"(true now {w.values[plan.of]:,.0f})")
         w.set(plan.id, estimate)
-

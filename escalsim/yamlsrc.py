@@ -167,7 +167,9 @@ def load_yaml(path: Path, text: str | None = None) -> Source:
         file, line, col, value = _locate_bad_scalar(text, name)
         if any(word in str(exc) for word in ("day", "month", "year")):
             what = f"{exc} (a date is written YYYY-MM-DD and must exist; quote a value that should stay text)"
-        else:
+        elif isinstance(exc, ValueError) or not value:
+            what = f"{repr(value) if value else 'a value'} cannot be read: {exc} (quote a value that should stay text)"
+        else:  # IndexError: ruamel took a sign or base prefix with no digits for a number
             what = (f"{value!r} looks like a number but is not one; write the number, or quote it "
                     f"('{value}') if it is text")
         fail(file, line, col, f"YAML error: {what}")
