@@ -127,7 +127,8 @@ def _run_to_target(writer: ResultsWriter, backend, tally: Tally, batch_size: int
 
 @contextlib.contextmanager
 def click_progress(label: str, enabled: bool) -> Iterator[Progress | None]:
-    """A click progress bar (runs done, runs/s, time left) as a Progress callback."""
+    """A click progress bar (runs done, runs/s, time left) as a Progress callback, on stderr: stdout keeps
+    only the summary, for a pipe or a file."""
     if not enabled:
         yield None
         return
@@ -141,7 +142,8 @@ def click_progress(label: str, enabled: bool) -> Iterator[Progress | None]:
             if bar is not None:
                 bar.render_finish()
             bar = state["bar"] = click.progressbar(length=total, label=label, show_eta=True, show_pos=True,
-                                                   item_show_func=lambda item: item)
+                                                   item_show_func=lambda item: item,
+                                                   file=click.get_text_stream("stderr"))
             state["total"], state["done"] = total, 0
         bar.current_item = f"{rate:,.0f} runs/s"
         bar.update(done - state["done"])

@@ -41,6 +41,18 @@ def test_run_writes_results_and_prints_a_summary(results_dir):
     assert set(pd.read_parquet(out / "traces.parquet")["run"]) == {0, 1, 2}
 
 
+def test_progress_goes_to_stderr_and_the_summary_to_stdout(tmp_path):
+    """`escalsim run ... > summary.txt` keeps only the summary: the progress bar writes to stderr."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "escalsim", "run", MINIMAL, "--runs", "100", "--workers", "1",
+                           "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Probability (%) of having reached each rung"), done.stdout[:200]
+    assert "runs" in done.stderr and "Probability" not in done.stderr
+
+
 def test_run_set_changes_the_result(tmp_path):
     result = invoke("run", MINIMAL, "--runs", 200, "--workers", 1, "--out", tmp_path / "a", "--quiet",
                     "--set", "options.b_mobilises.probability=0")
