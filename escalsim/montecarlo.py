@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import math
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -143,7 +144,7 @@ def click_progress(label: str, enabled: bool) -> Iterator[Progress | None]:
                 bar.render_finish()
             bar = state["bar"] = click.progressbar(length=total, label=label, show_eta=True, show_pos=True,
                                                    item_show_func=lambda item: item,
-                                                   file=click.get_text_stream("stderr"))
+                                                   file=sys.stderr)  # looked up now: CliRunner swaps it
             state["total"], state["done"] = total, 0
         bar.current_item = f"{rate:,.0f} runs/s"
         bar.update(done - state["done"])
