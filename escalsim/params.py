@@ -39,6 +39,13 @@ class _Dist(Strict):
     )
     source: str | None = Field(None, description="where the numbers come from, or why they are assumed")
 
+    @model_validator(mode="after")
+    def _clip_order(self):
+        if self.clip is not None and None not in self.clip and self.clip[0] > self.clip[1]:
+            raise ValueError(f"clip is [low, high], got [{self.clip[0]:g}, {self.clip[1]:g}]: "
+                             f"write [{self.clip[1]:g}, {self.clip[0]:g}]")
+        return self
+
     def _support(self) -> tuple[float, float]:
         raise NotImplementedError
 
@@ -162,10 +169,29 @@ class Normal(_Dist):
         return self.mean_
 
 
+# A draw is exp(mu + sigma z) with |z| <= 8.3 (the normal quantile of a 53-bit uniform), and the mean is
+# exp(mu + sigma^2 / 2): both must stay below the largest float, about e^709.78.
+_LOG_MAX = 709.0
+
+
+def _check_log_scale(mu: float, sigma: float, what: str, hint: str) -> None:
+    top = mu + max(8.3 * sigma, sigma * sigma / 2)
+    if top > _LOG_MAX:
+        raise ValueError(f"with {what}, draws reach about e^{top:.0f}, beyond the largest number (about e^709); "
+                         + hint)
+
+
 class Lognormal(_Dist):
     dist: Literal["lognormal"]
     mu: Finite = Field(description="mean of log(X)")
     sigma: Finite = Field(ge=0, description="standard deviation of log(X)")
+
+    @model_validator(mode="after")
+    def _scale(self):
+        _check_log_scale(self.mu, self.sigma, f"mu={self.mu:g}, sigma={self.sigma:g}",
+                         "mu is the mean of log X, so for values around M write mu = ln M (around 1,500: "
+                         "mu 7.3), or use dist: range90 with low and high")
+        return self
 
     def _support(self):
         return 0.0, math.inf
@@ -240,6 +266,9 @@ class Range90(_Dist):
             raise ValueError(f"need low < high, got low={self.low}, high={self.high}")
         if self.shape == "lognormal" and self.low <= 0:
             raise ValueError(f"a lognormal range needs low > 0, got low={self.low} (use shape: normal)")
+        if self.shape == "lognormal":
+            _check_log_scale(*self._params(), f"a lognormal range from {self.low:g} to {self.high:g}",
+                             "narrow the range or measure in larger units")
         return self
 
     def _params(self):

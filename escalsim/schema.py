@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import BeforeValidator, Field, StringConstraints, model_validator
 
 from escalsim.params import AnyNumber, Count, Days, NonNegative, Param, Probability, Strict, support
 from escalsim.params import mean as param_mean
@@ -22,6 +22,15 @@ Id = Annotated[
 Text = Annotated[str, StringConstraints(max_length=4000)]
 Expression = Annotated[str, StringConstraints(min_length=1, max_length=1000),
                        Field(description="a condition, e.g. \"us_est_troops >= 5000 and level < rung('x')\"")]
+def _not_a_number(value):
+    """A date field refuses numbers: pydantic would read 1735689600 (or 0) as a Unix timestamp, silently."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise ValueError(f"expected a date written YYYY-MM-DD, not the number {value!r}"
+                         " (this field takes a date, not a day number)")
+    return value
+
+
+Date = Annotated[dt.date, BeforeValidator(_not_a_number)]
 When = Annotated[
     dt.date | float,
     Field(description="a date (YYYY-MM-DD) or a day number counted from the scenario start"),
@@ -221,7 +230,7 @@ class ResponseOption(Strict):
 class TreatyStep(Strict):
     id: Id
     label: Text | None = None
-    date: dt.date | None = Field(None, description="a step taken on a known date (before the start: already done)")
+    date: Date | None = Field(None, description="a step taken on a known date (before the start: already done)")
     after: list[Id] | None = Field(None, description="steps that must be done first (default: the previous step)")
     delay_days: Days = 0.0
     probability: Probability = Field(1.0, description="chance the step happens at all")
@@ -259,9 +268,9 @@ class Scenario(Strict):
     name: Id
     title: Text | None = None
     description: Text | None = None
-    start: dt.date
+    start: Date
     horizon_days: Annotated[float, Field(gt=0, le=36_525, allow_inf_nan=False)] | None = None
-    end: dt.date | None = None
+    end: Date | None = None
     checkpoints: dict[Id, When] = Field(default_factory=dict, max_length=400,
                                         description="named days; each reports the state at the end of that day")
     ladder: Ladder

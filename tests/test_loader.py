@@ -619,6 +619,27 @@ def test_datetime_for_a_date(tmp_path):
     check_one(tmp_path, text, "2025-01-01T", "start", "zero time")
 
 
+@pytest.mark.parametrize("number", ["1735689600", "0", "20250101"])
+def test_a_number_in_a_date_field_is_refused(tmp_path, number):
+    """pydantic would read an integer as a Unix timestamp (0 is 1970-01-01), silently."""
+    text = variant(("start: 2025-01-01", f"start: {number}"))
+    check_one(tmp_path, text, number, "start", "expected a date written YYYY-MM-DD", "not a day number",
+              after="start: ")
+
+
+def test_a_lognormal_beyond_float_range_is_refused(tmp_path):
+    """mu written as if it were the mean (1500) used to crash with OverflowError."""
+    text = variant(("lag_days: 10", "lag_days: {dist: lognormal, mu: 1500, sigma: 0.3, per: use}"))
+    check_one(tmp_path, text, "{dist: lognormal", "observations.b_sees_troops.lag_days", "e^1502",
+              "mu is the mean of log X", "mu 7.3")
+
+
+def test_a_reversed_clip_is_refused(tmp_path):
+    text = variant(("lag_days: 10", "lag_days: {dist: uniform, low: 5, high: 15, per: use, clip: [14, 6]}"))
+    check_one(tmp_path, text, "{dist: uniform", "observations.b_sees_troops.lag_days",
+              "clip is [low, high], got [14, 6]: write [6, 14]")
+
+
 def test_missing_file_and_directory(tmp_path):
     for path in (tmp_path / "nope.yaml", tmp_path, "bad\x00name.yaml"):
         problem = only_problem(path)
