@@ -295,6 +295,15 @@ class DaskBackend:
                 except (OSError, TimeoutError) as exc:
                     raise BackendError(f"could not reach the Dask scheduler at {self.address} within "
                                        f"{self.timeout:g} s: {exc}") from None
+                except Exception as exc:  # a malformed address, or a server that does not speak Dask
+                    raise BackendError(f"could not connect to a Dask scheduler at {self.address} "
+                                       f"({type(exc).__name__}: {exc}); a scheduler's address looks like "
+                                       "tcp://host:8786") from None
+                try:  # a scheduler without workers would take the runs and never run them
+                    self.client.wait_for_workers(1, timeout=self.timeout)
+                except (OSError, TimeoutError):
+                    raise BackendError(f"the Dask scheduler at {self.address} has no workers (waited "
+                                       f"{self.timeout:g} s); start some with: dask worker {self.address}") from None
                 self.workers = sum(self.client.nthreads().values()) or 1
             self._check_workers()
         except BaseException:

@@ -209,6 +209,24 @@ def test_an_unreachable_scheduler_is_a_clear_error_not_a_hang():
             pass
 
 
+def test_a_scheduler_without_workers_is_a_clear_error_not_a_hang():
+    pytest.importorskip("distributed")
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=":0") as cluster:
+        with pytest.raises(BackendError, match="has no workers .* dask worker"):
+            with DaskBackend(cluster.scheduler_address, timeout=0.5):
+                pass
+
+
+@pytest.mark.parametrize("address", ["bogus", "tcp://127.0.0.1"])
+def test_a_malformed_scheduler_address_is_a_clear_error(address):
+    pytest.importorskip("distributed")
+    with pytest.raises(BackendError, match="tcp://host:8786"):
+        with DaskBackend(address, timeout=0.5):
+            pass
+
+
 def test_results_frames_have_the_run_order(reference):
     assert isinstance(reference.runs, pd.DataFrame)
     assert reference.runs["run"].tolist() == list(range(RUNS))
