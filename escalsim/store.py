@@ -8,6 +8,7 @@ Nothing here simulates.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -99,7 +100,12 @@ def _discard(path: Path) -> None:
 
 
 def _write_json(path: Path, doc: dict) -> None:
-    _atomic(path, lambda fh: fh.write(json.dumps(doc, indent=1, ensure_ascii=False).encode() + b"\n"))
+    text = json.dumps(doc, indent=1, ensure_ascii=False)
+    try:
+        data = text.encode()
+    except UnicodeEncodeError:  # a file name that is not UTF-8 (Python keeps its bytes as surrogates): \u escapes
+        data = json.dumps(doc, indent=1).encode()
+    _atomic(path, lambda fh: fh.write(data + b"\n"))
 
 
 def _read_json(path: Path) -> dict:
@@ -211,14 +217,24 @@ class ResultsWriter:
         directory = Path(directory)
         if runs < 0:
             raise ValueError(f"runs must not be negative, not {runs}")
+        created = not directory.exists()
         _prepare(directory)
         job = {"kind": KIND, "format": FORMAT, "escalsim_version": __version__, "created": _utc_now(),
                "scenario": scenario.model_dump_json(), "sources": dict(sources), "overrides": list(overrides),
                "seed": seed, "trace_runs": trace_runs, "grid_step": grid_step, "backend": backend,
                "workers": workers, "settings": dict(settings or {})}
         progress = {"kind": KIND, "next_run": 0, "target_runs": runs, "events": 0, "elapsed_s": 0.0}
-        _write_json(directory / JOB, job)
-        _write_json(directory / PROGRESS, progress)
+        try:
+            _write_json(directory / JOB, job)
+            _write_json(directory / PROGRESS, progress)
+        except BaseException:  # e.g. Ctrl-C or a full disk: leave no directory that cannot be resumed
+            for name in (JOB, PROGRESS):
+                _discard(directory / name)
+            shutil.rmtree(directory / CHUNKS, ignore_errors=True)
+            if created:
+                with contextlib.suppress(OSError):
+                    directory.rmdir()
+            raise
         return cls(directory, job, progress)
 
     @classmethod

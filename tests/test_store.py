@@ -269,3 +269,26 @@ def test_no_runs_give_empty_tables_of_the_right_types(job, tmp_path):
     r = load_results(tmp_path)
     assert (len(r.runs), len(r.levels), len(r.traces)) == (0, 0, 0)
     assert r.runs["first_cause.war"].dtype == "category" and r.levels["d0"].dtype == np.int8
+
+
+def test_a_file_name_that_is_not_utf8_is_kept(job, tmp_path):
+    """Python holds the bytes of such a name as surrogates, which UTF-8 cannot encode: JSON escapes them."""
+    name = b"\xff\xfe.yaml".decode("utf-8", "surrogateescape")
+    ResultsWriter.create(tmp_path / "r", scenario=job.scenario, sources={name: MINIMAL.read_text()}, seed=job.seed,
+                         runs=RUNS, backend="serial", workers=1, trace_runs=job.trace_runs, grid_step=job.grid_step,
+                         overrides=[])
+    assert list(json.loads((tmp_path / "r" / "job.json").read_text())["sources"]) == [name]
+
+
+def test_an_interrupted_start_leaves_no_directory_that_cannot_be_resumed(job, tmp_path, monkeypatch):
+    real = store._write_json
+
+    def interrupted_at_progress(path, doc):
+        if path.name == "progress.json":
+            raise KeyboardInterrupt
+        real(path, doc)
+
+    monkeypatch.setattr(store, "_write_json", interrupted_at_progress)
+    with pytest.raises(KeyboardInterrupt):
+        create(tmp_path / "r", job)
+    assert not (tmp_path / "r").exists()
