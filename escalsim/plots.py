@@ -400,11 +400,14 @@ def save_all(results, out_dir, kinds: Iterable[str] | None = None, fmt: str = "p
 
 def draw_all(results, kinds: Iterable[str] | None = None, run: int | None = None) -> Iterator[tuple[str, Figure]]:
     """(file stem, figure) for each kind; every argument is checked before the first figure is drawn."""
-    kinds = list(PLOTS) if kinds is None or "all" in kinds else list(dict.fromkeys(kinds))
+    every = kinds is None or "all" in kinds
+    kinds = list(PLOTS) if every else list(dict.fromkeys(kinds))
     unknown = [k for k in kinds if k not in PLOTS]
     if unknown:
         raise ValueError(f"unknown plot kind {', '.join(map(repr, unknown))}; choose from {', '.join(PLOTS)}")
     _check(results)
+    if every and run is None and not traced_runs(results):
+        kinds.remove("timeline")  # no run was traced (--traces 0): every figure there is data for
     for stem, draw in list(_drawings(results, kinds, run)):
         fig = new_figure(results)
         draw(fig.add_subplot())
