@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import sys
 import time
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from escalsim import __version__
 from escalsim.engine import InjectionError, compile_model, simulate
@@ -149,6 +151,12 @@ def _drop_required(node) -> None:
 
 
 
+# run's parameters a resumed run keeps as they were started (parameter name: its flag)
+FIXED_ON_RESUME = {"seed": "--seed", "out_dir": "--out", "trace_runs": "--traces", "min_runs": "--min-runs",
+                   "max_runs": "--max-runs", "batch_size": "--batch-size", "overrides": "--set", "runs": "--runs",
+                   "precision": "--precision"}
+
+
 @main.command()
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
 @click.option("--runs", type=click.IntRange(1, 10**9), help="Number of runs [default: 10,000].")
@@ -170,7 +178,8 @@ def _drop_required(node) -> None:
               help="Keep the event traces of the first K runs.")
 @click.option("--resume", "resume_dir", type=click.Path(file_okay=False, exists=True),
               help="Continue an interrupted results directory to its requested run count.")
-@click.option("--quiet", is_flag=True, help="No progress bar and no summary tables.")
+@click.option("--quiet", is_flag=True, help="No progress bar and no summary printed (the summary CSVs are "
+              "still written).")
 def run(file, runs, seed, workers, out_dir, overrides, precision, min_runs, max_runs, scheduler, batch_size,
         trace_runs, resume_dir, quiet) -> None:
     """Run FILE many times and summarise the outcomes with 95% intervals.
@@ -185,33 +194,59 @@ def run(file, runs, seed, workers, out_dir, overrides, precision, min_runs, max_
 
     if (resume_dir is None) == (file is None):
         raise click.UsageError("give a scenario FILE, or --resume DIR (not both)")
-    if resume_dir is not None and (overrides or runs or precision):
-        raise click.UsageError("--resume continues a run as it was started: no --set, --runs or --precision")
+    ctx = click.get_current_context()
+    given = [flag for name, flag in FIXED_ON_RESUME.items()
+             if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT]
+    if resume_dir is not None and given:
+        raise click.UsageError(f"--resume continues a run as it was started: {', '.join(given)} cannot change "
+                               "(only --workers and --scheduler may)")
+    if precision is not None and not math.isfinite(precision):
+        raise click.BadParameter(f"{precision} is not a number", param_hint="--precision")
+    if precision is not None and runs:
+        raise click.UsageError("--precision chooses the number of runs (between --min-runs and --max-runs): "
+                               "give --runs or --precision, not both")
+    if precision is not None and min_runs > max_runs:
+        raise click.UsageError(f"--min-runs {min_runs:,} is more than --max-runs {max_runs:,}")
+    if scheduler is not None and not scheduler.strip():
+        raise click.BadParameter("an address such as tcp://host:8786, or 'local'", param_hint="--scheduler")
     settings = montecarlo.Settings(
         runs=runs or montecarlo.DEFAULT_RUNS, seed=seed, workers=workers, scheduler=scheduler,
         batch_size=batch_size, trace_runs=trace_runs, precision=precision, min_runs=min_runs, max_runs=max_runs,
         overrides=list(overrides))
     scenario = None if file is None else _load(file, overrides)
+    where = Path(resume_dir) if scenario is None else Path(out_dir or montecarlo.default_out_dir(scenario.name))
     began = time.perf_counter()
     try:
         with montecarlo.click_progress("runs", not quiet) as progress:
             if scenario is not None:
-                directory = montecarlo.run(scenario, out_dir, settings, file, progress)
+                directory = montecarlo.run(scenario, where, settings, file, progress)
             else:
-                directory = montecarlo.resume(resume_dir, settings, progress)
+                directory = montecarlo.resume(where, settings, progress)
     except KeyboardInterrupt:
-        where = resume_dir or out_dir or "the results directory printed above"
-        click.echo(f"\ninterrupted: finished runs are kept. Continue with: escalsim run --resume {where}", err=True)
+        if (where / "job.json").is_file():
+            click.echo(f"\ninterrupted: finished runs are kept in {where}. Continue with: "
+                       f"escalsim run --resume {where}", err=True)
+        else:
+            click.echo("\ninterrupted before any run was saved: nothing to resume", err=True)
         sys.exit(EXIT_INTERRUPTED)
     except (ResultsError, BackendError, OSError, RunawayError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_INVALID)
     manifest = read_manifest(directory)
-    if not quiet:
+    try:  # the summary tables are part of the results, --quiet or not
         runs_frame = summary_frame(directory, manifest)
+        write_csv(runs_frame, manifest, directory)
+    except KeyboardInterrupt:
+        click.echo(f"\ninterrupted while writing the summary tables: the {manifest['runs']:,} runs are complete "
+                   f"in {directory} (runs.parquet, manifest.json); summary_*.csv may be missing", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except OSError as exc:
+        click.echo(f"error: cannot write the summary tables in {directory}: {exc.strerror or exc}; the runs "
+                   "(runs.parquet, manifest.json) are complete and intact", err=True)
+        sys.exit(EXIT_INVALID)
+    if not quiet:
         for line in summary(runs_frame, manifest):
             click.echo(line)
-        write_csv(runs_frame, manifest, directory)
         click.echo("")
     click.echo(f"{manifest['stopped_because']}: {manifest['runs']:,} runs, {manifest['runs_per_s']:,.0f} runs/s, "
                f"{time.perf_counter() - began:.1f} s. Results: {directory}")
@@ -245,6 +280,9 @@ def plot(directory: str, kinds: tuple[str, ...], out_dir: str | None, fmt: str, 
         paths = plots.save_all(results, out_dir or Path(directory) / "figures", kinds or None, fmt, run_index)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
+    except OSError as exc:
+        click.echo(f"error: cannot write the figures: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
     for path in paths:
         click.echo(str(path))
 
@@ -256,4 +294,9 @@ def report(directory: str, out: str | None) -> None:
     """Write a self-contained HTML report (figures embedded, no network needed) of a results DIRECTORY."""
     from escalsim.report import write_report
 
-    click.echo(str(write_report(_results(directory), out)))
+    results = _results(directory)
+    try:
+        click.echo(str(write_report(results, out)))
+    except (ValueError, OSError) as exc:
+        click.echo(f"error: cannot write the report: {exc}", err=True)
+        sys.exit(EXIT_INVALID)

@@ -36,6 +36,14 @@ class Settings:
     max_runs: int = 1_000_000
     overrides: list[str] = field(default_factory=list)
 
+    def __post_init__(self):
+        if self.precision is not None and not 0.0 < self.precision <= 0.5:  # NaN fails this too
+            raise ValueError(f"precision is a 95% half-width in (0, 0.5], not {self.precision}")
+        if self.precision is not None and not 1 <= self.min_runs <= self.max_runs:
+            raise ValueError(f"need 1 <= min_runs <= max_runs, got {self.min_runs} and {self.max_runs}")
+        if self.runs < 0:
+            raise ValueError(f"runs must not be negative, not {self.runs}")
+
 
 Progress = Callable[[int, int, float], None]  # (runs done in this session, runs planned, runs/s)
 
@@ -80,6 +88,7 @@ def resume(directory: str | Path, settings: Settings | None = None, progress: Pr
     """Continue an interrupted results directory to its requested run count (same results as uninterrupted)."""
     writer = ResultsWriter.resume(Path(directory))
     with backend_for(settings or Settings()) as backend:
+        writer.backend, writer.workers = backend.name, backend.workers  # the manifest names what finished it
         return _continue(writer, backend, progress)
 
 

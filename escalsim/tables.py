@@ -102,8 +102,12 @@ def write_csv(runs: pd.DataFrame, manifest: dict, directory: Path) -> list[Path]
     for name, frame in tables.items():
         path = directory / name
         tmp = path.with_suffix(".csv.tmp")
-        frame.to_csv(tmp, index=False)
-        tmp.replace(path)
+        try:
+            frame.to_csv(tmp, index=False)
+            tmp.replace(path)
+        except BaseException:  # a full disk, Ctrl-C: no half-written table left behind
+            tmp.unlink(missing_ok=True)
+            raise
         paths.append(path)
     return paths
 

@@ -65,6 +65,11 @@ def test_run_set_changes_the_result(tmp_path):
     (["--set", "options.b_mobilises.chance=1"], 1, "unknown key 'chance'"),
     (["--set", "nosuch.path=1"], 1, "'nosuch' does not exist"),
     (["--scheduler", "tcp://127.0.0.1:9"], 1, "error:"),
+    (["--scheduler", "bogus"], 1, "tcp://host:8786"),
+    (["--scheduler", ""], 2, "an address such as tcp://host:8786"),
+    (["--precision", "nan"], 2, "nan is not a number"),
+    (["--precision", "0.01", "--min-runs", "50", "--max-runs", "20"], 2, "--min-runs 50 is more than --max-runs 20"),
+    (["--precision", "0.01", "--runs", "500"], 2, "give --runs or --precision, not both"),
 ])
 def test_run_bad_input(tmp_path, args, code, message):
     result = invoke("run", MINIMAL, "--out", tmp_path / "x", "--quiet", *args)
@@ -128,6 +133,35 @@ def test_plot_writes_every_kind(results_dir, tmp_path):
 def test_plot_bad_input(results_dir, tmp_path, args, message):
     result = invoke("plot", results_dir[0], "--out", tmp_path, *args)
     assert result.exit_code == 2 and message in result.output
+
+
+def test_resume_refuses_settings_that_cannot_change(results_dir):
+    result = invoke("run", "--resume", results_dir[0], "--seed", 99, "--traces", 0, "--workers", 1)
+    assert result.exit_code == 2 and "--seed, --traces cannot change" in result.output, result.output
+
+
+def test_quiet_still_writes_the_summary_tables(tmp_path):
+    result = invoke("run", MINIMAL, "--runs", 100, "--workers", 1, "--out", tmp_path / "q", "--quiet")
+    assert result.exit_code == 0 and "Probability" not in result.output, result.output
+    assert len(pd.read_csv(tmp_path / "q" / "summary_rungs.csv")) > 0
+
+
+def test_plot_and_report_without_traces_draw_everything_else(tmp_path):
+    out = tmp_path / "t0"
+    assert invoke("run", MINIMAL, "--runs", 100, "--workers", 1, "--out", out, "--quiet", "--traces", 0).exit_code == 0
+    result = invoke("plot", out, "--out", tmp_path / "figs")
+    assert result.exit_code == 0 and "fan" in result.output and "timeline" not in result.output, result.output
+    assert invoke("plot", out, "--kind", "timeline").exit_code == 2  # asked for by name: an error
+    result = invoke("report", out)
+    assert result.exit_code == 0 and (out / "report.html").is_file(), result.output
+
+
+def test_plot_and_report_to_a_path_that_cannot_be_written(results_dir, tmp_path):
+    (tmp_path / "afile").write_text("x")
+    result = invoke("plot", results_dir[0], "--kind", "fan", "--out", tmp_path / "afile" / "sub")
+    assert result.exit_code == 1 and "error: cannot write the figures" in result.output, result.output
+    result = invoke("report", results_dir[0], "--out", tmp_path / "nodir" / "r.html")
+    assert result.exit_code == 1 and "error: cannot write the report" in result.output, result.output
 
 
 def test_plot_and_report_refuse_a_non_results_directory(tmp_path):
