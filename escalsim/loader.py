@@ -124,32 +124,37 @@ def apply_override(source: Source, text: str, number: int = 1) -> None:
     parts = tuple(int(p) if p.isdigit() else p for p in dotted.strip().split("."))
     if not dotted.strip() or any(p == "" for p in parts):
         fail(*where, f"--set {text!r}: the path is empty or has an empty part")
-    value = load_yaml(Path("--set"), "value: " + value_text + "\n").data["value"]
+    prefix = "value: "
+    try:
+        value = load_yaml(Path("--set"), prefix + value_text + "\n").data["value"]
+    except ScenarioError as exc:  # located in the wrapped text: say which override, and where in its value
+        raise ScenarioError([Problem("--set", number, len(dotted) + 1 + max(p.column - len(prefix), 1), p.path,
+                                     f"--set {text!r}: {p.message}") for p in exc.problems]) from None
     node = source.data
     for depth, part in enumerate(parts[:-1]):
-        node = _descend(node, part, parts[:depth], text)
+        node = _descend(node, part, parts[:depth], text, where)
     last = parts[-1]
-    _check_slot(node, last, parts[:-1], text)
+    _check_slot(node, last, parts[:-1], text, where)
     node[last] = value
     _drop_positions(source, parts)
     source.values[parts] = where
     source.keys[parts] = where
 
 
-def _descend(node, part, done: tuple, text: str):
-    _check_slot(node, part, done, text)
+def _descend(node, part, done: tuple, text: str, where: tuple):
+    _check_slot(node, part, done, text, where)
     if part not in node if isinstance(node, dict) else False:
-        fail("--set", 1, 1, f"--set {text!r}: '{format_path(done + (part,))}' does not exist in the scenario")
+        fail(*where, f"--set {text!r}: '{format_path(done + (part,))}' does not exist in the scenario")
     return node[part]
 
 
-def _check_slot(node, part, done: tuple, text: str) -> None:
-    where = format_path(done) or "the top level"
+def _check_slot(node, part, done: tuple, text: str, where: tuple) -> None:
+    path = format_path(done) or "the top level"
     if isinstance(node, list):
         if not isinstance(part, int) or part >= len(node):
-            fail("--set", 1, 1, f"--set {text!r}: {where} is a list of {len(node)}; use an index 0..{len(node) - 1}")
+            fail(*where, f"--set {text!r}: {path} is a list of {len(node)}; use an index 0..{len(node) - 1}")
     elif not isinstance(node, dict):
-        fail("--set", 1, 1, f"--set {text!r}: {where} is a single value, not a mapping")
+        fail(*where, f"--set {text!r}: {path} is a single value, not a mapping")
 
 
 def validate(source: Source) -> Scenario:

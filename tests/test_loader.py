@@ -619,6 +619,18 @@ def test_datetime_for_a_date(tmp_path):
     check_one(tmp_path, text, "2025-01-01T", "start", "zero time")
 
 
+@pytest.mark.parametrize(("second", "column", "fragment"), [
+    ("options.nope.x=1", 1, "'options.nope' does not exist"),
+    ("ladder.rungs.9.id=x", 1, "ladder.rungs is a list of 3"),
+    ("horizon_days.x=1", 1, "horizon_days is a single value"),
+    ("title=a: b", 8, "mapping values are not allowed"),
+])
+def test_a_bad_override_is_located_at_its_own_number(second, column, fragment):
+    problem = only_problem(MINIMAL, ["horizon_days=300", second])
+    assert (problem.file, problem.line, problem.column) == ("--set", 2, column), str(problem)
+    assert fragment in problem.message and repr(second) in problem.message
+
+
 @pytest.mark.parametrize("number", ["1735689600", "0", "20250101"])
 def test_a_number_in_a_date_field_is_refused(tmp_path, number):
     """pydantic would read an integer as a Unix timestamp (0 is 1970-01-01), silently."""
