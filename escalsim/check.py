@@ -172,5 +172,5 @@ def _dates(s: Scenario) -> Found:
         if not 0 <= s.day_of(date) <= s.horizon - 1:
             yield ("checkpoints", name), (f"{date} is outside the scenario (day 0, {s.start}, to day "
                                           f"{s.horizon - 1:g}, its last day)")
-    if s.end is not None and s.end <= s.start:
-        yield ("end",), f"the end ({s.end}) must come after the start ({s.start})"
+    if s.end is not None and s.end < s.start:
+        yield ("end",), f"the end ({s.end}, the last day simulated) must not come before the start ({s.start})"

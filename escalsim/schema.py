@@ -270,7 +270,8 @@ class Scenario(Strict):
     description: Text | None = None
     start: Date
     horizon_days: Annotated[float, Field(gt=0, le=36_525, allow_inf_nan=False)] | None = None
-    end: Date | None = None
+    end: Date | None = Field(None, description="the last day simulated (included): start 2024-10-15 and end "
+                             "2025-10-14 make 365 days")
     checkpoints: dict[Id, When] = Field(default_factory=dict, max_length=400,
                                         description="named days; each reports the state at the end of that day")
     ladder: Ladder
@@ -291,7 +292,7 @@ class Scenario(Strict):
 
     @property
     def horizon(self) -> float:
-        return self.horizon_days if self.horizon_days is not None else float((self.end - self.start).days)
+        return self.horizon_days if self.horizon_days is not None else float((self.end - self.start).days + 1)
 
     def day_of(self, when: dt.date | float) -> float:
         return float((when - self.start).days) if isinstance(when, dt.date) else float(when)

@@ -614,6 +614,14 @@ def test_broken_yaml_is_located(tmp_path, old, new, needle, fragment):
     assert 1 <= problem.line <= text.count("\n") + 1
 
 
+def test_end_is_the_last_day_simulated(tmp_path):
+    """As the language doc says: start 2025-01-01 and end 2025-12-31 make 365 days, and a checkpoint may sit
+    on the end date."""
+    text = variant(("horizon_days: 365", "end: 2025-12-31"), ("h1: 2025-06-30", "h1: 2025-12-31"))
+    s = load_scenario(write(tmp_path, text))
+    assert s.horizon == 365 and s.day_of(s.checkpoints["h1"]) == 364
+
+
 def test_datetime_for_a_date(tmp_path):
     text = variant(("start: 2025-01-01", "start: 2025-01-01T10:00:00+01:00"))
     check_one(tmp_path, text, "2025-01-01T", "start", "zero time")
