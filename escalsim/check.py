@@ -95,11 +95,20 @@ def _deployments(s: Scenario) -> Found:
                 yield from _ref(base + ("stages", i, "variable"), "variable", stage.variable, s.variables)
         if d.attrition is not None:
             yield from _ref(base + ("attrition", "variable"), "variable", d.attrition.variable, s.variables)
+        for i, batch in enumerate(d.schedule):
+            if not 0 <= s.day_of(batch.when) < s.horizon:
+                yield base + ("schedule", i, "when"), (
+                    f"{batch.when} falls outside the scenario (day 0, {s.start}, to day {s.horizon - 1:g}): a batch "
+                    "before the start would be moved to day 0 (give forces already there as the variable's "
+                    "initial value), one after the end would never arrive")
         if d.flow is not None:
             for key in ("start", "until"):
                 when = getattr(d.flow, key)
                 if when is not None and not 0 <= s.day_of(when) <= s.horizon:
                     yield base + ("flow", key), "must fall between the start and the end of the scenario"
+            if d.flow.start is not None and d.flow.until is not None \
+                    and s.day_of(d.flow.until) <= s.day_of(d.flow.start):
+                yield base + ("flow", "until"), "must come after the flow starts: no batch would be sent"
             if d.flow.target is not None and s.day_of(d.flow.target.by) <= s.day_of(d.flow.start or 0):
                 yield base + ("flow", "target", "by"), "the target date must come after the flow starts"
 
@@ -143,8 +152,16 @@ def _effects(path: tuple, effects: list[Effect], s: Scenario) -> Found:
 
 
 def _options(s: Scenario) -> Found:
+    groups: dict[str, list[str]] = {}
+    for oid, o in s.options.items():
+        if o.group is not None:
+            groups.setdefault(o.group, []).append(oid)
     for oid, o in s.options.items():
         base = ("options", oid)
+        if o.group is not None and len(groups[o.group]) == 1:
+            hint = suggest(o.group, [g for g in groups if g != o.group])
+            yield base + ("group",), (f"group '{o.group}' has no other option: alternatives share a group name"
+                                      + (f" (did you mean '{hint}'?)" if hint else ""))
         yield from _ref(base + ("actor",), "actor", o.actor, s.actors)
         yield from _expr(base + ("when",), o.when, s)
         yield from _effects(base + ("effects",), o.effects, s)
@@ -161,6 +178,10 @@ def _treaties(s: Scenario) -> Found:
                 yield base + ("steps", i, "id"), f"step '{step.id}' appears twice"
             for j, prior in enumerate(step.after or []):
                 yield from _ref(base + ("steps", i, "after", j), "earlier step", prior, ids[:i])
+            ignored = [k for k in ("after", "delay_days", "probability") if k in step.model_fields_set]
+            if step.date is not None and ignored:  # written in the file (a check of the file, not of the model)
+                yield base + ("steps", i), (f"a step with a date happens on that date: {', '.join(ignored)} would "
+                                            "be ignored; remove it, or remove the date to make the step follow others")
         yield from _expr(base + ("casus_foederis",), t.casus_foederis, s)
         for i, ob in enumerate(t.obligations):
             yield from _ref(base + ("obligations", i, "party"), "treaty party", ob.party, t.parties)

@@ -954,3 +954,28 @@ def test_set_problems_say_which_override():
     with pytest.raises(ScenarioError) as info:
         load_scenario(MINIMAL, overrides=["horizon_days=100", "options.b_mobilises.probability=2"])
     assert str(info.value).startswith("--set:2:1: options.b_mobilises.probability:")
+
+
+# ---------------------------------------------------------------- things the engine would silently ignore
+
+DEFAULT_TEXT = (MINIMAL.parent / "dprk_russia_2024.yaml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("old", "new", "needle", "dotted", "fragment"), [
+    ("        date: 2024-10-24\n", "        date: 2024-10-24\n        probability: 0.3\n", "id: duma_ratified",
+     "treaties.dprk_russia_treaty.steps[1]", "probability would be ignored"),
+    ("policy\n    group: seoul_response\n", "policy\n    group: seoul_responce\n", "seoul_responce",
+     "options.seoul_sends_weapons.group", "did you mean 'seoul_response'?"),
+    ("      - when: 2024-10-20\n", "      - when: 2025-11-20\n", "2025-11-20",
+     "deployments.dprk_to_russia.schedule[1].when", "would never arrive"),
+    ("      start: 2024-10-25 ", "      until: 2024-10-20\n      start: 2024-10-25 ", "until: 2024-10-20",
+     "deployments.dprk_to_russia.flow.until", "must come after the flow starts"),
+])
+def test_what_the_engine_would_ignore_is_an_error(tmp_path, old, new, needle, dotted, fragment):
+    assert DEFAULT_TEXT.count(old) == 1, old
+    text = DEFAULT_TEXT.replace(old, new)
+    problems = problems_of(write(tmp_path, text))  # a misspelt group: both options are alone in theirs
+    assert len(problems) == (2 if "group" in dotted else 1), "\n".join(map(str, problems))
+    problem = next(p for p in problems if p.path == dotted)
+    assert fragment in problem.message, str(problem)
+    assert problem.line == position(text, needle)[0], str(problem)
