@@ -6,6 +6,7 @@ import ast
 import difflib
 import math
 import operator
+import re
 import warnings
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -145,7 +146,7 @@ def _parse_ast(source: str, lead: int) -> ast.Expression:
             warnings.simplefilter("ignore")
             return ast.parse(source, mode="eval")
     except SyntaxError as err:
-        raise ExprError(_syntax_message(err), _syntax_column(err, source, lead)) from None
+        raise ExprError(_syntax_message(err) + _syntax_hint(source), _syntax_column(err, source, lead)) from None
     except (ValueError, RecursionError, MemoryError, OverflowError) as err:
         raise ExprError(f"invalid syntax: {err}") from None
 
@@ -153,6 +154,19 @@ def _parse_ast(source: str, lead: int) -> ast.Expression:
 def _syntax_message(err: SyntaxError) -> str:
     detail = err.msg or ""
     return "invalid syntax" if detail in ("", "invalid syntax") else f"invalid syntax: {detail}"
+
+
+# Habits from other languages, with what this one writes instead (checked outside quoted names)
+_HABITS = ((r"&&", "write 'and' for &&"), (r"\|\|", "write 'or' for ||"), (r"!(?!=)", "write 'not' for !"),
+           (r"(?<![<>=!])=(?!=)", "compare with '==', not '='"),
+           (r"\b(AND|OR|NOT)\b", "write and, or, not in lower case"))
+
+
+def _syntax_hint(source: str) -> str:
+    """'; ' + what to write instead, for the habits of other languages that `source` shows (or '')."""
+    bare = re.sub(r"'[^']*'|\"[^\"]*\"", "''", source)
+    hints = [hint for pattern, hint in _HABITS if re.search(pattern, bare)]
+    return f" ({'; '.join(hints)})" if hints else ""
 
 
 def _syntax_column(err: SyntaxError, source: str, lead: int) -> int | None:
@@ -488,8 +502,13 @@ class _Compiler:
         if name in self.known_variables:
             self.names.add(name)
             return _var(name)
-        choices = self.known_variables | {"day", "true", "false"}
-        raise self.error(node, _unknown("variable", name, sorted(choices)))
+        if name in self.rungs:
+            raise self.error(node, f"{name!r} is a rung, not a variable: compare the level with it, e.g. "
+                                   f"level >= rung('{name}')")
+        if name in self.known_events:
+            raise self.error(node, f"{name!r} is an event, not a variable: test it with happened('{name}') "
+                                   f"or days_since('{name}')")
+        raise self.error(node, _unknown("variable", name, sorted(self.known_variables)))
 
     def visit_UnaryOp(self, node: ast.UnaryOp, depth: int) -> _Code:
         if isinstance(node.op, ast.Invert):
@@ -581,6 +600,9 @@ class _Compiler:
                                    f"e.g. {function}('name')")
         value = node.args[0].value
         if value not in known:
+            if kind == "event" and value in self.known_variables:
+                raise self.error(node.args[0], f"{value!r} is a variable, not an event: compare it instead, "
+                                               f"e.g. {value} > 0")
             raise self.error(node.args[0], _unknown(kind, value, list(known)))
         return value
 

@@ -315,6 +315,28 @@ def test_limits_are_inclusive():
     assert evaluate(padded) is True
 
 
+@pytest.mark.parametrize(("text", "fragment"), [
+    ("troops = 500", "compare with '==', not '='"),
+    ("x > 1 && y < 2", "write 'and' for &&"),
+    ("x > 1 || y < 2", "write 'or' for ||"),
+    ("!happened('war')", "write 'not' for !"),
+    ("x > 1 AND y < 2", "write and, or, not in lower case"),
+    ("level >= alert", "'alert' is a rung, not a variable: compare the level with it, e.g. level >= rung('alert')"),
+    ("war >= 1", "'war' is an event, not a variable: test it with happened('war')"),
+    ("happened('troops')", "'troops' is a variable, not an event: compare it instead, e.g. troops > 0"),
+])
+def test_other_languages_habits_and_the_wrong_kind_of_name_get_a_hint(text, fragment):
+    with pytest.raises(ExprError) as info:
+        compile_(text)
+    assert fragment in str(info.value)
+
+
+def test_a_comparison_inside_a_quoted_name_gets_no_hint():
+    with pytest.raises(ExprError) as info:
+        compile_("happened('a = b') x")
+    assert "'=='" not in str(info.value)
+
+
 def test_eval_exec_and_compile_are_not_used():
     tree = ast.parse(inspect.getsource(expr_module))
     names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
