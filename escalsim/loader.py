@@ -124,6 +124,8 @@ def apply_override(source: Source, text: str, number: int = 1) -> None:
     parts = tuple(int(p) if p.isdigit() else p for p in dotted.strip().split("."))
     if not dotted.strip() or any(p == "" for p in parts):
         fail(*where, f"--set {text!r}: the path is empty or has an empty part")
+    if parts[0] == "extends":
+        fail(*where, f"--set {text!r}: extends is resolved when the file is read; write it in a scenario file")
     prefix = "value: "
     try:
         value = load_yaml(Path("--set"), prefix + value_text + "\n").data["value"]

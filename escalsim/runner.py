@@ -256,6 +256,20 @@ def _escalsim_version() -> str:
     return version
 
 
+def _check_address(address: str) -> None:
+    """A malformed address is refused before Client sees it: some (tcp://host:notaport) hang its connection."""
+    from distributed.comm import parse_address
+    from distributed.comm.addressing import parse_host_port
+
+    try:
+        scheme, location = parse_address(address)
+        if scheme in ("tcp", "tls", "ws", "wss"):
+            parse_host_port(location)
+    except ValueError as exc:
+        raise BackendError(f"{address!r} is not a Dask scheduler address ({exc}); a scheduler's address looks "
+                           "like tcp://host:8786, or use 'local'") from None
+
+
 class DaskBackend:
     """A dask.distributed cluster: "local" starts a LocalCluster of processes, else a scheduler address."""
 
@@ -265,7 +279,7 @@ class DaskBackend:
     def __init__(self, address: str, workers: int | None = None, timeout: float = DASK_CONNECT_TIMEOUT):
         self.address = address
         self.timeout = timeout
-        self.workers = workers or 2
+        self.workers = workers or available_cores()  # a LocalCluster: a worker per core, like the process pool
         self.client = None
         self.cluster = None
 
@@ -290,6 +304,7 @@ class DaskBackend:
                                                 dashboard_address=":0")  # any free port: 8787 may be taken
                 self.client = Client(self.cluster)
             else:
+                _check_address(self.address)
                 try:
                     self.client = Client(self.address, timeout=self.timeout)
                 except (OSError, TimeoutError) as exc:

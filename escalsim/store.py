@@ -250,19 +250,23 @@ class ResultsWriter:
         if job["escalsim_version"] != __version__:
             raise ResultsError(f"{directory} was started by escalsim {job['escalsim_version']}; this is "
                                f"{__version__}, whose runs may differ: start again instead of resuming")
-        writer = cls(directory, job, progress)
+        try:
+            writer = cls(directory, job, progress)
+        except (KeyError, TypeError, ValueError) as exc:  # edited by hand, or written by something else
+            raise ResultsError(f"{directory} is damaged ({JOB} or {PROGRESS}: {type(exc).__name__}: {exc}); "
+                               "start the run again in a new directory") from None
         writer._tidy()
         return writer
 
     def _tidy(self) -> None:
         """Remove half-written files and chunks written after the last progress update."""
+        self._chunk_ranges()  # raises if the chunks are gone or damaged (those from next_run on do not count)
         for path in [*self.directory.glob("*.tmp"), *self.chunks_dir.glob("*.tmp")]:
             _discard(path)
         for path in self.chunks_dir.iterdir():
             m = _CHUNK.match(path.name)
             if m and int(m[2]) >= self.next_run:
                 _discard(path)
-        self._chunk_ranges()  # raises if damaged
 
     def _chunk_ranges(self) -> list[tuple[int, int]]:
         """The saved batches, checked to cover runs 0 to next_run exactly once."""
@@ -322,7 +326,11 @@ class ResultsWriter:
     def done_columns(self, names: list[str]) -> Iterator[dict[str, np.ndarray]]:
         """The saved runs' columns, batch by batch (e.g. to recount a summary after a resume)."""
         for a, b in self._chunk_ranges():
-            table = pq.read_table(self.chunks_dir / _chunk_name("runs", a, b), columns=names)
+            path = self.chunks_dir / _chunk_name("runs", a, b)
+            try:
+                table = pq.read_table(path, columns=names)
+            except (OSError, pa.ArrowException) as exc:
+                raise ResultsError(f"{path} is damaged ({exc}); start the run again in a new directory") from None
             yield {name: table.column(name).to_numpy() for name in names}
 
     @staticmethod

@@ -182,7 +182,7 @@ def test_bad_backend_arguments_are_refused(job):
 @pytest.fixture(scope="module")
 def dask_local():
     pytest.importorskip("distributed")
-    with DaskBackend("local") as backend:
+    with DaskBackend("local", 2) as backend:
         yield backend
 
 
@@ -219,7 +219,7 @@ def test_a_scheduler_without_workers_is_a_clear_error_not_a_hang():
                 pass
 
 
-@pytest.mark.parametrize("address", ["bogus", "tcp://127.0.0.1"])
+@pytest.mark.parametrize("address", ["bogus", "tcp://127.0.0.1", "tcp://127.0.0.1:notaport"])
 def test_a_malformed_scheduler_address_is_a_clear_error(address):
     pytest.importorskip("distributed")
     with pytest.raises(BackendError, match="tcp://host:8786"):

@@ -292,3 +292,23 @@ def test_an_interrupted_start_leaves_no_directory_that_cannot_be_resumed(job, tm
     with pytest.raises(KeyboardInterrupt):
         create(tmp_path / "r", job)
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("damage", ["progress_key", "chunks_gone", "chunk_truncated"])
+def test_a_damaged_directory_is_a_clear_error_on_resume(job, tmp_path, damage):
+    writer = interrupted(tmp_path / "r", job, batches=2)
+    directory = writer.directory
+    if damage == "progress_key":
+        doc = json.loads((directory / "progress.json").read_text())
+        del doc["next_run"]
+        (directory / "progress.json").write_text(json.dumps(doc))
+    elif damage == "chunks_gone":
+        import shutil
+
+        shutil.rmtree(directory / "chunks")
+    else:
+        chunk = sorted((directory / "chunks").glob("runs-*.parquet"))[0]
+        chunk.write_bytes(chunk.read_bytes()[:100])
+    with pytest.raises(ResultsError, match="damaged|chunks were removed"):
+        resumed = ResultsWriter.resume(directory)
+        list(resumed.done_columns(["run"]))
