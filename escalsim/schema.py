@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, StringConstraints, model_validator
+from pydantic import BeforeValidator, Field, StringConstraints, field_validator, model_validator
 
 from escalsim.params import AnyNumber, Count, Days, NonNegative, Param, Probability, Strict, support
 from escalsim.params import mean as param_mean
@@ -31,8 +31,21 @@ def _not_a_number(value):
 
 
 Date = Annotated[dt.date, BeforeValidator(_not_a_number)]
+def _date_or_day(value):
+    """One clear message for what is neither a date nor a day number (a union would report one per member)."""
+    if isinstance(value, (dt.date, int, float)) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):  # a date in JSON (job.json), or quoted in YAML
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError(f"expected a date (YYYY-MM-DD) or a day number counted from the start, not {value!r}")
+
+
 When = Annotated[
     dt.date | float,
+    BeforeValidator(_date_or_day),
     Field(description="a date (YYYY-MM-DD) or a day number counted from the scenario start"),
 ]
 
@@ -283,6 +296,13 @@ class Scenario(Strict):
     options: dict[Id, ResponseOption] = Field(default_factory=dict, max_length=1000)
     treaties: dict[Id, Treaty] = Field(default_factory=dict, max_length=100)
     source: Text | None = None
+
+    @field_validator("end")
+    @classmethod
+    def _not_both(cls, end, info):
+        if end is not None and info.data.get("horizon_days") is not None:  # located at end:, not at the top
+            raise ValueError("give exactly one of horizon_days or end, not both")
+        return end
 
     @model_validator(mode="after")
     def _horizon(self):

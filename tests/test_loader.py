@@ -614,6 +614,17 @@ def test_broken_yaml_is_located(tmp_path, old, new, needle, fragment):
     assert 1 <= problem.line <= text.count("\n") + 1
 
 
+def test_a_checkpoint_that_is_neither_a_date_nor_a_day_gets_one_message(tmp_path):
+    text = variant(("h1: 2025-06-30", "h1: end of june"))
+    check_one(tmp_path, text, "end of june", "checkpoints.h1",
+              "expected a date (YYYY-MM-DD) or a day number counted from the start, not 'end of june'")
+
+
+def test_horizon_days_and_end_together_point_at_end(tmp_path):
+    text = variant(("horizon_days: 365", "horizon_days: 365\nend: 2025-12-31"))
+    check_one(tmp_path, text, "2025-12-31", "end", "give exactly one of horizon_days or end, not both")
+
+
 def test_end_is_the_last_day_simulated(tmp_path):
     """As the language doc says: start 2025-01-01 and end 2025-12-31 make 365 days, and a checkpoint may sit
     on the end date."""
