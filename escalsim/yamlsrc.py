@@ -147,6 +147,18 @@ def _locate_bad_scalar(text: str, name: str) -> tuple[str, int, int, str]:
     return name, 1, 1, ""
 
 
+def _explained(what: str) -> str:
+    """ruamel's message, shortened where it dumps a whole value, with the usual cause where there is one."""
+    duplicate = re.search(r'found duplicate key "([^"]*)"', what)
+    if duplicate:
+        return f'duplicate key "{duplicate[1]}" (each key may appear once in a mapping)'
+    if "'\\t'" in what:
+        return what + " (indent with spaces: YAML does not allow tabs there)"
+    if "mapping values are not allowed here" in what:
+        return what + " (a ':' missing after a key on the line above? quote a value that holds ': ')"
+    return what
+
+
 def load_yaml(path: Path, text: str | None = None) -> Source:
     """Parse one file into a Source; every failure is a ScenarioError located in the file."""
     name = str(path)
@@ -160,9 +172,7 @@ def load_yaml(path: Path, text: str | None = None) -> Source:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = " ".join(str(x) for x in (exc.context, exc.problem) if x).replace("\n", " ")
-        if "duplicate key" in what:
-            what += " (each key may appear once in a mapping)"
-        fail(name, line, col, f"YAML error: {what}")
+        fail(name, line, col, f"YAML error: {_explained(what)}")
     except CONSTRUCTION_ERRORS as exc:  # raised while constructing a value, e.g. a date that does not exist
         file, line, col, value = _locate_bad_scalar(text, name)
         if any(word in str(exc) for word in ("day", "month", "year")):
@@ -193,7 +203,9 @@ def _plain(node, path: tuple, source: Source, name: str, budget: list[int]):
         for key, value in node.items():
             kline, kcol, vline, vcol = _positions(node, key)
             if not isinstance(key, str):
-                fail(name, kline + 1, kcol + 1, f"key {key!r} is not a string; keys are names", format_path(path))
+                comma = " (a number written with a comma, like 3,650? write 3650)" if type(key) is int else ""
+                fail(name, kline + 1, kcol + 1, f"key {key!r} is not a string; keys are names{comma}",
+                     format_path(path))
             source.keys[path + (key,)] = (name, kline + 1, kcol + 1)
             source.values[path + (key,)] = (name, vline + 1, vcol + 1)
             out[key] = _plain(value, path + (key,), source, name, budget)

@@ -585,7 +585,8 @@ def test_non_utf8_is_located(tmp_path):
     ("  start: peace\n  rungs:", "  start: peace\n? rungs:", "rungs:\n", "a key is a list or a mapping"),
     ("horizon_days: 365", "horizon_days: 365\nx: &k {a: [1]}\n*k : 1", "*k", "a key is a list or a mapping"),
     ("horizon_days: 365", "horizon_days: 365\n{a: 1}: 1", "{a", "a key is a list or a mapping"),
-    ("horizon_days: 365", "horizon_days: 365\ntrue: x", "true", "key True is not a string"),
+    ("horizon_days: 365", "horizon_days: 365\ntrue: x", "true", "key True is not a string; keys are names"),
+    ("total: 3650,", "total: 3,650,", "650", "write 3650"),
 ])
 def test_non_string_key(tmp_path, old, new, needle, fragment):
     text = variant((old, new))
@@ -600,7 +601,9 @@ def test_non_string_key(tmp_path, old, new, needle, fragment):
     ("lag_days: 10", "lag_days: 0x_", "0x_", "quote it ('0x_')"),
     ("lag_days: 10", "lag_days: 1" + "0" * 5000, "10000", "more than 400 digits"),
     ("horizon_days: 365", "horizon_days: 365\n  bad indent: 1", "bad", "YAML error"),
-    ("actors:\n  a:", "actors:\n\ta:", "\ta", "YAML error"),
+    ("actors:\n  a:", "actors:\n\ta:", "\ta", "indent with spaces"),
+    ("horizon_days: 365", "horizon_days: 365\nhorizon_days: 300", "horizon_days: 300",
+     'duplicate key "horizon_days" (each key may appear once in a mapping)'),
     ("title: Two states, one border, one year", "title: [unclosed", None, "YAML error"),
     ("horizon_days: 365", "horizon_days: 365\n---\nname: second", "---", "single document"),
 ])
