@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import simpy
+from bare import bare_simpy_us_per_event  # benchmarks/bare.py, beside this file
 
 from escalsim import __version__
 from escalsim.engine import compile_model, simulate
@@ -38,19 +39,6 @@ horizon_days: 365
 ladder: {start: a, rungs: [{id: a}, {id: b}]}
 actors: {x: {label: X}}
 """
-
-
-def bare_simpy_us_per_event(n: int = 300_000) -> float:
-    """The reference: one process yielding env.timeout(1) in a loop."""
-    def loop(env):
-        while True:
-            yield env.timeout(1)
-
-    env = simpy.Environment()
-    env.process(loop(env))
-    t = time.perf_counter()
-    env.run(until=n)
-    return (time.perf_counter() - t) / n * 1e6
 
 
 def model_us_per_event(model, runs: int) -> tuple[float, float, float]:

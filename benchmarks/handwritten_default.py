@@ -35,6 +35,7 @@ from collections.abc import Callable
 from statistics import NormalDist
 
 import simpy
+from bare import bare_simpy_us_per_event  # benchmarks/bare.py, beside this file (no escalsim)
 
 START, HORIZON, MONTH, YEAR = dt.date(2024, 10, 15), 365.0, 365.25 / 12, 365.25
 CHECKPOINT_DATES = ("2024-10-31", "2024-11-30", "2024-12-31", "2025-01-31", "2025-02-28", "2025-03-31", "2025-04-30",
@@ -448,18 +449,6 @@ def simulate(r: random.Random, env: simpy.Environment | None = None) -> tuple[Ru
     return m, next(env._eid) - len(env._queue) - 1
 
 
-def bare_us_per_event(n: int = 200_000) -> float:
-    def loop(env):
-        while True:
-            yield env.timeout(1)
-
-    env = simpy.Environment()
-    env.process(loop(env))
-    t = time.perf_counter()
-    env.run(until=n)
-    return (time.perf_counter() - t) / n * 1e6
-
-
 def time_model(runs: int, seed: int) -> tuple[float, int, list]:
     """(seconds, SimPy events processed, per-run results) of `runs` runs drawn from Random(seed)."""
     r, kept, events = random.Random(seed), [], 0
@@ -484,7 +473,7 @@ def main() -> None:
         assert simulate(r, env)[1] == sum(env.kinds.values()) - 1  # step() also saw run()'s `until` (an Event)
         kinds += env.kinds
     kinds["Event"] -= checked
-    bare = min(bare_us_per_event() for _ in range(3))
+    bare = min(bare_simpy_us_per_event(200_000) for _ in range(3))
     seconds, events, kept = min((time_model(args.runs, args.seed) for _ in range(args.repeats)), key=lambda x: x[0])
     per_event, per_run, timeouts = seconds / events * 1e6, seconds / args.runs * 1e6, kinds["Timeout"] / checked
     print(f"bare SimPy loop: {bare:.3f} us/event (best of 3, 200,000 events each)")

@@ -661,17 +661,16 @@ def test_a_number_in_a_date_field_is_refused(tmp_path, number):
               after="start: ")
 
 
-def test_a_lognormal_beyond_float_range_is_refused(tmp_path):
-    """mu written as if it were the mean (1500) used to crash with OverflowError."""
-    text = variant(("lag_days: 10", "lag_days: {dist: lognormal, mu: 1500, sigma: 0.3, per: use}"))
-    check_one(tmp_path, text, "{dist: lognormal", "observations.b_sees_troops.lag_days", "e^1502",
-              "mu is the mean of log X", "mu 7.3")
-
-
-def test_a_reversed_clip_is_refused(tmp_path):
-    text = variant(("lag_days: 10", "lag_days: {dist: uniform, low: 5, high: 15, per: use, clip: [14, 6]}"))
-    check_one(tmp_path, text, "{dist: uniform", "observations.b_sees_troops.lag_days",
-              "clip is [low, high], got [14, 6]: write [6, 14]")
+@pytest.mark.parametrize(("param", "needle", "fragments"), [
+    # mu written as if it were the mean (1500) used to crash with OverflowError
+    ("{dist: lognormal, mu: 1500, sigma: 0.3, per: use}", "{dist: lognormal",
+     ("e^1502", "mu is the mean of log X", "mu 7.3")),
+    ("{dist: uniform, low: 5, high: 15, per: use, clip: [14, 6]}", "{dist: uniform",
+     ("clip is [low, high], got [14, 6]: write [6, 14]",)),
+])
+def test_a_distribution_that_cannot_be_drawn_is_refused(tmp_path, param, needle, fragments):
+    text = variant(("lag_days: 10", f"lag_days: {param}"))
+    check_one(tmp_path, text, needle, "observations.b_sees_troops.lag_days", *fragments)
 
 
 def test_missing_file_and_directory(tmp_path):
