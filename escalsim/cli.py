@@ -17,7 +17,7 @@ from escalsim.engine import InjectionError, compile_model, simulate
 from escalsim.errors import ScenarioError
 from escalsim.loader import load_scenario
 from escalsim.schema import Injection, Scenario
-from escalsim.store import read_manifest
+from escalsim.store import JOB, read_manifest
 from escalsim.story import json_lines, story
 from escalsim.tables import summary, summary_frame, write_csv
 from escalsim.world import RunawayError
@@ -223,7 +223,7 @@ def run(file, runs, seed, workers, out_dir, overrides, precision, min_runs, max_
             else:
                 directory = montecarlo.resume(where, settings, progress)
     except KeyboardInterrupt:
-        if (where / "job.json").is_file():
+        if (where / JOB).is_file():
             click.echo(f"\ninterrupted: finished runs are kept in {where}. Continue with: "
                        f"escalsim run --resume {where}", err=True)
         else:
