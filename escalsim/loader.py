@@ -36,6 +36,7 @@ def read_source(path: Path, _chain: tuple[Path, ...] = ()) -> Source:
     source = load_yaml(path)
     base_name = source.data.get("extends")
     if base_name is None:
+        _refuse_empty_values(source)
         return source
     where = source.where(("extends",))
     if not isinstance(base_name, str) or not base_name.strip():
@@ -59,6 +60,28 @@ def read_source(path: Path, _chain: tuple[Path, ...] = ()) -> Source:
     base.data.pop("extends", None)
     _overlay(base, source, ())
     return base
+
+
+def _refuse_empty_values(source: Source) -> None:
+    """`cap:` with nothing after it would mean "no cap", silently: in a scenario that extends nothing, an empty
+    value is an error. (In a variant, `key: null` removes the value its base gives.)"""
+    problems = []
+
+    def walk(node, path: tuple) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if value is None:
+                    problems.append(Problem(*source.where(path + (key,), key=True), format_path(path + (key,)),
+                                            f"'{key}' is empty: write its value, or remove the line"))
+                else:
+                    walk(value, path + (key,))
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, path + (i,))
+
+    walk(source.data, ())
+    if problems:
+        raise ScenarioError(problems)
 
 
 def scenario_sources(path: Path) -> dict[str, str]:

@@ -211,7 +211,9 @@ def test_no_suggestion_for_a_key_like_nothing(tmp_path):
         ("lag_days: 10", "lag_days: true", "true", "observations.b_sees_troops.lag_days",
          ["expected a number", "True"]),
         ("lag_days: 10", "lag_days:", None, "observations.b_sees_troops.lag_days",
-         ["expected a number", "None"]),
+         ["'lag_days' is empty: write its value, or remove the line"]),
+        ("title: Two states, one border, one year", "title:", None, "title",
+         ["'title' is empty"]),  # an optional field left empty is not "no value", silently
         ("label: mobilise along the border", "label: [mobilise]", "[mobilise]", "options.b_mobilises.label",
          ["valid string"]),
         ("    probability: 0.5 ", "    repeatable: maybe\n    probability: 0.5 ", "maybe",
@@ -697,6 +699,12 @@ def test_variant_overrides_one_nested_value_and_keeps_the_rest(tmp_path):
     assert s.options["b_mobilises"].model_copy(update={"probability": 0.5}) == base.options["b_mobilises"]
     assert s.model_dump(exclude={"name", "extends", "options"}) == base.model_dump(exclude={"name", "extends",
                                                                                             "options"})
+
+
+def test_a_variant_removes_a_base_value_with_null(tmp_path):
+    """The one place an empty value means something: in a variant, it removes what the base gives."""
+    _, path = base_and_variant(tmp_path, "extends: base.yaml\ntitle: null\n")
+    assert load_scenario(path).title is None and load_scenario(MINIMAL).title is not None
 
 
 def test_variant_replaces_lists_whole(tmp_path):
