@@ -21,6 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -174,11 +179,29 @@ def _chunk_name(kind: str, start: int, stop: int) -> str:
 
 # --- the writer --------------------------------------------------------------------------------------------
 
+def _lock_job(directory: Path) -> int | None:
+    """Hold job.json locked while this process writes the directory, so that a second escalsim process
+    resuming it at the same time is refused. POSIX record locks belong to the process and end with it (no stale
+    lock after a crash); where there are none (Windows), nothing is locked. A raw descriptor, not a file
+    object: a writer abandoned by an interruption must not warn about an unclosed file."""
+    if fcntl is None:
+        return None
+    fd = os.open(directory / JOB, os.O_RDWR)
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise ResultsError(f"{directory} is being written by another escalsim process; wait for it to finish, "
+                           "or stop it, before resuming") from None
+    return fd
+
+
 class ResultsWriter:
     """Appends batches to a results directory in run order and consolidates them at the end."""
 
     def __init__(self, directory: Path, job: dict, progress: dict):
         self.directory = directory
+        self._lock = _lock_job(directory)
         self.scenario = Scenario.model_validate_json(job["scenario"])
         self.sources: dict[str, str] = job["sources"]
         self.overrides: list[str] = job["overrides"]
@@ -252,6 +275,8 @@ class ResultsWriter:
                                f"{__version__}, whose runs may differ: start again instead of resuming")
         try:
             writer = cls(directory, job, progress)
+        except ResultsError:  # e.g. another process is writing it
+            raise
         except (KeyError, TypeError, ValueError) as exc:  # edited by hand, or written by something else
             raise ResultsError(f"{directory} is damaged ({JOB} or {PROGRESS}: {type(exc).__name__}: {exc}); "
                                "start the run again in a new directory") from None
@@ -360,6 +385,9 @@ class ResultsWriter:
         shutil.rmtree(chunk, ignore_errors=True)
         for name in (JOB, PROGRESS):
             _discard(self.directory / name)
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
         return self.directory
 
     def _manifest(self, wall_time: float, stopped_because: str, days) -> dict:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -312,3 +314,25 @@ def test_a_damaged_directory_is_a_clear_error_on_resume(job, tmp_path, damage):
     with pytest.raises(ResultsError, match="damaged|chunks were removed"):
         resumed = ResultsWriter.resume(directory)
         list(resumed.done_columns(["run"]))
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no POSIX record locks on Windows")
+def test_a_directory_another_process_is_writing_cannot_be_resumed(job, tmp_path):
+    import subprocess
+
+    writer = interrupted(tmp_path / "r", job, batches=1)
+    if getattr(writer, "_lock", None) is not None:
+        os.close(writer._lock)  # as when the interrupted process ended
+    holder = subprocess.Popen(  # another process holding the lock, as a running `escalsim run` does
+        [sys.executable, "-c", "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR); "
+         "fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); print('locked', flush=True); time.sleep(60)",
+         str(writer.directory / "job.json")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(ResultsError, match="^[^(]*being written by another escalsim process"):
+            ResultsWriter.resume(writer.directory)
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
+    assert ResultsWriter.resume(writer.directory).next_run == 64  # the lock ends with its process
