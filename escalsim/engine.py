@@ -130,7 +130,8 @@ def _run(w: World, model: Model, injections: Sequence[Injection]) -> RunRecord:
     treaties = [TreatyRun(w, plan) for plan in model.treaties]
     parts += treaties
     _inject(w, model, injections)
-    snapshots = _schedule_checkpoints(w, model)
+    read = _reader(model)
+    snapshots = _schedule_checkpoints(w, model, read)
     for part in parts:
         part.start()
     for option in w.options.values():
@@ -139,7 +140,7 @@ def _run(w: World, model: Model, injections: Sequence[Injection]) -> RunRecord:
         treaty.recheck()
     w.flush()
     w.env.run(until=model.horizon)
-    final = _reader(model)(w.values)
+    final = read(w.values)
     while len(snapshots) < len(model.checkpoints):
         snapshots.append(final)
     # outcomes are the options (in the model's order, as w.options), then the obligations
@@ -184,9 +185,10 @@ def _reader(model: Model) -> Callable[[dict], tuple[float, ...]]:
     return getter if len(model.readable) > 1 else lambda values: (getter(values),)
 
 
-def _schedule_checkpoints(w: World, model: Model) -> list[tuple[float, ...]]:
+def _schedule_checkpoints(w: World, model: Model, read: Callable[[dict], tuple[float, ...]]
+                          ) -> list[tuple[float, ...]]:
     snapshots: list[tuple[float, ...]] = []
-    values, read = w.values, _reader(model)
+    values = w.values
 
     def snap() -> None:
         snapshots.append(read(values))
