@@ -27,8 +27,8 @@ import simpy
 from bare import bare_simpy_us_per_event  # benchmarks/bare.py, beside this file
 
 from escalsim import __version__
-from escalsim.engine import compile_model, simulate
-from escalsim.loader import load_scenario
+from escalsim.engine.core import compile_model, simulate
+from escalsim.scenario.loader import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT / "scenarios" / "dprk_russia_2024.yaml"
@@ -68,7 +68,7 @@ def best_of(fn, repeat: int):
 
 
 def parallel(model_path: Path, runs: int) -> dict:
-    from escalsim.runner import DaskBackend, Job, ProcessBackend, SerialBackend, run_many
+    from escalsim.montecarlo.batches import DaskBackend, Job, ProcessBackend, SerialBackend, run_many
 
     job = Job(load_scenario(model_path), seed=1, trace_runs=0)
     out = {}

@@ -14,12 +14,14 @@ import importlib
 __version__ = "0.2.0"
 
 _EXPORTS = {
-    "load_scenario": "escalsim.loader", "ScenarioError": "escalsim.errors",
-    "compile_model": "escalsim.engine", "simulate": "escalsim.engine", "Injection": "escalsim.schema",
-    "run": "escalsim.montecarlo", "resume": "escalsim.montecarlo", "Settings": "escalsim.montecarlo",
-    "load_results": "escalsim.store", "Results": "escalsim.store",
+    "load_scenario": "escalsim.scenario.loader", "ScenarioError": "escalsim.errors",
+    "compile_model": "escalsim.engine", "simulate": "escalsim.engine", "Injection": "escalsim.scenario.schema",
+    "run": "escalsim.montecarlo.runs", "resume": "escalsim.montecarlo.runs", "Settings": "escalsim.montecarlo.runs",
+    "load_results": "escalsim.montecarlo.store", "Results": "escalsim.montecarlo.store",
 }
-_SUBMODULES = {"plots", "analysis", "report", "story"}
+_SUBMODULES = {"plots": "escalsim.outputs.plots", "analysis": "escalsim.outputs.analysis",
+               "report": "escalsim.outputs.report", "tables": "escalsim.outputs.tables",
+               "story": "escalsim.engine.story"}
 
 __all__ = sorted(_EXPORTS) + sorted(_SUBMODULES) + ["__version__"]
 
@@ -29,5 +31,5 @@ def __getattr__(name: str):
     if name in _EXPORTS:
         return getattr(importlib.import_module(_EXPORTS[name]), name)
     if name in _SUBMODULES:
-        return importlib.import_module(f"escalsim.{name}")
+        return importlib.import_module(_SUBMODULES[name])
     raise AttributeError(f"module 'escalsim' has no attribute {name!r}")

@@ -13,14 +13,14 @@ import click
 from click.core import ParameterSource
 
 from escalsim import __version__
-from escalsim.engine import InjectionError, compile_model, simulate
+from escalsim.engine.core import InjectionError, compile_model, simulate
+from escalsim.engine.story import json_lines, story
+from escalsim.engine.world import RunawayError
 from escalsim.errors import ScenarioError
-from escalsim.loader import load_scenario
-from escalsim.schema import Injection, Scenario
-from escalsim.store import JOB, read_manifest
-from escalsim.story import json_lines, story
-from escalsim.tables import summary, summary_frame, write_csv
-from escalsim.world import RunawayError
+from escalsim.montecarlo.store import JOB, read_manifest
+from escalsim.outputs.tables import summary, summary_frame, write_csv
+from escalsim.scenario.loader import load_scenario
+from escalsim.scenario.schema import Injection, Scenario
 
 EXIT_INVALID = 1
 EXIT_INTERRUPTED = 130
@@ -44,7 +44,7 @@ def parse_injection(text: str, scenario: Scenario) -> Injection:
     if not sep or not option or not when:
         raise click.BadParameter(f"{text!r}: expected OPTION@DATE or OPTION@DAY, e.g. seoul_lethal_aid@2024-11-15")
     if option not in scenario.options:
-        from escalsim.expr import suggest
+        from escalsim.scenario.conditions import suggest
 
         hint = suggest(option, scenario.options)
         raise click.BadParameter(f"{text!r}: unknown option '{option}'" + (f" (did you mean '{hint}'?)" if hint else "")
@@ -188,9 +188,9 @@ def run(file, runs, seed, workers, out_dir, overrides, precision, min_runs, max_
     that pandas, polars and DuckDB read directly. Ctrl-C stops cleanly: finished runs are kept, and
     `escalsim run --resume DIR` completes them with exactly the results an uninterrupted run would give.
     """
-    from escalsim import montecarlo
-    from escalsim.runner import BackendError
-    from escalsim.store import ResultsError
+    from escalsim.montecarlo import runs as montecarlo
+    from escalsim.montecarlo.batches import BackendError
+    from escalsim.montecarlo.store import ResultsError
 
     if (resume_dir is None) == (file is None):
         raise click.UsageError("give a scenario FILE, or --resume DIR (not both)")
@@ -253,7 +253,7 @@ def run(file, runs, seed, workers, out_dir, overrides, precision, min_runs, max_
 
 
 def _results(directory: str):
-    from escalsim.store import ResultsError, load_results
+    from escalsim.montecarlo.store import ResultsError, load_results
 
     try:
         return load_results(directory)
@@ -273,7 +273,7 @@ def _results(directory: str):
               "first traced run].")
 def plot(directory: str, kinds: tuple[str, ...], out_dir: str | None, fmt: str, run_index: int | None) -> None:
     """Draw figures from a results DIRECTORY (never re-simulates)."""
-    from escalsim import plots
+    from escalsim.outputs import plots
 
     results = _results(directory)
     try:
@@ -292,7 +292,7 @@ def plot(directory: str, kinds: tuple[str, ...], out_dir: str | None, fmt: str, 
 @click.option("--out", type=click.Path(dir_okay=False), help="The page to write [default: DIR/report.html].")
 def report(directory: str, out: str | None) -> None:
     """Write a self-contained HTML report (figures embedded, no network needed) of a results DIRECTORY."""
-    from escalsim.report import write_report
+    from escalsim.outputs.report import write_report
 
     results = _results(directory)
     try:

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 
 import escalsim
-from escalsim import records
-from escalsim.engine import compile_model, simulate
-from escalsim.loader import load_scenario
+from escalsim.engine.core import compile_model, simulate
+from escalsim.montecarlo import records
+from escalsim.scenario.loader import load_scenario
 
 SCENARIOS = Path(__file__).parent.parent / "scenarios"
 MINIMAL = SCENARIOS / "minimal.yaml"
@@ -46,7 +46,7 @@ def build_results(scenario: Path = MINIMAL, runs: int = 300, seed: int = 2024, t
     fields = dict(directory=Path(directory or f"/nonexistent/{model.name}"), manifest=manifest, runs=table,
                   levels=levels, traces=traces)
     try:
-        from escalsim.store import Results  # the real class once store.py lands
+        from escalsim.montecarlo.store import Results  # the real class once store.py lands
         return Results(**fields)
     except (ImportError, TypeError):  # not there yet, or it needs fields the plots do not read
         return StandInResults(**fields)

@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 from scipy import integrate, stats
 
-from escalsim import analysis, records
-from escalsim.engine import compile_model, simulate
-from escalsim.loader import load_scenario
+from escalsim.engine.core import compile_model, simulate
+from escalsim.montecarlo import records
+from escalsim.outputs import analysis
+from escalsim.scenario.loader import load_scenario
 
 MINIMAL = Path(__file__).parent.parent / "scenarios" / "minimal.yaml"
 

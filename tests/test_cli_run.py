@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from escalsim import runner
 from escalsim.cli import main
+from escalsim.montecarlo import batches as runner
 
 MINIMAL = str(Path(__file__).parent.parent / "scenarios" / "minimal.yaml")
 
@@ -106,12 +106,12 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, monkeypatch, re
                 raise KeyboardInterrupt
             yield batch
 
-    monkeypatch.setattr("escalsim.montecarlo.run_many", interrupted)
+    monkeypatch.setattr("escalsim.montecarlo.runs.run_many", interrupted)
     out = tmp_path / "r"
     result = invoke("run", MINIMAL, "--runs", 400, "--workers", 1, "--batch-size", 50, "--out", out,
                     "--traces", 3)
     assert result.exit_code == 130 and f"escalsim run --resume {out}" in result.output
-    monkeypatch.setattr("escalsim.montecarlo.run_many", real)
+    monkeypatch.setattr("escalsim.montecarlo.runs.run_many", real)
     result = invoke("run", "--resume", out, "--workers", 1)
     assert result.exit_code == 0, result.output
     pd.testing.assert_frame_equal(pd.read_parquet(out / "runs.parquet"),

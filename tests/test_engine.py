@@ -9,8 +9,8 @@ import pytest
 from scipy import stats
 from worlds import model_of, runs, tolerance
 
-from escalsim.engine import InjectionError, simulate
-from escalsim.schema import Injection
+from escalsim.engine.core import InjectionError, simulate
+from escalsim.scenario.schema import Injection
 
 N = 2000
 
@@ -242,7 +242,7 @@ def test_enable_and_disable_options(tmp_path):
 
 def test_scheduled_calls_are_events_simpy_processes(tmp_path):
     """world.at schedules slotted Call objects; SimPy's step must run them in time order, FIFO on ties."""
-    from escalsim.world import World
+    from escalsim.engine.world import World
 
     model = model_of(tmp_path, {})
     world = World(model, seed=1, run=0, trace=False)
@@ -268,7 +268,7 @@ def test_flows_that_never_end_or_send_nothing_are_refused(tmp_path, flow, messag
 
 
 def test_a_run_with_too_many_events_stops_with_a_clear_error(tmp_path, monkeypatch):
-    from escalsim import world
+    from escalsim.engine import world
 
     monkeypatch.setattr(world, "MAX_EVENTS", 1000)
     model = model_of(tmp_path, {"variables": {"t": {"initial": 0}},
@@ -285,8 +285,8 @@ def test_a_finished_run_leaves_no_reference_cycles():
     import gc
     from pathlib import Path
 
-    from escalsim.engine import compile_model
-    from escalsim.loader import load_scenario
+    from escalsim.engine.core import compile_model
+    from escalsim.scenario.loader import load_scenario
 
     model = compile_model(load_scenario(Path(__file__).parent.parent / "scenarios" / "dprk_russia_2024.yaml"))
     simulate(model, 1, 0)

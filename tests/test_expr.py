@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 
-from escalsim import expr as expr_module
-from escalsim.expr import MAX_DEPTH, MAX_LENGTH, Expr, ExprError, parse, suggest
+from escalsim.scenario import conditions as expr_module
+from escalsim.scenario.conditions import MAX_DEPTH, MAX_LENGTH, Expr, ExprError, parse, suggest
 
 VARIABLES = ("x", "y", "z", "troops", "casualties", "us_est_troops", "us_est_dprk_troops")
 EVENTS = ("war", "treaty_in_force", "dprk_in_combat")

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from strategies import MINIMAL, MINIMAL_TEXT, minimal_with_junk, mutated_minimal, override_texts, yaml_like_text
 
 from escalsim.errors import Problem, ScenarioError
-from escalsim.loader import load_scenario
-from escalsim.yamlsrc import MAX_BYTES
+from escalsim.scenario.loader import load_scenario
+from escalsim.scenario.source import MAX_BYTES
 
 TREATY = """
 treaties:
@@ -964,7 +964,7 @@ def test_extends_only_names_yaml_files(tmp_path):
 
 
 def test_scenario_sources_follow_extends():
-    from escalsim.loader import scenario_sources
+    from escalsim.scenario.loader import scenario_sources
 
     sources = scenario_sources(MINIMAL.parent / "dprk_russia_2024_rok_arms_early.yaml")
     assert [Path(p).name for p in sources] == ["dprk_russia_2024_rok_arms_early.yaml", "dprk_russia_2024.yaml"]

@@ -14,8 +14,8 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from results_factory import DPRK, MINIMAL, build_results, level_matrix  # noqa: E402
 
-from escalsim import plots  # noqa: E402
-from escalsim.analysis import wilson  # noqa: E402
+from escalsim.outputs import plots  # noqa: E402
+from escalsim.outputs.analysis import wilson  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -344,9 +344,9 @@ def test_a_manifest_without_the_model_description_is_named(minimal, tmp_path):
 
 def test_plots_read_a_results_directory_written_by_the_store(tmp_path):
     """End to end through escalsim.store: simulate, write the directory, load it, draw every kind."""
-    store = pytest.importorskip("escalsim.store")
-    from escalsim.loader import load_scenario
-    from escalsim.runner import Job, run_batch
+    store = pytest.importorskip("escalsim.montecarlo.store")
+    from escalsim.montecarlo.batches import Job, run_batch
+    from escalsim.scenario.loader import load_scenario
 
     job = Job(load_scenario(MINIMAL), seed=4, trace_runs=3)
     writer = store.ResultsWriter.create(tmp_path / "res", scenario=job.scenario, sources={}, seed=4, runs=80,
@@ -356,7 +356,7 @@ def test_plots_read_a_results_directory_written_by_the_store(tmp_path):
     results = store.load_results(tmp_path / "res")
     missing = [k for k in plots.CONTRACT if k not in results.manifest]
     if missing:
-        pytest.skip(f"escalsim.store's manifest lacks {', '.join(missing)}: it does not store records.describe(model)")
+        pytest.skip(f"escalsim.montecarlo.store's manifest lacks {', '.join(missing)}: it does not store records.describe(model)")
     paths = plots.save_all(results, tmp_path / "plots", ["fan", "drivers", "timeline"])
     assert [p.name for p in paths] == ["fan.png", "drivers.png", "timeline_run0.png"]
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from worlds import model_of
 
-from escalsim.engine import compile_model, simulate
-from escalsim.loader import load_scenario
-from escalsim.schema import Injection
+from escalsim.engine.core import compile_model, simulate
+from escalsim.scenario.loader import load_scenario
+from escalsim.scenario.schema import Injection
 
 SCENARIOS = Path(__file__).parent.parent / "scenarios"
 

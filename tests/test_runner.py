@@ -14,9 +14,8 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from escalsim import runner
-from escalsim.loader import load_scenario
-from escalsim.runner import (
+from escalsim.montecarlo import batches as runner
+from escalsim.montecarlo.batches import (
     BackendError,
     DaskBackend,
     Job,
@@ -27,7 +26,8 @@ from escalsim.runner import (
     run_batch,
     run_many,
 )
-from escalsim.store import ResultsWriter, load_results
+from escalsim.montecarlo.store import ResultsWriter, load_results
+from escalsim.scenario.loader import load_scenario
 
 SCENARIOS = Path(__file__).parent.parent / "scenarios"
 RUNS = 300

@@ -15,11 +15,12 @@ import pyarrow.parquet as pq
 import pytest
 from pandas.testing import assert_frame_equal
 
-from escalsim import __version__, store
-from escalsim.loader import load_scenario
-from escalsim.records import column_names
-from escalsim.runner import Job, SerialBackend, model_of, run_many
-from escalsim.store import FORMAT, ResultsError, ResultsWriteError, ResultsWriter, load_results
+from escalsim import __version__
+from escalsim.montecarlo import store
+from escalsim.montecarlo.batches import Job, SerialBackend, model_of, run_many
+from escalsim.montecarlo.records import column_names
+from escalsim.montecarlo.store import FORMAT, ResultsError, ResultsWriteError, ResultsWriter, load_results
+from escalsim.scenario.loader import load_scenario
 
 SCENARIOS = Path(__file__).parent.parent / "scenarios"
 MINIMAL = SCENARIOS / "minimal.yaml"

@@ -7,8 +7,8 @@ import json
 import math
 from pathlib import Path
 
-from escalsim.engine import compile_model, simulate
-from escalsim.loader import load_scenario
+from escalsim.engine.core import compile_model, simulate
+from escalsim.scenario.loader import load_scenario
 
 BASE = {
     "name": "test_world",

@@ -14,8 +14,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 from scipy import stats
 
-from escalsim.analysis import wilson
-from escalsim.plotkit import (  # noqa: F401 - part of this module's public face
+from escalsim.outputs.analysis import wilson
+from escalsim.outputs.style import (  # noqa: F401 - part of this module's public face
     BAND,
     CONTRACT,
     DPI,
@@ -46,7 +46,7 @@ from escalsim.plotkit import (  # noqa: F401 - part of this module's public face
     new_figure,
     rung_colours,
 )
-from escalsim.timeline import _check_traced, _ranges, run_timeline, traced_runs  # noqa: F401 - public here too
+from escalsim.outputs.timeline import _check_traced, _ranges, run_timeline, traced_runs  # noqa: F401 - public here too
 
 # --- fan chart -------------------------------------------------------------------------------------------
 FAN_BANDS = ((0.025, 0.975, 0.16), (0.10, 0.90, 0.26), (0.25, 0.75, 0.40))  # quantiles and opacity

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, StringConstraints, field_validator, model_validator
 
-from escalsim.params import AnyNumber, Count, Days, NonNegative, Param, Probability, Strict, support
-from escalsim.params import mean as param_mean
+from escalsim.scenario.parameters import AnyNumber, Count, Days, NonNegative, Param, Probability, Strict, support
+from escalsim.scenario.parameters import mean as param_mean
 
 FORMAT_VERSION = 1
 RESERVED = frozenset({"level", "day", "true", "false", "and", "or", "not", "min", "max", "abs",

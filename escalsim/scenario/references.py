@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from escalsim.expr import ExprError, parse, suggest
-from escalsim.schema import RESERVED, Effect, Scenario
+from escalsim.scenario.conditions import ExprError, parse, suggest
+from escalsim.scenario.schema import RESERVED, Effect, Scenario
 
 Found = Iterator[tuple[tuple, str]]
 KEY = "[key]"  # last part of a path whose problem is the mapping key (a name), not its value, as in pydantic

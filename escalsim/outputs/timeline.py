@@ -9,7 +9,7 @@ import matplotlib.dates as mdates
 import matplotlib.patches
 import numpy as np
 
-from escalsim.plotkit import (
+from escalsim.outputs.style import (
     INK,
     KIND_COLOURS,
     KIND_NAMES,

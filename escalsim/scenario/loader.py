@@ -13,9 +13,9 @@ from pydantic import BaseModel, StringConstraints, ValidationError
 from pydantic.fields import FieldInfo
 
 from escalsim.errors import Problem, ScenarioError, format_path
-from escalsim.expr import suggest
-from escalsim.schema import Id, Scenario
-from escalsim.yamlsrc import Source, fail, load_yaml, read_text
+from escalsim.scenario.conditions import suggest
+from escalsim.scenario.schema import Id, Scenario
+from escalsim.scenario.source import Source, fail, load_yaml, read_text
 
 MAX_EXTENDS = 8
 ID_PATTERN = next(m.pattern for m in Id.__metadata__ if isinstance(m, StringConstraints))
@@ -184,7 +184,7 @@ def _check_slot(node, part, done: tuple, text: str, where: tuple) -> None:
 
 def validate(source: Source) -> Scenario:
     """The checked scenario, or a ScenarioError listing every problem, references in the valid parts included."""
-    from escalsim.check import check_references  # check imports the expression language
+    from escalsim.scenario.references import check_references  # check imports the expression language
 
     try:
         scenario = Scenario.model_validate(source.data)

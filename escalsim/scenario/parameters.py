@@ -330,7 +330,7 @@ class _UnknownDist(Strict):
             raise ValueError(
                 "a distribution needs 'dist:' (one of " + ", ".join(DIST_NAMES) + "), or write a plain number"
             )
-        from escalsim.expr import suggest  # local: expr is the only module that owns name suggestions
+        from escalsim.scenario.conditions import suggest  # local: expr is the only module that owns name suggestions
 
         hint = suggest(str(dist), DIST_NAMES)
         hint = f" (did you mean '{hint}'?)" if hint else ""

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from escalsim import analysis
+from escalsim.outputs import analysis
 
 
 def date_label(manifest: dict, day: float) -> str:

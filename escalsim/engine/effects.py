@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from escalsim.draws import ParamList
-from escalsim.schema import Effect
+from escalsim.engine.draws import ParamList
+from escalsim.scenario.schema import Effect
 
 Apply = Callable[[object, object, str], str]  # (world, draws, cause) -> short text of what it did
 

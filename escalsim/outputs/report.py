@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from escalsim import analysis, plots
-from escalsim.tables import date_label
+from escalsim.outputs import analysis, plots
+from escalsim.outputs.tables import date_label
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from escalsim import sampling
-from escalsim.decisions import add_hazard
-from escalsim.draws import Draws, ParamList
-from escalsim.schema import Scenario
+from escalsim.engine.draws import Draws, ParamList, add_hazard
+from escalsim.engine.element import ElementKind, Planning
+from escalsim.scenario.schema import Ladder
 
 CAUSE = "background hazard"
 
 
-def plan_hazards(s: Scenario) -> tuple[ParamList, list[tuple[int | None, int | None]]]:
+def plan_hazards(_key: str, spec: Ladder, _planning: Planning) -> tuple[ParamList, list[tuple[int | None, int | None]]]:
     """Slots of each rung's daily up and down rates (None where the file gives none)."""
     plist = ParamList()
     slots = []
-    for rung in s.ladder.rungs:
+    for rung in spec.rungs:
         up = None if rung.escalate is None else add_hazard(plist, rung.escalate)
         down = None if rung.deescalate is None else add_hazard(plist, rung.deescalate)
         slots.append((up, down))
@@ -53,3 +53,11 @@ class BackgroundHazards:
         level = int(self.world.values["level"])
         step = 1 if self.draws.rng().random() < p_up else -1
         self.world.move_level(level + step, CAUSE)
+
+
+def create_hazards(world, plan: tuple[ParamList, list]) -> BackgroundHazards:
+    """The ladder's background hazards in one run."""
+    return BackgroundHazards(world, *plan)
+
+
+KIND = ElementKind("ladder", plan_hazards, create_hazards)

@@ -32,9 +32,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from escalsim import __version__, records
-from escalsim.runner import Batch, Job, model_of
-from escalsim.schema import Scenario
+from escalsim import __version__
+from escalsim.montecarlo import records
+from escalsim.montecarlo.batches import Batch, Job, model_of
+from escalsim.scenario.schema import Scenario
 
 FORMAT = 1
 KIND = "escalsim-results"

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from escalsim import __version__, records
-from escalsim.engine import Model, compile_model, simulate
-from escalsim.schema import Scenario
+from escalsim import __version__
+from escalsim.engine.core import Model, compile_model, simulate
+from escalsim.montecarlo import records
+from escalsim.scenario.schema import Scenario
 
 MIN_BATCH, MAX_BATCH = 100, 1000     # per task: below ~100 runs pool overheads show; above 1000 progress is coarse
 TASKS_PER_WORKER = 4                 # enough tasks to balance the load

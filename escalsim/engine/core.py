@@ -9,21 +9,19 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from operator import itemgetter
 
-from escalsim import expr as expressions
-from escalsim.check import event_names, readable_names
-from escalsim.decisions import Option, OptionPlan, TreatyPlan, TreatyRun, plan_option, plan_treaty
-from escalsim.draws import Draws, ParamList
-from escalsim.forces import (
-    Deployment,
-    DeploymentPlan,
-    ObservationPlan,
-    Observer,
-    plan_deployment,
-    plan_observation,
-)
-from escalsim.ladder import BackgroundHazards, plan_hazards
-from escalsim.schema import Injection, Scenario
-from escalsim.world import TraceEvent, World
+from escalsim.engine import deployments, ladder, observations, options, treaties
+from escalsim.engine.draws import Draws, ParamList
+from escalsim.engine.element import ElementKind, Planning
+from escalsim.engine.record import RunRecord
+from escalsim.engine.world import Watch, World
+from escalsim.scenario import conditions as expressions
+from escalsim.scenario.references import event_names, readable_names
+from escalsim.scenario.schema import Injection, Scenario
+
+# Every kind of scenario element, in the order a run creates and starts them (the order is part of the results:
+# it decides which of two things due at the same moment happens first).
+ELEMENT_KINDS: tuple[ElementKind, ...] = (ladder.KIND, deployments.KIND, observations.KIND, options.KIND,
+                                          treaties.KIND)
 
 
 @dataclass
@@ -43,24 +41,29 @@ class Model:
     outcomes: list[str]              # options and obligation events, in file order
     initial: ParamList
     initial_slots: list[tuple[str, int]]
-    hazards: tuple
-    deployments: list[DeploymentPlan] = field(default_factory=list)
-    observations: list[ObservationPlan] = field(default_factory=list)
-    options: list[OptionPlan] = field(default_factory=list)
-    treaties: list[TreatyPlan] = field(default_factory=list)
+    elements: list[tuple[ElementKind, list]] = field(default_factory=list)  # each kind with its plans
 
     def date_of(self, day: float) -> dt.date:
+        """The calendar date of a (fractional) day of the run."""
         return self.start + dt.timedelta(days=math.floor(day))
+
+    def plans(self, section: str) -> list:
+        """The plans of one kind of element, by its section in the file (e.g. 'options'), in file order."""
+        return next(plans for kind, plans in self.elements if kind.section == section)
 
 
 def compile_model(s: Scenario) -> Model:
-    """Turn a validated (and reference-checked) scenario into a Model."""
+    """Turn a validated (and reference-checked) scenario into a Model; every element is planned here, once.
+
+    Raises `scenario.conditions.ExprError` for a condition the reference checks did not see (a scenario built
+    in Python without `load_scenario`)."""
     rungs = [r.id for r in s.ladder.rungs]
     names, events = readable_names(s), event_names(s)
 
     def parse(text: str):
         return expressions.parse(text, variables=names, events=events, rungs=rungs)
 
+    planning = Planning(s, parse, rungs)
     initial = ParamList()
     labels = {k: v.label or k for k, v in s.variables.items()}
     labels.update({k: o.label or f"{s.actors[o.observer].label} estimate of {labels[o.of]}"
@@ -74,31 +77,8 @@ def compile_model(s: Scenario) -> Model:
         checkpoints=sorted(((k, s.day_of(d) + 1.0) for k, d in s.checkpoints.items()), key=lambda c: c[1]),
         outcomes=outcomes, initial=initial,
         initial_slots=[(k, initial.add(v.initial)) for k, v in s.variables.items()],
-        hazards=plan_hazards(s),
-        deployments=[plan_deployment(k, d, s) for k, d in s.deployments.items()],
-        observations=[plan_observation(k, o, s) for k, o in s.observations.items()],
-        options=[plan_option(k, o, s, parse) for k, o in s.options.items()],
-        treaties=[plan_treaty(k, t, s, parse) for k, t in s.treaties.items()],
+        elements=[(kind, kind.plans(planning)) for kind in ELEMENT_KINDS],
     )
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """What one run produced: the summary row, the level's path, and (if asked) the trace."""
-
-    seed: int
-    run: int
-    final_level: int
-    max_level: int
-    first_passage: tuple[float, ...]        # day each rung was first reached (nan: never)
-    first_cause: tuple[str, ...]            # what first moved the world onto each rung
-    checkpoints: tuple[tuple[float, ...], ...]  # readable values at each checkpoint (model.readable order)
-    final: tuple[float, ...]                # readable values at the horizon
-    fired: tuple[float, ...]                # first day each outcome (option/obligation) happened (nan: never)
-    fire_counts: tuple[int, ...]            # times each option fired (obligations: 0 or 1)
-    events: int                             # SimPy events processed
-    level_path: tuple[tuple[float, int], ...]  # (day, new level) at each change
-    trace: tuple[TraceEvent, ...] | None
 
 
 class InjectionError(ValueError):
@@ -107,7 +87,10 @@ class InjectionError(ValueError):
 
 def simulate(model: Model, seed: int, run: int = 0, injections: Sequence[Injection] = (),
              trace: bool = False) -> RunRecord:
-    """One world, fully determined by (model, seed, run, injections)."""
+    """One run of the model, fully determined by (model, seed, run, injections); the trace is kept if asked.
+
+    Raises InjectionError for an injection naming no option or outside the run, and world.RunawayError for a
+    run that would never end."""
     w = World(model, seed, run, trace)
     try:
         return _run(w, model, injections)
@@ -117,27 +100,15 @@ def simulate(model: Model, seed: int, run: int = 0, injections: Sequence[Injecti
 
 def _run(w: World, model: Model, injections: Sequence[Injection]) -> RunRecord:
     _set_initial(w, model)
-    parts = [BackgroundHazards(w, *model.hazards)]
-    for plan in model.deployments:
-        w.deployments[plan.id] = Deployment(w, plan)
-    parts += w.deployments.values()
-    for plan in model.observations:
-        Observer(w, plan)
-    for plan in model.options:
-        option = w.options[plan.id] = Option(w, plan)
-        if plan.group:
-            w.groups[plan.group].append(option)
-    treaties = [TreatyRun(w, plan) for plan in model.treaties]
-    parts += treaties
+    parts = [kind.create(w, plan) for kind, plans in model.elements for plan in plans]
     _inject(w, model, injections)
     read = _reader(model)
     snapshots = _schedule_checkpoints(w, model, read)
     for part in parts:
         part.start()
-    for option in w.options.values():
-        option.recheck()
-    for treaty in treaties:
-        treaty.recheck()
+    for part in parts:  # conditions already true at the start are acted on now
+        if isinstance(part, Watch):
+            part.recheck()
     w.flush()
     w.env.run(until=model.horizon)
     final = read(w.values)

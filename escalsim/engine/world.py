@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
 from heapq import heappush
 
 import simpy
 from simpy.events import NORMAL
 
 from escalsim import sampling
+from escalsim.engine.record import TraceEvent
 
 MAX_EVENTS = 2_000_000  # a run with more SimPy events than this is a runaway (the default scenario has ~200)
 MAX_ACTIONS = 200_000  # a run that fires more options than this is a runaway (zero-delay repeatable loops)
@@ -19,20 +19,6 @@ MAX_ACTIONS = 200_000  # a run that fires more options than this is a runaway (z
 
 class RunawayError(RuntimeError):
     """A run that would never end: options re-firing each other without delay."""
-
-
-@dataclass(frozen=True)
-class TraceEvent:
-    """One thing that happened: when, what kind, who, what, and why."""
-
-    day: float
-    kind: str
-    subject: str
-    text: str
-    cause: str = ""
-
-    def with_text(self, text: str) -> TraceEvent:
-        return TraceEvent(self.day, self.kind, self.subject, text, self.cause)
 
 
 class Call:

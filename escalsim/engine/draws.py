@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from escalsim import params as P
+from escalsim import sampling
+from escalsim.scenario import parameters as P
+from escalsim.scenario.schema import Hazard
 
 
 class ParamList:
@@ -26,6 +28,19 @@ class ParamList:
         self.samplers.append(fn)
         self.constants.append(constant)
         return len(self.items) - 1
+
+
+DAYS_PER = {"per_day": 1.0, "per_month": 365.25 / 12, "per_year": 365.25}
+
+
+def add_hazard(plist: ParamList, h: Hazard) -> int:
+    """Register a hazard as a daily rate (a chance p within d days is the rate -ln(1-p)/d)."""
+    if h.probability is not None:
+        days = h.within_days
+        return plist.add(h.probability, lambda p: sampling.rate_from_probability(p, days))
+    key = next(k for k in DAYS_PER if getattr(h, k) is not None)
+    unit = DAYS_PER[key]
+    return plist.add(getattr(h, key), lambda x: x / unit)
 
 
 class Draws:

@@ -11,11 +11,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from escalsim.analysis import Tally
-from escalsim.loader import scenario_sources
-from escalsim.runner import DaskBackend, ProcessBackend, SerialBackend, available_cores, run_many
-from escalsim.schema import Scenario
-from escalsim.store import ResultsError, ResultsWriter, load_results
+from escalsim.montecarlo.batches import DaskBackend, ProcessBackend, SerialBackend, available_cores, run_many
+from escalsim.montecarlo.store import ResultsError, ResultsWriter, load_results
+from escalsim.outputs.analysis import Tally
+from escalsim.scenario.loader import scenario_sources
+from escalsim.scenario.schema import Scenario
 
 DEFAULT_RUNS = 10_000
 

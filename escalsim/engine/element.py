@@ -1,0 +1,47 @@
+"""The one protocol every scenario element follows: planned once per model from its validated spec, created and
+started once per run.
+
+A kind of element (deployments, observations, options, treaties, the ladder's hazards) is an `ElementKind`: the
+section of the scenario file it is written in, a `plan` function run once by `compile_model`, and a `create`
+function run once per run. `core.ELEMENT_KINDS` lists the kinds in the order their elements are created and
+started; adding a kind is its module, its schema and one line there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Protocol
+
+from escalsim.scenario.schema import Scenario
+
+
+class Planning(NamedTuple):
+    """What a plan function may use besides its own spec: the scenario, the condition parser, the rung ids."""
+
+    scenario: Scenario
+    parse: Callable[[str], Any]    # condition text -> a compiled condition (scenario.conditions.Expr)
+    rungs: list[str]
+
+
+class Element(Protocol):
+    """An element in one run. `start` schedules its first events once every element of the run exists.
+    An element that watches a condition is also a `world.Watch`, checked once after every element started."""
+
+    def start(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ElementKind:
+    """A kind of scenario element: where it is written, how it is planned, how a run creates it."""
+
+    section: str                                    # its section in the scenario file
+    plan: Callable[[str, Any, Planning], Any]       # (id, validated spec, planning) -> plan, once per model
+    create: Callable[[Any, Any], Element]           # (world, plan) -> the element in one run
+
+    def plans(self, planning: Planning) -> list:
+        """Plans of every element of this kind in the scenario, in file order. A section that is one object
+        rather than a table of ids (the ladder) is one element whose id is the section's name."""
+        spec = getattr(planning.scenario, self.section)
+        items = spec.items() if isinstance(spec, dict) else [(self.section, spec)]
+        return [self.plan(key, value, planning) for key, value in items]

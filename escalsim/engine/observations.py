@@ -1,0 +1,79 @@
+"""Observations (the `observations:` section): an actor learns a variable late and imprecisely."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from escalsim.engine.draws import Draws, ParamList
+from escalsim.engine.element import ElementKind, Planning
+from escalsim.scenario.schema import Observation as ObservationSpec
+
+
+@dataclass
+class ObservationPlan:
+    id: str
+    observer: str
+    of: str
+    label: str
+    lag: int
+    factor: int
+    round_to: float | None
+    initial: int | None
+    plist: ParamList
+
+
+def plan_observation(oid: str, o: ObservationSpec, planning: Planning) -> ObservationPlan:
+    """An observation's plan: who observes what, with which lag, noise factor and rounding (as slots)."""
+    s = planning.scenario
+    plist = ParamList()
+    label = o.label or s.variables[o.of].label or o.of
+    return ObservationPlan(oid, s.actors[o.observer].label, o.of, label, plist.add(o.lag_days), plist.add(o.factor),
+                           o.round_to, None if o.initial is None else plist.add(o.initial), plist)
+
+
+class Observer:
+    """Learns each change of a variable after a lag, scaled by a noise factor; never goes back in time."""
+
+    __slots__ = ("world", "plan", "latest_seen", "r", "lag", "lag_draw", "factor", "factor_draw")
+
+    def __init__(self, world, plan: ObservationPlan):
+        self.world, self.plan = world, plan
+        draws = Draws(world, "observation:" + plan.id, plan.plist)
+        self.latest_seen = -math.inf
+        initial = world.values[plan.of] if plan.initial is None else draws(plan.initial)
+        world.values[plan.id] = self._rounded(initial)
+        world.change_listeners[plan.of].append(self.changed)
+        self.r = draws.opened()  # every change draws the lag and the factor: resolved once, here
+        self.lag, self.lag_draw = draws.resolve(plan.lag)
+        self.factor, self.factor_draw = draws.resolve(plan.factor)
+
+    def start(self) -> None:
+        """Nothing to schedule: an observer acts only when the variable it watches changes."""
+
+    def _rounded(self, value: float) -> float:
+        step = self.plan.round_to
+        return value if step is None else round(value / step) * step
+
+    def changed(self, value: float) -> None:
+        lag = self.lag if self.lag_draw is None else self.lag_draw(self.r)
+        factor = self.factor if self.factor_draw is None else self.factor_draw(self.r)
+        w = self.world
+        w.at(lag, self._learn, w.env._now, value * factor)
+
+    def _learn(self, when: float, estimate: float) -> None:
+        if when < self.latest_seen:
+            return
+        self.latest_seen = when
+        w, plan = self.world, self.plan
+        if plan.round_to is not None:  # as _rounded, inline: this runs for every update an observer learns
+            estimate = round(estimate / plan.round_to) * plan.round_to
+        if estimate == w.values[plan.id]:  # most updates leave the (rounded) estimate where it was
+            return
+        if w.trace is not None:
+            w.note("observation", plan.observer, f"estimates {plan.label} at ~{estimate:,.0f} "
+                   f"(true now {w.values[plan.of]:,.0f})")
+        w.set(plan.id, estimate)
+
+
+KIND = ElementKind("observations", plan_observation, Observer)

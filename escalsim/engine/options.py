@@ -1,0 +1,168 @@
+"""Response options (the `options:` section): an actor's move, considered when its condition holds, decided by
+chance or a hazard, fired after a delay; alternatives in a `group:` exclude each other."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from escalsim import sampling
+from escalsim.engine.draws import Draws, ParamList, add_hazard
+from escalsim.engine.effects import Apply, apply_all, compile_effects
+from escalsim.engine.element import ElementKind, Planning
+from escalsim.engine.world import Watch
+from escalsim.scenario.schema import ResponseOption
+
+
+@dataclass
+class OptionPlan:
+    id: str
+    actor: str
+    label: str
+    when: object
+    chance: int | None
+    hazard: int | None
+    delay: int
+    group: str | None
+    repeatable: bool
+    enabled: bool
+    effects: list[Apply]
+    plist: ParamList
+    line: str = field(init=False)  # "Actor: label", the cause its effects pass on (e.g. to the ladder)
+    key: str = field(init=False)   # of its random stream
+
+    def __post_init__(self):
+        self.line = f"{self.actor}: {self.label}"
+        self.key = "option:" + self.id
+
+
+def plan_option(oid: str, o: ResponseOption, planning: Planning) -> OptionPlan:
+    """An option's plan: its parsed condition, and its chance or hazard, delay and effects as slots."""
+    s, parse = planning.scenario, planning.parse
+    plist = ParamList()
+    chance = None if o.probability is None else plist.add(o.probability)
+    hazard = None if o.hazard is None else add_hazard(plist, o.hazard)
+    delay = plist.add(o.delay_days)
+    effects = compile_effects(o.effects, plist, planning.rungs)
+    return OptionPlan(oid, s.actors[o.actor].label, o.label, parse(o.when), chance, hazard, delay,
+                      o.group, o.repeatable, o.enabled, effects, plist)
+
+
+class Option(Watch):
+    """One actor's possible move: considered when its condition becomes true, fired after the decision delay."""
+
+    __slots__ = ("plan", "draws", "enabled", "fired", "phase", "token", "decided_on")
+
+    def __init__(self, world, plan: OptionPlan):
+        self.plan = plan
+        self.draws = Draws(world, plan.key, plan.plist)
+        self.enabled = plan.enabled
+        self.fired = 0
+        self.phase = None  # None, "hazard" (waiting for the hazard to strike) or "delay" (decided)
+        self.token = 0
+        self.decided_on = math.nan
+        super().__init__(world, plan.when)
+
+    def start(self) -> None:
+        """Nothing to schedule: the option acts when its condition changes (checked once every element exists)."""
+
+    def on_change(self, holds: bool) -> None:
+        if holds:
+            self._consider()
+        elif self.phase == "hazard":
+            self._cancel()
+
+    def _cancel(self) -> None:
+        self.phase = None
+        self.token += 1
+
+    def _consider(self) -> None:
+        if not self.enabled or self.phase is not None or (self.fired and not self.plan.repeatable):
+            return  # off the table, already waiting or decided, or used up
+        plan = self.plan
+        if plan.chance is not None:
+            if self.draws.chance(plan.chance):
+                self._decide()
+            elif self.world.trace is not None:
+                self.world.note("decline", plan.actor, f"considers and declines: {plan.label}",
+                                f"condition became true: {plan.when.text}")
+            return
+        self.phase, self.token = "hazard", self.token + 1
+        wait = sampling.exponential(self.draws.rng(), self.draws(plan.hazard))
+        self.world.at(wait, self._hazard_strikes, self.token)
+
+    def _hazard_strikes(self, token: int) -> None:
+        if token == self.token:
+            self._decide()
+
+    def _decide(self) -> None:
+        self.phase, self.token = "delay", self.token + 1
+        self.decided_on = self.world.env._now
+        if self.plan.group:
+            self._end_alternatives()
+        self.world.at(self.draws(self.plan.delay), self._fire_if_current, self.token)
+
+    def _fire_if_current(self, token: int) -> None:
+        if token == self.token:
+            self.fire(None)
+
+    def fire(self, cause: str | None) -> None:
+        """Fire now; `cause` is what the trace says led here (None: the decision taken after the delay)."""
+        w, plan = self.world, self.plan
+        w.count_action(plan.id)
+        self.phase, self.token = None, self.token + 1
+        self.fired += 1
+        if not plan.repeatable:
+            self.retire()  # a one-shot option never looks at its condition again
+        w.happen(plan.id)
+        w.fire_days.setdefault(plan.id, w.env._now)
+        if plan.group:
+            self._end_alternatives()
+        if w.trace is None:
+            apply_all(plan.effects, w, self.draws, plan.line)
+        else:  # the decision is listed before what its effects set off, and names them
+            if cause is None:
+                cause = f"decided {w.model.date_of(self.decided_on)} once {plan.when.text}"
+            idx = len(w.trace)
+            w.note("decision", plan.actor, plan.label, cause)
+            done = apply_all(plan.effects, w, self.draws, plan.line)
+            w.trace[idx] = w.trace[idx].with_text(plan.label + (" → " + "; ".join(done) if done else ""))
+        if plan.repeatable:
+            w.flush()  # the effects may have changed this option's own condition
+            if self.state:
+                self._consider()
+
+    def _end_alternatives(self) -> None:
+        """Options in the same group are alternatives: choosing this one takes the others off the table."""
+        for other in self.world.groups[self.plan.group]:
+            if other is not self:
+                other.set_enabled(False, f"alternative chosen: {self.plan.label}")
+
+    def force(self, cause: str) -> None:
+        """An injected decision: fire now whatever the condition, unless a one-shot option was already used."""
+        if self.fired and not self.plan.repeatable:
+            self.world.note("injection", self.plan.actor, f"injection ignored, already done: {self.plan.label}",
+                            cause)
+            return
+        self.fire(cause)
+
+    def set_enabled(self, enabled: bool, cause: str) -> None:
+        if enabled == self.enabled:
+            return
+        self.enabled = enabled
+        if not enabled:
+            self._cancel()
+            self.world.note("option", self.plan.actor, f"off the table: {self.plan.label}", cause)
+        elif self.state:
+            self._consider()
+
+
+def create_option(world, plan: OptionPlan) -> Option:
+    """An option in one run, registered in the world (for injections and effects) and in its group."""
+    option = world.options[plan.id] = Option(world, plan)
+    if plan.group:
+        world.groups[plan.group].append(option)
+    return option
+
+
+KIND = ElementKind("options", plan_option, create_option)

@@ -1,0 +1,139 @@
+"""Treaties (the `treaties:` section): steps bring a treaty into force; its casus foederis calls each party's
+obligation, honoured with a compliance probability after a delay."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from escalsim.engine.draws import Draws, ParamList
+from escalsim.engine.effects import Apply, apply_all, compile_effects
+from escalsim.engine.element import ElementKind, Planning
+from escalsim.engine.world import Watch
+from escalsim.scenario.schema import Treaty
+
+
+@dataclass
+class StepPlan:
+    event: str
+    label: str
+    day: float | None
+    after: list[int]
+    delay: int
+    chance: int
+
+
+@dataclass
+class ObligationPlan:
+    event: str
+    party: str
+    label: str
+    compliance: int
+    delay: int
+    effects: list[Apply]
+    plist: ParamList
+
+
+@dataclass
+class TreatyPlan:
+    id: str
+    label: str
+    steps: list[StepPlan]
+    casus: object
+    obligations: list[ObligationPlan]
+    plist: ParamList = field(default_factory=ParamList)
+
+
+def plan_treaty(tid: str, t: Treaty, planning: Planning) -> TreatyPlan:
+    """A treaty's plan: its steps in order (dated or after others), its casus foederis, each obligation."""
+    s = planning.scenario
+    plist = ParamList()
+    ids = [st.id for st in t.steps]
+    rungs = planning.rungs
+    steps = []
+    for i, st in enumerate(t.steps):
+        after = [ids.index(a) for a in st.after] if st.after is not None else ([i - 1] if i and not st.date else [])
+        steps.append(StepPlan(f"{tid}.{st.id}", st.label or st.id, None if st.date is None else s.day_of(st.date),
+                              after, plist.add(st.delay_days), plist.add(st.probability)))
+    obligations = []
+    for ob in t.obligations:
+        op = ParamList()
+        obligations.append(ObligationPlan(f"{tid}.{ob.party}", s.actors[ob.party].label, ob.label,
+                                          op.add(ob.compliance), op.add(ob.delay_days),
+                                          compile_effects(ob.effects, op, rungs), op))
+    return TreatyPlan(tid, t.label, steps, planning.parse(t.casus_foederis), obligations, plist)
+
+
+class TreatyRun(Watch):
+    """Steps bring the treaty into force; once in force, the casus foederis calls each party's obligation."""
+
+    def __init__(self, world, plan: TreatyPlan):
+        self.world, self.plan = world, plan
+        self.draws = Draws(world, "treaty:" + plan.id, plan.plist)
+        self.ob_draws = [Draws(world, f"treaty:{plan.id}:{ob.event}", ob.plist) for ob in plan.obligations]
+        self.done: set[int] = set()
+        self.in_force = self.invoked = False
+        super().__init__(world, plan.casus)
+
+    def start(self) -> None:
+        for i, step in enumerate(self.plan.steps):
+            if step.day is not None:
+                if step.day <= 0:
+                    self._complete(i, when=step.day)
+                else:
+                    self.world.at(step.day, self._complete, i)
+            elif not step.after:
+                self._begin(i)
+
+    def _begin(self, i: int) -> None:
+        step = self.plan.steps[i]
+        if not self.draws.chance(step.chance):
+            self.world.note("treaty", self.plan.label, f"{step.label} does not happen")
+            return
+        self.world.at(self.draws(step.delay), self._complete, i)
+
+    def _complete(self, i: int, when: float | None = None) -> None:
+        w, plan = self.world, self.plan
+        step = plan.steps[i]
+        self.done.add(i)
+        w.happen(step.event, plan.label, when=when)
+        if when is None:
+            w.note("treaty", plan.label, step.label)
+        for j, other in enumerate(plan.steps):
+            if i in other.after and j not in self.done and other.day is None and set(other.after) <= self.done:
+                self._begin(j)
+        if len(self.done) == len(plan.steps) and not self.in_force:
+            self.in_force = True
+            w.happen(plan.id, plan.label, when=when)
+            w.note("treaty", plan.label, "in force")
+            if self.state:
+                self._invoke()
+
+    def on_change(self, holds: bool) -> None:
+        if holds and self.in_force:
+            self._invoke()
+
+    def _invoke(self) -> None:
+        if self.invoked:
+            return
+        self.invoked = True
+        self.retire()  # the casus foederis is called once
+        w, plan = self.world, self.plan
+        w.happen(plan.id + ".casus_foederis", plan.casus.text)
+        w.note("treaty", plan.label, "casus foederis: the parties are called on", plan.casus.text)
+        for ob, draws in zip(plan.obligations, self.ob_draws):
+            if draws.chance(ob.compliance):
+                w.at(draws(ob.delay), self._honour, ob, draws)
+            else:
+                w.note("obligation", ob.party, f"does not honour: {ob.label}", plan.label)
+
+    def _honour(self, ob: ObligationPlan, draws: Draws) -> None:
+        w = self.world
+        w.count_action(ob.event)
+        w.happen(ob.event, self.plan.label)
+        w.fire_days.setdefault(ob.event, w.env._now)
+        done = apply_all(ob.effects, w, draws, f"{ob.party}: {ob.label}")
+        w.note("obligation", ob.party, f"honours {self.plan.label}: {ob.label}"
+               + (" → " + "; ".join(done) if done else ""), f"casus foederis: {self.plan.casus.text}")
+
+
+KIND = ElementKind("treaties", plan_treaty, TreatyRun)
