@@ -12,22 +12,24 @@ from scipy import integrate, stats
 
 from escalsim.engine.core import compile_model, simulate
 from escalsim.montecarlo import records
+from escalsim.montecarlo.precision import Tally
 from escalsim.outputs import analysis
 from escalsim.scenario.loader import load_scenario
+from escalsim.stats import wilson, wilson_half_width
 
 MINIMAL = Path(__file__).parent.parent / "scenarios" / "minimal.yaml"
 
 
 def test_wilson_known_values():
-    p, low, high = analysis.wilson(5, 10)
+    p, low, high = wilson(5, 10)
     assert p == 0.5 and low == pytest.approx(0.2366, abs=1e-4) and high == pytest.approx(0.7634, abs=1e-4)
-    _, low, high = analysis.wilson(0, 20)
+    _, low, high = wilson(0, 20)
     assert low == 0 and high == pytest.approx(0.1611, abs=1e-4)
 
 
 def _exact_coverage(p: float, n: int) -> float:
     k = np.arange(n + 1)
-    _, low, high = analysis.wilson(k, n)
+    _, low, high = wilson(k, n)
     return float(np.sum(stats.binom.pmf(k, n, p) * ((low <= p) & (p <= high))))
 
 
@@ -39,17 +41,17 @@ def test_wilson_coverage(p, n):
     assert 0.92 < exact < 0.975
     reps = 20_000
     k = np.random.default_rng(2024).binomial(n, p, size=reps)
-    _, low, high = analysis.wilson(k, n)
+    _, low, high = wilson(k, n)
     covered = np.mean((low <= p) & (p <= high))
     assert abs(covered - exact) < 4 * math.sqrt(exact * (1 - exact) / reps)
 
 
 def test_tally_finds_the_widest_interval():
-    tally = analysis.Tally(rungs=["a"], marks=[("horizon", 10.0)], outcomes=["o"])
+    tally = Tally(rungs=["a"], marks=[("horizon", 10.0)], outcomes=["o"])
     tally.add({"run": np.arange(4), "first_passage.a": np.array([0.0, 0, 0, 0]),
                "fired.o": np.array([1.0, np.nan, 2.0, np.nan])})
     name, half = tally.widest()
-    assert name == "fired o" and half == pytest.approx(analysis.wilson_half_width(2, 4))
+    assert name == "fired o" and half == pytest.approx(wilson_half_width(2, 4))
 
 
 # --- scenarios/minimal.yaml by hand --------------------------------------------------------------------

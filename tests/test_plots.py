@@ -15,7 +15,7 @@ import pytest  # noqa: E402
 from results_factory import DPRK, MINIMAL, build_results, level_matrix  # noqa: E402
 
 from escalsim.outputs import plots  # noqa: E402
-from escalsim.outputs.analysis import wilson  # noqa: E402
+from escalsim.stats import wilson  # noqa: E402
 
 
 @pytest.fixture(scope="module")

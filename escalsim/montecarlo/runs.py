@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from escalsim.montecarlo.batches import DaskBackend, ProcessBackend, SerialBackend, available_cores, run_many
+from escalsim.montecarlo.precision import Tally
 from escalsim.montecarlo.store import ResultsError, ResultsWriter, load_results
-from escalsim.outputs.analysis import Tally
 from escalsim.scenario.loader import scenario_sources
 from escalsim.scenario.schema import Scenario
 

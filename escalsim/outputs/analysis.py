@@ -1,64 +1,13 @@
-"""Statistics of many runs: Wilson intervals, rung probabilities by date, first-passage and variable quantiles."""
+"""Statistics of many runs: rung probabilities by date (with Wilson intervals), first-passage and variable quantiles."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-Z95 = 1.959963984540054
+from escalsim.stats import wilson
+
 QUANTILES = (0.05, 0.5, 0.95)
-
-
-def wilson(k, n, z: float = Z95):
-    """Wilson score interval for k successes in n trials: (estimate, low, high); works on arrays."""
-    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        denom = 1 + z * z / n
-        centre = (p + z * z / (2 * n)) / denom
-        half = z / denom * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return p, np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
-
-
-def wilson_half_width(k, n, z: float = Z95):
-    _, low, high = wilson(k, n, z)
-    return (high - low) / 2
-
-
-@dataclass
-class Tally:
-    """Running counts of the probabilities that `escalsim run` reports, for sequential stopping."""
-
-    rungs: list[str]
-    marks: list[tuple[str, float]]  # (checkpoint name or 'horizon', day)
-    outcomes: list[str]
-    n: int = 0
-    counts: dict[str, int] = field(default_factory=dict)
-
-    def add(self, columns: dict) -> None:
-        """Add a batch (columns as in records.columns) to the counts."""
-        self.n += len(columns["run"])
-        for name, hits in self._events(columns):
-            self.counts[name] = self.counts.get(name, 0) + int(np.count_nonzero(hits))
-
-    def _events(self, columns: dict):
-        for rung in self.rungs:
-            first = columns[f"first_passage.{rung}"]
-            for name, day in self.marks:
-                yield f"reach {rung} by {name}", first < day
-        for outcome in self.outcomes:
-            yield f"fired {outcome}", ~np.isnan(columns[f"fired.{outcome}"])
-
-    def widest(self) -> tuple[str, float]:
-        """The reported probability with the widest 95% interval, and its half-width."""
-        if not self.counts:
-            return "", float("inf")
-        names = list(self.counts)
-        widths = wilson_half_width([self.counts[k] for k in names], self.n)
-        i = int(np.argmax(widths))
-        return names[i], float(widths[i])
 
 
 def rung_probabilities(runs: pd.DataFrame, manifest: dict) -> pd.DataFrame:

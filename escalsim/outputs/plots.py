@@ -14,7 +14,6 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 from scipy import stats
 
-from escalsim.outputs.analysis import wilson
 from escalsim.outputs.style import (  # noqa: F401 - part of this module's public face
     BAND,
     CONTRACT,
@@ -47,6 +46,7 @@ from escalsim.outputs.style import (  # noqa: F401 - part of this module's publi
     rung_colours,
 )
 from escalsim.outputs.timeline import _check_traced, _ranges, run_timeline, traced_runs  # noqa: F401 - public here too
+from escalsim.stats import wilson
 
 # --- fan chart -------------------------------------------------------------------------------------------
 FAN_BANDS = ((0.025, 0.975, 0.16), (0.10, 0.90, 0.26), (0.25, 0.75, 0.40))  # quantiles and opacity
