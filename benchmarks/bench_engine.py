@@ -68,7 +68,8 @@ def best_of(fn, repeat: int):
 
 
 def parallel(model_path: Path, runs: int) -> dict:
-    from escalsim.montecarlo.batches import DaskBackend, Job, ProcessBackend, SerialBackend, run_many
+    from escalsim.montecarlo.backends import DaskBackend, ProcessBackend, SerialBackend
+    from escalsim.montecarlo.batches import Job, run_many
 
     job = Job(load_scenario(model_path), seed=1, trace_runs=0)
     out = {}

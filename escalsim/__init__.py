@@ -17,7 +17,7 @@ _EXPORTS = {
     "load_scenario": "escalsim.scenario.loader", "ScenarioError": "escalsim.errors",
     "compile_model": "escalsim.engine", "simulate": "escalsim.engine", "Injection": "escalsim.scenario.schema",
     "run": "escalsim.montecarlo.runs", "resume": "escalsim.montecarlo.runs", "Settings": "escalsim.montecarlo.runs",
-    "load_results": "escalsim.montecarlo.store", "Results": "escalsim.montecarlo.store",
+    "load_results": "escalsim.montecarlo.results", "Results": "escalsim.montecarlo.results",
 }
 _SUBMODULES = {"plots": "escalsim.outputs.plots", "analysis": "escalsim.outputs.analysis",
                "report": "escalsim.outputs.report", "tables": "escalsim.outputs.tables",

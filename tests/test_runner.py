@@ -15,18 +15,10 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from escalsim.montecarlo import batches as runner
-from escalsim.montecarlo.batches import (
-    BackendError,
-    DaskBackend,
-    Job,
-    ProcessBackend,
-    SerialBackend,
-    auto_batch_size,
-    batch_ranges,
-    run_batch,
-    run_many,
-)
-from escalsim.montecarlo.store import ResultsWriter, load_results
+from escalsim.montecarlo.backends import BackendError, DaskBackend, ProcessBackend, SerialBackend
+from escalsim.montecarlo.batches import Job, auto_batch_size, batch_ranges, run_batch, run_many
+from escalsim.montecarlo.results import load_results
+from escalsim.montecarlo.store import ResultsWriter
 from escalsim.scenario.loader import load_scenario
 
 SCENARIOS = Path(__file__).parent.parent / "scenarios"

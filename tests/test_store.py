@@ -16,10 +16,14 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from escalsim import __version__
-from escalsim.montecarlo import store
-from escalsim.montecarlo.batches import Job, SerialBackend, model_of, run_many
+from escalsim.montecarlo import files, parquet, store
+from escalsim.montecarlo.backends import SerialBackend
+from escalsim.montecarlo.batches import Job, model_of, run_many
+from escalsim.montecarlo.files import FORMAT, ResultsError, ResultsWriteError
+from escalsim.montecarlo.jobspec import StopRule
 from escalsim.montecarlo.records import column_names
-from escalsim.montecarlo.store import FORMAT, ResultsError, ResultsWriteError, ResultsWriter, load_results
+from escalsim.montecarlo.results import load_results, read_manifest
+from escalsim.montecarlo.store import ResultsWriter
 from escalsim.scenario.loader import load_scenario
 
 SCENARIOS = Path(__file__).parent.parent / "scenarios"
@@ -36,7 +40,7 @@ def create(directory: Path, job: Job, runs: int = RUNS) -> ResultsWriter:
     return ResultsWriter.create(directory, scenario=job.scenario, sources={"minimal.yaml": MINIMAL.read_text()},
                                 seed=job.seed, runs=runs, backend="serial", workers=1, trace_runs=job.trace_runs,
                                 grid_step=job.grid_step, overrides=["options.b_mobilises.probability=0.5"],
-                                settings={"precision": 0.01})
+                                settings=StopRule(precision=0.01))
 
 
 def write(directory: Path, job: Job, runs: int = RUNS, batch_size: int = 64) -> Path:
@@ -75,7 +79,8 @@ def test_manifest_says_what_was_run_and_how(done, job):
     assert m["format"] == FORMAT and m["escalsim_version"] == __version__
     assert m["sources"] == {"minimal.yaml": {"sha256": hashlib.sha256(text.encode()).hexdigest(), "text": text}}
     assert m["scenario"] == "minimal" and len(m["scenario_sha256"]) == 64
-    assert m["overrides"] == ["options.b_mobilises.probability=0.5"] and m["settings"] == {"precision": 0.01}
+    assert m["overrides"] == ["options.b_mobilises.probability=0.5"] and m["settings"] == {
+        "precision": 0.01, "min_runs": 1000, "max_runs": 1_000_000, "batch_size": None}
     assert (m["seed"], m["runs"], m["trace_runs"], m["grid_step"]) == (5, RUNS, 4, 7.0)
     assert m["grid_start"] == "2025-01-01" and m["grid_days"] == [7.0 * k for k in range(53)]
     assert m["backend"] == "serial" and m["workers"] == 1 and m["stopped_because"] == "runs"
@@ -87,7 +92,7 @@ def test_manifest_says_what_was_run_and_how(done, job):
     assert m["readable"] == ["troops_at_border", "b_mobilised", "b_sees_troops", "level"]
     assert m["labels"]["troops_at_border"] == "State A troops at the border"
     assert m["outcomes"] == ["b_mobilises"]
-    assert m == ResultsWriter.read_manifest(done)
+    assert m == read_manifest(done)
     assert m["created"].endswith("+00:00")
 
 
@@ -129,14 +134,14 @@ def test_interrupted_then_resumed_gives_the_uninterrupted_results(job, done, tmp
     assert writer.next_run == 128
     # a crash in the next append: its chunk written, the progress not updated; and a half-written file
     batch = next(run_many(job, 128, 192, SerialBackend()))
-    store._write_chunk(tmp_path / "chunks" / store._chunk_name("runs", 128, 192),
-                       store._runs_table(writer.names, batch.columns))
+    parquet.write_chunk(tmp_path / "chunks" / parquet.chunk_name("runs", 128, 192),
+                        parquet.runs_table(writer.names, batch.columns))
     (tmp_path / "chunks" / "levels-000000000128-000000000192.parquet.tmp").write_bytes(b"PAR1 half")
     (tmp_path / "progress.json.tmp").write_bytes(b'{"next_run": 9')
 
     resumed = ResultsWriter.resume(tmp_path)
     assert (resumed.next_run, resumed.target) == (128, RUNS)
-    assert resumed.job == job and resumed.settings == {"precision": 0.01}
+    assert resumed.job == job and resumed.settings == StopRule(precision=0.01)
     assert sum(len(c["run"]) for c in resumed.done_columns(["run", "first_passage.war"])) == 128
     for batch in run_many(resumed.job, resumed.next_run, RUNS, SerialBackend(), batch_size=50):
         resumed.append(batch)
@@ -171,7 +176,7 @@ def test_disk_full_keeps_what_was_saved(job, tmp_path, monkeypatch):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     with monkeypatch.context() as m:
-        m.setattr(store.pq, "write_table", full)
+        m.setattr(parquet.pq, "write_table", full)
         with pytest.raises(ResultsWriteError, match=f"No space left on device.*{tmp_path}|{tmp_path}.*No space"):
             writer.append(batch)
     assert not list(tmp_path.rglob("*.tmp"))
@@ -284,14 +289,14 @@ def test_a_file_name_that_is_not_utf8_is_kept(job, tmp_path):
 
 
 def test_an_interrupted_start_leaves_no_directory_that_cannot_be_resumed(job, tmp_path, monkeypatch):
-    real = store._write_json
+    real = files.write_json
 
     def interrupted_at_progress(path, doc):
         if path.name == "progress.json":
             raise KeyboardInterrupt
         real(path, doc)
 
-    monkeypatch.setattr(store, "_write_json", interrupted_at_progress)
+    monkeypatch.setattr(store, "write_json", interrupted_at_progress)
     with pytest.raises(KeyboardInterrupt):
         create(tmp_path / "r", job)
     assert not (tmp_path / "r").exists()

@@ -91,5 +91,6 @@ def describe(model: Model) -> dict:
         "key_variables": [k for k, v in s.variables.items() if v.key],
         "outcomes": model.outcomes,
         "outcome_labels": {**{o.id: f"{o.actor}: {o.label}" for o in model.plans("options")},
-                           **{ob.event: f"{ob.party}: {ob.label}" for t in model.plans("treaties") for ob in t.obligations}},
+                           **{ob.event: f"{ob.party}: {ob.label}"
+                              for t in model.plans("treaties") for ob in t.obligations}},
     }

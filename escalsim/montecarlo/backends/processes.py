@@ -1,0 +1,98 @@
+"""The local process pool backend: a pool broken by a dead worker is replaced and its lost batches resubmitted."""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from escalsim.montecarlo.backends.base import Backend, BackendError, available_cores, in_order, window_limit
+
+MAX_ATTEMPTS = 3                     # times a batch may be lost with a dead worker before giving up
+
+
+def ignore_sigint() -> None:
+    """Workers leave Ctrl-C to the parent, which cancels the work and stops them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class ProcessBackend(Backend):
+    """A local process pool of `workers` processes (default: every core this process may use), started with
+    `start_method` (fork, spawn, forkserver; default: the platform's)."""
+
+    name = "processes"
+
+    def __init__(self, workers: int | None = None, start_method: str | None = None):
+        if workers is not None and workers < 1:
+            raise ValueError(f"workers must be at least 1, not {workers}")
+        self.workers = workers or available_cores()
+        self.context = multiprocessing.get_context(start_method)  # ValueError for an unknown method
+        self.start_method = self.context.get_start_method()
+        self.restarts = 0            # pools replaced after a worker died
+        self._pool: ProcessPoolExecutor | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._pool is not None
+
+    def start(self) -> None:
+        self._pool = ProcessPoolExecutor(self.workers, mp_context=self.context, initializer=ignore_sigint)
+
+    def stop(self, kill: bool) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        if kill:  # interrupted or failed: do not wait for batches nobody will read
+            for p in processes:
+                p.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
+        for p in processes:
+            p.join()
+
+    def map_ordered(self, fn: Callable, job: Any, ranges: Iterator[tuple[int, int]]) -> Iterator[Any]:
+        if self._pool is None:
+            raise BackendError("start the ProcessBackend first: `with ProcessBackend() as backend: ...`")
+
+        def result(window: deque) -> Any:
+            try:
+                return window[0][1].result()
+            except BrokenProcessPool:
+                self._replace_pool(fn, job, window)
+                return None
+
+        def cancel(futures: list) -> None:
+            for future in futures:
+                future.cancel()
+
+        return in_order(ranges, window_limit(self.workers), lambda r: self._submit(fn, job, r), result, cancel)
+
+    def _submit(self, fn: Callable, job: Any, r: tuple[int, int]) -> Future:
+        try:
+            return self._pool.submit(fn, job, *r)
+        except BrokenProcessPool as exc:  # broke since the last result: fail like the tasks already in it
+            future: Future = Future()
+            future.set_exception(exc)
+            return future
+
+    def _replace_pool(self, fn: Callable, job: Any, window: deque) -> None:
+        """A worker died: all unfinished futures of the pool fail; run them again on a fresh pool."""
+        lost = [entry for entry in window if not _done_without_error(entry[1])]
+        for (a, b), _future, attempts in lost:
+            if attempts >= MAX_ATTEMPTS:
+                raise BackendError(
+                    f"worker processes died {attempts} times while runs {a} to {b - 1} were in progress "
+                    "(killed by the system, e.g. out of memory?); giving up")
+        self.stop(kill=True)
+        self.start()
+        self.restarts += 1
+        for entry in lost:
+            entry[1:] = [self._submit(fn, job, entry[0]), entry[2] + 1]
+
+
+def _done_without_error(future: Future) -> bool:
+    return future.done() and not future.cancelled() and future.exception() is None

@@ -1,0 +1,144 @@
+"""The results directory's files and how they are written: names, format version, atomic writes, the lock.
+
+Every file is written to NAME.tmp, fsynced and renamed, so an interruption leaves whole files only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+
+from escalsim import __version__
+
+FORMAT = 1
+
+
+KIND = "escalsim-results"
+
+
+JOB, PROGRESS, MANIFEST, CHUNKS = "job.json", "progress.json", "manifest.json", "chunks"
+
+
+RUNS, LEVELS, TRACES = "runs.parquet", "levels.parquet", "traces.parquet"
+
+
+class ResultsError(ValueError):
+    """A directory that is not (or not yet, or no longer) usable as escalsim results."""
+
+
+class ResultsWriteError(OSError):
+    """Writing the results failed (e.g. disk full); what was written before is intact."""
+
+
+def atomic(path: Path, write: Callable[[BinaryIO], None], sync_dir: bool = True) -> None:
+    """Write path via path.tmp + fsync + rename: readers see the old file or the whole new one.
+
+    sync_dir=False leaves the rename to be made durable by a later fsync of the directory.
+    """
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        if sync_dir:
+            fsync_dir(path.parent)
+    except OSError as exc:
+        discard(tmp)
+        where = path.parent.parent if path.parent.name == CHUNKS else path.parent
+        raise write_error(exc, f"cannot write {path.name} in results directory {where}") from exc
+    except BaseException:  # e.g. Ctrl-C while writing: leave no half-written file behind
+        discard(tmp)
+        raise
+
+
+def write_error(exc: OSError, what: str) -> ResultsWriteError:
+    message = f"{what}: {exc.strerror or exc}; the runs saved before are intact"
+    return ResultsWriteError(exc.errno, message) if exc.errno is not None else ResultsWriteError(message)
+
+
+def fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def discard(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def write_json(path: Path, doc: dict) -> None:
+    text = json.dumps(doc, indent=1, ensure_ascii=False)
+    try:
+        data = text.encode()
+    except UnicodeEncodeError:  # a file name that is not UTF-8 (Python keeps its bytes as surrogates): \u escapes
+        data = json.dumps(doc, indent=1).encode()
+    atomic(path, lambda fh: fh.write(data + b"\n"))
+
+
+def read_json(path: Path) -> dict:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ResultsError(f"{path} cannot be read: {exc}") from None
+    if not isinstance(doc, dict) or doc.get("kind") != KIND:
+        raise ResultsError(f"{path} is not an escalsim results file")
+    return doc
+
+
+def is_results_dir(directory: Path) -> bool:
+    return any(has_kind(directory / name) for name in (MANIFEST, JOB))
+
+
+def has_kind(path: Path) -> bool:
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("kind") == KIND
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def lock_job(directory: Path) -> int | None:
+    """Hold job.json locked while this process writes the directory, so that a second escalsim process
+    resuming it at the same time is refused. POSIX record locks belong to the process and end with it (no stale
+    lock after a crash); where there are none (Windows), nothing is locked. A raw descriptor, not a file
+    object: a writer abandoned by an interruption must not warn about an unclosed file."""
+    if fcntl is None:
+        return None
+    fd = os.open(directory / JOB, os.O_RDWR)
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise ResultsError(f"{directory} is being written by another escalsim process; wait for it to finish, "
+                           "or stop it, before resuming") from None
+    return fd
+
+
+def check_format(directory: Path, version) -> None:
+    if version != FORMAT:
+        raise ResultsError(f"{directory} holds results in format {version}; this escalsim ({__version__}) "
+                           f"reads format {FORMAT}")

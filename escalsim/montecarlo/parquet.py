@@ -1,0 +1,129 @@
+"""Batches as Parquet: chunk files while running, streamed into one file per table in fixed row groups."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from escalsim.montecarlo.files import atomic
+
+ROW_GROUP = 65_536                    # rows per Parquet row group: fixed, so files do not depend on batch sizes
+
+
+COMPRESSION = "zstd"
+
+
+CHUNK_FILE = re.compile(r"^(runs|levels|traces)-(\d+)-(\d+)\.parquet$")
+
+
+ARROW_TYPES = {"int64": pa.int64(), "uint64": pa.uint64(), "int32": pa.int32(), "int16": pa.int16(),
+          "float64": pa.float64(), "str": pa.string()}
+
+
+CATEGORY = pa.dictionary(pa.int32(), pa.string())
+
+
+TRACE_SCHEMA = pa.schema([("run", pa.int64()), ("day", pa.float64()), ("date", pa.string()),
+                          ("kind", pa.string()), ("subject", pa.string()), ("text", pa.string()),
+                          ("cause", pa.string())])
+
+
+def write_chunk(path: Path, table: pa.Table) -> None:
+    atomic(path, lambda fh: pq.write_table(table, fh, compression=COMPRESSION), sync_dir=False)
+
+
+def runs_table(names: dict[str, str], columns: dict) -> pa.Table:
+    return pa.table({k: pa.array(columns[k], type=ARROW_TYPES[t]) for k, t in names.items()})
+
+
+def grid_chunk(start: int, grid: np.ndarray) -> pa.Table:
+    """A chunk's level grid as one fixed-size binary cell per run (a wide table is slow to write per batch)."""
+    runs, days = grid.shape
+    cells = pa.FixedSizeBinaryArray.from_buffers(pa.binary(days), runs,
+                                                 [None, pa.py_buffer(np.ascontiguousarray(grid, np.int8))])
+    return pa.table({"run": pa.array(np.arange(start, start + runs, dtype=np.int64)), "grid": cells})
+
+
+def grid_columns(schema: pa.Schema) -> Callable[[pa.Table], pa.Table]:
+    """Grid cells back to one int8 column per day: 'd0', 'd1', ..."""
+    days = len(schema) - 1
+
+    def convert(table: pa.Table) -> pa.Table:
+        cells = table.column("grid").combine_chunks()
+        grid = np.frombuffer(cells.buffers()[1], np.int8, count=len(cells) * days, offset=cells.offset * days)
+        grid = grid.reshape(len(cells), days)
+        return pa.table([table.column("run")] + [pa.array(grid[:, k]) for k in range(days)], schema=schema)
+
+    return convert
+
+
+def chunk_name(kind: str, start: int, stop: int) -> str:
+    return f"{kind}-{start:012d}-{stop:012d}.parquet"
+
+
+def read_chunks(chunk_dir: Path, kind: str, ranges, optional: bool = False) -> Iterator[pa.Table]:
+    for a, b in ranges:
+        path = chunk_dir / chunk_name(kind, a, b)
+        if optional and not path.is_file():
+            continue
+        yield pq.read_table(path)
+
+
+def distinct(paths: list[Path], cols: list[str]) -> dict[str, pa.Array]:
+    """Sorted distinct values of each string column over all chunks (one column at a time is small)."""
+    seen: dict[str, set] = {c: set() for c in cols}
+    for path in paths:
+        table = pq.read_table(path, columns=cols)
+        for c in cols:
+            seen[c].update(table.column(c).unique().to_pylist())
+    return {c: pa.array(sorted(v), pa.string()) for c, v in seen.items()}
+
+
+def encode(table: pa.Table, schema: pa.Schema, dictionaries: dict[str, pa.Array]) -> pa.Table:
+    """String columns as indices into one sorted dictionary per column (pandas: a category)."""
+    cols = []
+    for field in schema:
+        col = table.column(field.name).combine_chunks()
+        if field.name in dictionaries:
+            values = dictionaries[field.name]
+            col = pa.DictionaryArray.from_arrays(pc.index_in(col, value_set=values).cast(pa.int32()), values)
+        cols.append(col)
+    return pa.table(cols, schema=schema)
+
+
+def stream(path: Path, schema: pa.Schema, tables: Iterator[pa.Table], convert: Callable | None = None,
+            run_encoding: bool = False) -> None:
+    """Write the tables to one Parquet file in row groups of ROW_GROUP rows, holding one group at a time."""
+    options = {"compression": COMPRESSION}
+    if run_encoding:  # run numbers count up: delta encoding stores them in a few bits each
+        options.update(use_dictionary=[f.name for f in schema if f.name != "run"],
+                       column_encoding={"run": "DELTA_BINARY_PACKED"})
+
+    def write(fh: BinaryIO) -> None:
+        with pq.ParquetWriter(fh, schema, **options) as writer:
+            for group in row_groups(tables):
+                writer.write_table(convert(group) if convert else group.cast(schema), row_group_size=ROW_GROUP)
+
+    atomic(path, write)
+
+
+def row_groups(tables: Iterator[pa.Table]) -> Iterator[pa.Table]:
+    """The rows of the tables regrouped into tables of ROW_GROUP rows (the last may be shorter)."""
+    pending: list[pa.Table] = []
+    rows = 0
+    for table in tables:
+        pending.append(table)
+        rows += table.num_rows
+        while rows >= ROW_GROUP:
+            group = pa.concat_tables(pending)
+            pending, rows = [group.slice(ROW_GROUP)], rows - ROW_GROUP
+            yield group.slice(0, ROW_GROUP)
+    if rows:
+        yield pa.concat_tables(pending)
