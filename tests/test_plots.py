@@ -14,7 +14,8 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from results_factory import DPRK, MINIMAL, build_results, level_matrix  # noqa: E402
 
-from escalsim.outputs import plots  # noqa: E402
+from escalsim.outputs import plots, timeline  # noqa: E402
+from escalsim.outputs.labels import percent  # noqa: E402
 from escalsim.stats import wilson  # noqa: E402
 
 
@@ -182,7 +183,7 @@ def test_max_rung_bars_sum_to_100_percent_and_match_the_runs(dprk):
     np.testing.assert_allclose(widths, expected)
     labels = [t.get_text().replace("\n", " ") for t in ax.get_yticklabels()]
     assert labels == dprk.manifest["rung_labels"][start:]
-    assert any(t.get_text().startswith(plots._pct(expected[1] / 100)) for t in ax.texts)
+    assert any(t.get_text().startswith(percent(expected[1] / 100)) for t in ax.texts)
 
 
 # --- variables -------------------------------------------------------------------------------------------
@@ -298,7 +299,7 @@ def test_timeline_refuses_runs_without_a_trace(minimal):
 
 
 def test_ranges_are_written_compactly():
-    assert plots._ranges([0, 1, 2, 5, 7, 8]) == "0-2, 5, 7-8"
+    assert timeline._ranges([0, 1, 2, 5, 7, 8]) == "0-2, 5, 7-8"
 
 
 # --- save_all --------------------------------------------------------------------------------------------
@@ -353,10 +354,11 @@ def test_plots_read_a_results_directory_written_by_the_store(tmp_path):
                                         backend="serial", workers=1, trace_runs=3, grid_step=1.0, overrides=[])
     writer.append(run_batch(job, 0, 80))
     writer.finalize(wall_time=1.0, stopped_because="runs")
-    results = store.load_results(tmp_path / "res")
+    results = pytest.importorskip("escalsim.montecarlo.results").load_results(tmp_path / "res")
     missing = [k for k in plots.CONTRACT if k not in results.manifest]
     if missing:
-        pytest.skip(f"escalsim.montecarlo.store's manifest lacks {', '.join(missing)}: it does not store records.describe(model)")
+        pytest.skip(f"escalsim.montecarlo.store's manifest lacks {', '.join(missing)}: "
+                    "it does not store records.describe(model)")
     paths = plots.save_all(results, tmp_path / "plots", ["fan", "drivers", "timeline"])
     assert [p.name for p in paths] == ["fan.png", "drivers.png", "timeline_run0.png"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from escalsim.stats import wilson
+from escalsim.stats import Z95, wilson  # noqa: F401 - Z95 and wilson are read here by notebooks
 
 QUANTILES = (0.05, 0.5, 0.95)
 
@@ -14,7 +14,9 @@ def rung_probabilities(runs: pd.DataFrame, manifest: dict) -> pd.DataFrame:
     """P(at or above each rung at some time up to each checkpoint and the horizon), with Wilson bounds.
 
     'By a date' means the rung was reached on or before the end of that day (first passage), so the
-    probability never falls over time even when the world later de-escalates.
+    probability never falls over time even when the world later de-escalates. Takes the runs table (its
+    first_passage.* columns) and the manifest; returns one row per rung and mark (rung, label, by, day, runs,
+    hits, p, low, high). Raises KeyError if a column or manifest key is missing.
     """
     n = len(runs)
     marks = [(c["name"], c["day"]) for c in manifest["checkpoints"]] + [("horizon", manifest["horizon_days"])]
@@ -30,7 +32,11 @@ def rung_probabilities(runs: pd.DataFrame, manifest: dict) -> pd.DataFrame:
 
 
 def first_passage_quantiles(runs: pd.DataFrame, manifest: dict) -> pd.DataFrame:
-    """For each rung: P(reached by the horizon), and the 5/50/95% first-passage day among runs that reached it."""
+    """For each rung: P(at or above it by the horizon), and the 5/50/95% first-passage day among runs that got there.
+
+    Takes the runs table and the manifest; returns one row per rung (rung, label, p, low, high, q05, median, q95;
+    NaN days for a rung never reached). Raises KeyError if a column or manifest key is missing.
+    """
     rows = []
     for rung, label in zip(manifest["rungs"], manifest["rung_labels"]):
         first = runs[f"first_passage.{rung}"].to_numpy()
@@ -43,7 +49,12 @@ def first_passage_quantiles(runs: pd.DataFrame, manifest: dict) -> pd.DataFrame:
 
 
 def variable_quantiles(runs: pd.DataFrame, manifest: dict, variables: list[str]) -> pd.DataFrame:
-    """5/50/95% quantiles and mean of variables at each checkpoint and at the horizon."""
+    """5/50/95% quantiles and mean of variables at each checkpoint and at the horizon.
+
+    Takes the runs table (at.<checkpoint>.<variable> and final.<variable> columns), the manifest and the variable
+    ids; returns one row per variable and mark (variable, at, mean, q05, median, q95). Raises KeyError if a
+    column is missing.
+    """
     rows = []
     marks = [(c["name"], f"at.{c['name']}.") for c in manifest["checkpoints"]] + [("horizon", "final.")]
     for var in variables:
@@ -56,7 +67,11 @@ def variable_quantiles(runs: pd.DataFrame, manifest: dict, variables: list[str])
 
 
 def outcome_frequencies(runs: pd.DataFrame, manifest: dict) -> pd.DataFrame:
-    """How often each response option and treaty obligation fired, when (median day), and how many times."""
+    """How often each response option and treaty obligation fired, when (median day), and how many times.
+
+    Takes the runs table (fired.* and count.* columns) and the manifest; returns one row per outcome (outcome,
+    p, low, high, median_day, mean_count). Raises KeyError if a column or manifest key is missing.
+    """
     rows = []
     n = len(runs)
     for outcome in manifest["outcomes"]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from escalsim.outputs import analysis, plots
-from escalsim.outputs.tables import date_label
+from escalsim.outputs.labels import date_label, percent, percent_range
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
@@ -35,7 +35,8 @@ def _e(value) -> str:
 
 
 def _pct(p: float, low: float, high: float) -> str:
-    return f"{100 * p:.1f}% <small>({100 * low:.1f}–{100 * high:.1f})</small>"
+    """'38.1% (36.0–40.2%)', the interval in small print."""
+    return f"{percent(p, 1)} <small>({percent_range(low, high, 1)})</small>"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -77,7 +78,11 @@ def _manifest(m: dict) -> str:
 
 
 def render(results) -> str:
-    """The whole page as a string; every text from the scenario file is escaped."""
+    """The whole report page of a results object as an HTML string; every text from the scenario file is escaped.
+
+    Raises ValueError if the results cannot be drawn (see `plots.draw_all`), KeyError if the manifest lacks
+    what the tables read.
+    """
     m, runs = results.manifest, results.runs
     figures = []
     for stem, fig in plots.draw_all(results):
@@ -102,7 +107,10 @@ def render(results) -> str:
 
 
 def write_report(results, path: Path | None = None) -> Path:
-    """Write DIR/report.html (or `path`) atomically and return its path."""
+    """Write the report of a results object to DIR/report.html (or `path`) atomically; returns the path written.
+
+    Raises as `render`, and OSError if the page cannot be written (no partial file is left).
+    """
     path = Path(path) if path is not None else Path(results.directory) / "report.html"
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:

@@ -1,20 +1,19 @@
-"""Shared look of escalsim's figures: sizes, fonts, colours, axes, dates and footers (internal to plots/timeline)."""
+"""The look shared by escalsim's figures: sizes, fonts, colours, axes, titles and the footer."""
 
 from __future__ import annotations
 
 import functools
-import math
-import re
-import textwrap
 
 import matplotlib
 import matplotlib.dates as mdates
-import matplotlib.patches
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.textpath import TextToPath
+
+from escalsim.outputs.contract import check_results
+from escalsim.outputs.labels import day_dates, wrap
 
 FIGSIZE = (12.0, 6.75)           # 16:9, slide size
 DPI = 150
@@ -32,15 +31,15 @@ KIND_NAMES = {"decision": "decision", "obligation": "treaty obligation", "treaty
 TIMELINE_KINDS = tuple(KIND_COLOURS)
 
 
-# --- shared pieces ---------------------------------------------------------------------------------------
 def rung_colours(manifest: dict) -> list:
-    """One colour per rung, the same in every figure: a sequential colour-blind-safe map, darker = higher."""
+    """One colour per rung of the manifest's ladder, the same in every figure: a sequential colour-blind-safe map,
+    darker = higher. Returns RGBA tuples, lowest rung first; raises KeyError without 'rungs'."""
     cmap = matplotlib.colormaps[RUNG_MAP]
     return [cmap(x) for x in np.linspace(*RUNG_RANGE, len(manifest["rungs"]))]
 
 
-def _axes(ax, results):
-    """The caller's Axes, or a new slide-sized figure (with the footer) made through pyplot."""
+def axes_for(ax, results):
+    """The caller's Axes if given, else a new slide-sized figure's Axes (with the footer) made through pyplot."""
     if ax is not None:
         return ax
     fig, ax = plt.subplots(figsize=FIGSIZE, layout="constrained")
@@ -48,15 +47,27 @@ def _axes(ax, results):
     return ax
 
 
+def begin(results, ax) -> tuple[dict, int, object]:
+    """What every figure starts with: (manifest, number of runs, Axes), the Axes being `axes_for(ax, results)`.
+
+    Raises ValueError (from `check_results`) before anything is drawn if the figures cannot read the results.
+    """
+    n = check_results(results)
+    return results.manifest, n, axes_for(ax, results)
+
+
 def new_figure(results) -> Figure:
-    """A slide-sized figure outside pyplot (nothing to close, no GUI), with the footer."""
+    """A slide-sized figure outside pyplot (nothing to close, no GUI), with the results' footer."""
     fig = Figure(figsize=FIGSIZE, layout="constrained")
     footer(fig, results)
     return fig
 
 
 def footer(fig, results) -> None:
-    """Scenario, run count and seed in small print at the bottom of the figure (space kept by the layout)."""
+    """Scenario, run count and seed in small print at the bottom of `fig` (space kept by the layout).
+
+    Raises KeyError if the manifest has no 'scenario'.
+    """
     m = results.manifest
     runs = m.get("runs", len(results.runs))
     text = f"{m['scenario']}  ·  {runs:,} runs  ·  seed {m.get('seed', '?')}"
@@ -69,8 +80,8 @@ def footer(fig, results) -> None:
         engine.set(rect=(0, 0.035, 1, 0.965))
 
 
-def _titles(ax, title: str, subtitle: str = "") -> None:
-    """A bold title and a grey subtitle above the axes, both left-aligned."""
+def titles(ax, title: str, subtitle: str = "") -> None:
+    """A bold title and a grey subtitle (may hold newlines) above the Axes, both left-aligned."""
     lines = subtitle.count("\n") + 1 if subtitle else 0
     ax.set_title(title, loc="left", fontsize=TITLE, fontweight="bold", color=INK, pad=10 + 17 * lines)
     if subtitle:
@@ -78,96 +89,47 @@ def _titles(ax, title: str, subtitle: str = "") -> None:
                     fontsize=SUBTITLE, color=MUTED, va="bottom", ha="left")
 
 
-def _ink_on(colour) -> str:
-    """White or near-black text, whichever reads better on the colour (by relative luminance)."""
+def ink_on(colour) -> str:
+    """White or near-black text, whichever reads better on `colour` (by relative luminance)."""
     r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in matplotlib.colors.to_rgb(colour))
     return "white" if 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.18 else INK
 
 
-def _clean(ax, grid_axis: str = "y") -> None:
+def clean_axes(ax, grid_axis: str = "y") -> None:
+    """The house style on an Axes: no top and right spines, light grid lines along `grid_axis` ('x', 'y', 'both')."""
     ax.spines[["top", "right"]].set_visible(False)
     ax.tick_params(labelsize=TICK, colors=INK)
     ax.grid(axis=grid_axis, color=GRID, lw=0.8)
     ax.set_axisbelow(True)
 
 
-def _start(manifest: dict) -> np.datetime64:
-    return np.datetime64(manifest["start"], "s")
-
-
-def _dates(manifest: dict, days) -> np.ndarray:
-    """Days from the start (floats, finite) as datetime64 for a matplotlib date axis."""
-    seconds = np.round(np.asarray(days, dtype=float) * 86400.0).astype("int64")
-    return _start(manifest) + seconds.astype("timedelta64[s]")
-
-
-def _day_date(manifest: dict, day: float) -> str:
-    """ISO date of the day holding `day` (checkpoints are taken at the end of the day before their `day`)."""
-    return str(_dates(manifest, [math.floor(day)])[0].astype("datetime64[D]"))
-
-
-def _date_axis(ax, manifest: dict) -> None:
+def date_axis(ax, manifest: dict) -> None:
+    """A date x-axis from the scenario's start to its horizon, with concise tick labels."""
     locator = mdates.AutoDateLocator(minticks=5, maxticks=12)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    ax.set_xlim(*_dates(manifest, [0.0, manifest["horizon_days"]]))
+    ax.set_xlim(*day_dates(manifest, [0.0, manifest["horizon_days"]]))
     ax.set_xlabel("Date", fontsize=LABEL, color=INK)
 
 
-def _wrap(text: str, width: int) -> str:
-    return "\n".join(textwrap.wrap(text, width)) or text
-
-
-def _rung_axis(ax, manifest: dict, lo: int, hi: int) -> None:
+def rung_axis(ax, manifest: dict, lo: int, hi: int) -> None:
+    """A y-axis of rungs `lo` to `hi` (indices into the ladder), each tick named by its label."""
     labels = manifest["rung_labels"]
-    ax.set_yticks(range(lo, hi + 1), [_wrap(labels[k], 26) for k in range(lo, hi + 1)])
+    ax.set_yticks(range(lo, hi + 1), [wrap(labels[k], 26) for k in range(lo, hi + 1)])
     ax.set_ylim(lo - 0.5, hi + 0.5)
     ax.set_ylabel("Escalation rung", fontsize=LABEL, color=INK)
 
 
-CONTRACT = ("scenario", "title", "start", "horizon_days", "rungs", "rung_labels", "start_level", "checkpoints",
-            "readable", "labels")  # manifest keys the figures read (records.describe), plus seed and runs
+def steps(manifest: dict, days: np.ndarray, *ys: np.ndarray):
+    """x (dates) and y arrays for where='post' steps, closed at the horizon (each grid day drawn over its day).
 
-
-def _check(results) -> int:
-    """The number of runs, after checking that the manifest has what the figures read."""
-    missing = [k for k in CONTRACT if k not in results.manifest]
-    if missing:
-        raise ValueError(f"the results manifest lacks {', '.join(missing)} (the keys of records.describe(model))")
-    n = len(results.runs)
-    if n == 0:
-        raise ValueError("the results hold no runs")
-    return n
-
-
-def _levels(results) -> tuple[np.ndarray, np.ndarray]:
-    """The level grid as an int matrix (runs x grid days) and the grid's days."""
-    cols = sorted((c for c in results.levels.columns if re.fullmatch(r"d\d+", c)), key=lambda c: int(c[1:]))
-    if not cols or results.levels.empty:
-        raise ValueError("the results hold no level grid")
-    step = float(results.manifest.get("grid_step", 1.0))
-    return results.levels[cols].to_numpy(dtype=np.int16), np.arange(len(cols)) * step
-
-
-def _steps(manifest: dict, days: np.ndarray, *ys: np.ndarray):
-    """x (dates) and y arrays for where='post' steps, closed at the horizon (each grid day drawn over its day)."""
-    x = _dates(manifest, np.append(days, manifest["horizon_days"]))
+    Takes the grid's days and any number of y arrays of the same length; returns (x, *ys), each one longer.
+    """
+    x = day_dates(manifest, np.append(days, manifest["horizon_days"]))
     return (x, *(np.append(y, y[-1]) for y in ys))
 
 
-def _pct(p: float) -> str:
-    """'38%', or one decimal near 0 and 100% ('0.4%', '99.6%')."""
-    p = round(float(p), 9)
-    return f"{100 * p:.0f}%" if 0.1 <= p <= 0.99 or p in (0, 1) else f"{100 * p:.1f}%"
-
-
-def _number(v: float) -> str:
-    if abs(v) >= 1000 or float(v).is_integer():
-        return f"{v:,.0f}"
-    return f"{v:.3g}"
-
-
 @functools.lru_cache(maxsize=4096)
-def _text_width(text: str, size: float) -> float:
-    """Width of a line of text in points, measured without drawing."""
+def text_width(text: str, size: float) -> float:
+    """Width of a line of text at `size` points, in points, measured without drawing."""
     return _TEXT.get_text_width_height_descent(text, FontProperties(size=size), ismath=False)[0]

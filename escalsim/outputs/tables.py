@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 
 from escalsim.outputs import analysis
-
-
-def date_label(manifest: dict, day: float) -> str:
-    if day is None or (isinstance(day, float) and math.isnan(day)):
-        return "-"
-    return (dt.date.fromisoformat(manifest["start"]) + dt.timedelta(days=math.floor(day))).isoformat()
+from escalsim.outputs.contract import key_variables
+from escalsim.outputs.labels import date_label, end_label, percent
 
 
 def _pct(p: float, low: float, high: float) -> str:
-    return f"{100 * p:5.1f} ±{100 * (high - low) / 2:.1f}"
+    """'  5.1 ±1.2': the share and the half-width of its interval, in percentage points, for a column."""
+    return f"{percent(p, 1, sign=False):>5} ±{percent((high - low) / 2, 1, sign=False)}"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> Iterator[str]:
+    """Aligned lines: the first column left-aligned, the others right-aligned."""
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     yield "  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths)))
     for row in rows:
@@ -30,7 +26,8 @@ def _table(header: list[str], rows: list[list[str]]) -> Iterator[str]:
 
 
 def shown_marks(manifest: dict, most: int = 5) -> list[tuple[str, float]]:
-    """At most `most` dates for a table that fits a terminal: evenly spread checkpoints, then the horizon."""
+    """At most `most` (name, day) marks for a table that fits a terminal: evenly spread checkpoints before the
+    horizon, then ('horizon', its day). Raises KeyError if the manifest lacks checkpoints or horizon_days."""
     checkpoints = [(c["name"], c["day"]) for c in manifest["checkpoints"] if c["day"] < manifest["horizon_days"]]
     if len(checkpoints) >= most:
         step = len(checkpoints) / (most - 1)
@@ -38,56 +35,86 @@ def shown_marks(manifest: dict, most: int = 5) -> list[tuple[str, float]]:
     return checkpoints + [("horizon", manifest["horizon_days"])]
 
 
-def key_variables(manifest: dict) -> list[str]:
-    return manifest.get("key_variables") or [v for v in manifest["readable"] if v != "level"][:4]
-
-
 def summary(runs: pd.DataFrame, manifest: dict) -> Iterator[str]:
-    n = len(runs)
+    """The printed summary of many runs, line by line: rung probabilities by date, first-passage dates, key
+    variables by checkpoint, and how often each response option and treaty obligation fired.
+
+    Takes the runs table (the columns of `summary_frame` suffice) and the manifest; yields lines of text.
+    Raises KeyError if a column or manifest key is missing.
+    """
+    yield from _rung_lines(runs, manifest)
+    yield ""
+    yield from _first_passage_lines(runs, manifest)
+    header, rows = key_variable_rows(runs, manifest)
+    if rows:
+        yield ""
+        yield "Key variables: median [5%, 95%]"
+        yield from _table(header, rows)
+    if manifest["outcomes"]:
+        yield ""
+        yield from _outcome_lines(runs, manifest)
+
+
+def _rung_lines(runs: pd.DataFrame, manifest: dict) -> Iterator[str]:
     above = manifest["rungs"][manifest["start_level"] + 1:]
     labels = dict(zip(manifest["rungs"], manifest["rung_labels"]))
     probs = analysis.rung_probabilities(runs, manifest)
     marks = shown_marks(manifest)
-    yield (f"Probability (%) of having reached each rung by each date ({n:,} runs; "
+    yield (f"Probability (%) of having reached each rung by each date ({len(runs):,} runs; "
            "± is the half-width of the 95% Wilson interval)")
     rows = []
     for r in above:
         sel = probs[probs["rung"] == r].set_index("by")
         rows.append([labels[r]] + [_pct(*sel.loc[by, ["p", "low", "high"]]) for by, _ in marks])
-    yield from _table(["rung"] + [date_label(manifest, day - 1) for _, day in marks], rows)
+    yield from _table(["rung"] + [end_label(manifest, day) for _, day in marks], rows)
     if len(marks) < len(manifest["checkpoints"]) + 1:
         yield "(every checkpoint, with both interval bounds: summary_rungs.csv)"
-    yield ""
+
+
+def _first_passage_lines(runs: pd.DataFrame, manifest: dict) -> Iterator[str]:
+    above = manifest["rungs"][manifest["start_level"] + 1:]
+    labels = dict(zip(manifest["rungs"], manifest["rung_labels"]))
     yield "First-passage day of each rung, among runs that reached it (censored at the horizon)"
     fp = analysis.first_passage_quantiles(runs, manifest).set_index("rung")
     rows = [[labels[r], _pct(*fp.loc[r, ["p", "low", "high"]]), date_label(manifest, fp.loc[r, "median"]),
              f"{date_label(manifest, fp.loc[r, 'q05'])} .. {date_label(manifest, fp.loc[r, 'q95'])}"] for r in above]
     yield from _table(["rung", "reached %", "median date", "5%-95% range"], rows)
+
+
+def key_variable_rows(runs: pd.DataFrame, manifest: dict) -> tuple[list[str], list[list[str]]]:
+    """The key variables' table: a header ('at', then each variable's label) and one row per checkpoint and the
+    horizon, each cell 'median [5%, 95%]' across the runs. No key variables: the header alone and no rows.
+
+    Takes the runs table (with the at.* and final.* columns of the key variables) and the manifest.
+    Raises KeyError if a column is missing.
+    """
     variables = key_variables(manifest)
-    if variables:
-        yield ""
-        yield "Key variables: median [5%, 95%]"
-        vq = analysis.variable_quantiles(runs, manifest, variables)
-        rows = []
-        for at in [c["name"] for c in manifest["checkpoints"]] + ["horizon"]:
-            sel = vq[vq["at"] == at].set_index("variable")
-            rows.append([at] + [f"{sel.loc[v, 'median']:,.0f} [{sel.loc[v, 'q05']:,.0f}, {sel.loc[v, 'q95']:,.0f}]"
-                                for v in variables])
-        yield from _table(["at"] + [manifest["labels"].get(v, v) for v in variables], rows)
-    if manifest["outcomes"]:
-        yield ""
-        yield "Response options and treaty obligations: how often they fired (%), and when"
-        of = analysis.outcome_frequencies(runs, manifest)
-        rows = [[o.outcome, _pct(o.p, o.low, o.high), date_label(manifest, o.median_day), f"{o.mean_count:.2f}"]
-                for o in of.itertuples()]
-        yield from _table(["option / obligation", "fired %", "median date", "mean times"], rows)
+    header = ["at"] + [manifest["labels"].get(v, v) for v in variables]
+    if not variables:
+        return header, []
+    vq = analysis.variable_quantiles(runs, manifest, variables)
+    rows = []
+    for at in [c["name"] for c in manifest["checkpoints"]] + ["horizon"]:
+        sel = vq[vq["at"] == at].set_index("variable")
+        rows.append([at] + [f"{sel.loc[v, 'median']:,.0f} [{sel.loc[v, 'q05']:,.0f}, {sel.loc[v, 'q95']:,.0f}]"
+                            for v in variables])
+    return header, rows
+
+
+def _outcome_lines(runs: pd.DataFrame, manifest: dict) -> Iterator[str]:
+    yield "Response options and treaty obligations: how often they fired (%), and when"
+    of = analysis.outcome_frequencies(runs, manifest)
+    rows = [[o.outcome, _pct(o.p, o.low, o.high), date_label(manifest, o.median_day), f"{o.mean_count:.2f}"]
+            for o in of.itertuples()]
+    yield from _table(["option / obligation", "fired %", "median date", "mean times"], rows)
 
 
 def write_csv(runs: pd.DataFrame, manifest: dict, directory: Path) -> list[Path]:
-    """The summary tables as CSV files (pandas reads them back), written atomically.
+    """The summary tables as CSV files beside the results (pandas reads them back), written atomically.
 
     `runs` needs only the columns of summary_frame; every variable's quantiles are computed from runs.parquet
-    one variable at a time, so memory stays modest however many runs and variables there are.
+    one variable at a time, so memory stays modest however many runs and variables there are. Returns the
+    paths written; raises OSError if a file cannot be read or written (no half-written table is left).
     """
     directory = Path(directory)
     variables = pd.concat([analysis.variable_quantiles(_variable_frame(directory, manifest, v), manifest, [v])
@@ -121,7 +148,8 @@ def _variable_frame(directory: Path, manifest: dict, variable: str) -> pd.DataFr
 
 
 def summary_frame(directory: Path, manifest: dict) -> pd.DataFrame:
-    """The columns the printed summary needs (not every variable: memory stays modest for a million runs)."""
+    """The columns of DIRECTORY/runs.parquet that the printed summary needs, as a DataFrame (not every variable:
+    memory stays modest for a million runs). Raises OSError or an Arrow error if the file cannot be read."""
     cols = ["run"] + [f"first_passage.{r}" for r in manifest["rungs"]]
     cols += [f"fired.{o}" for o in manifest["outcomes"]] + [f"count.{o}" for o in manifest["outcomes"]]
     for v in key_variables(manifest):

@@ -9,6 +9,8 @@ import matplotlib.dates as mdates
 import matplotlib.patches
 import numpy as np
 
+from escalsim.outputs.contract import level_grid
+from escalsim.outputs.labels import day_date, day_dates, wrap
 from escalsim.outputs.style import (
     INK,
     KIND_COLOURS,
@@ -17,17 +19,13 @@ from escalsim.outputs.style import (
     NOTE,
     TICK,
     TIMELINE_KINDS,
-    _axes,
-    _check,
-    _clean,
-    _date_axis,
-    _dates,
-    _levels,
-    _rung_axis,
-    _steps,
-    _text_width,
-    _titles,
-    _wrap,
+    begin,
+    clean_axes,
+    date_axis,
+    rung_axis,
+    steps,
+    text_width,
+    titles,
 )
 
 # --- one run's timeline ----------------------------------------------------------------------------------
@@ -38,25 +36,27 @@ LABEL_FITS = ((10.5, 100), (10.5, 80), (10.5, 64), (10, 54), (9, 46), (8.5, 40))
 
 
 def run_timeline(results, run: int, ax=None):
-    """One traced run for a briefing: its rung as a step line, and its key events as dated labels below."""
-    _check(results)
-    m = results.manifest
+    """One traced run for a briefing: its rung as a step line, and its key events as dated labels below.
+
+    Takes a results object, the run's index and an optional Axes; returns the Axes. Raises ValueError if the run
+    is not held or has no stored trace, the manifest lacks what figures read, or there is no level grid.
+    """
     items, treaty = _key_events(results, run)
-    grid, days = _levels(results)
+    grid, days = level_grid(results)
+    m, _, ax = begin(results, ax)
     row = int(np.flatnonzero(results.levels["run"].to_numpy() == run)[0])
-    ax = _axes(ax, results)
-    x, y = _steps(m, days, grid[row])
+    x, y = steps(m, days, grid[row])
     ax.step(x, y, where="post", color=INK, lw=2.6, gid="level")
     lo = min(int(grid[row].min()), m["start_level"])
     hi = min(len(m["rungs"]) - 1, int(grid[row].max()) + 1)
-    _rung_axis(ax, m, lo, hi)
+    rung_axis(ax, m, lo, hi)
     ax.set_ylabel("")
-    _date_axis(ax, m)
-    _clean(ax)
+    date_axis(ax, m)
+    clean_axes(ax)
     final, top = m["rung_labels"][int(grid[row][-1])], m["rung_labels"][int(grid[row].max())]
     reach = f"Highest rung: {top}" + ("" if final == top else f"; at the horizon: {final}")
-    subtitle = f"{_wrap(m['title'], 110)}\n{reach}"
-    _titles(ax, f"One simulated course of events (run {run})", subtitle)
+    subtitle = f"{wrap(m['title'], 110)}\n{reach}"
+    titles(ax, f"One simulated course of events (run {run})", subtitle)
     _kind_legend(ax, items, treaty)
     hidden = _place_labels(ax, m, items, lo, hi)
     if hidden:  # beside the footer: nothing drawn now may move the layout the labels were fitted to
@@ -66,11 +66,15 @@ def run_timeline(results, run: int, ax=None):
 
 
 def traced_runs(results) -> list[int]:
-    """The runs whose full trace is stored."""
+    """The indices of the runs whose full trace is stored in `results.traces`, in increasing order."""
     return sorted(int(r) for r in results.traces["run"].unique()) if len(results.traces) else []
 
 
-def _check_traced(results, run: int) -> None:
+def check_traced(results, run: int) -> None:
+    """Check that `run` is one of the results' runs and has a stored trace; returns None.
+
+    Raises ValueError naming the runs held, or the runs that have traces.
+    """
     held = results.runs["run"].to_numpy()
     if len(held) == 0 or run not in held:
         span = f"runs {held.min()} to {held.max()}" if len(held) else "no runs"
@@ -100,7 +104,7 @@ def _key_events(results, run: int) -> tuple[list[dict], str]:
     A ladder move caused by an event on the same day joins that event's label; repeated decisions are
     counted on their first label; a treaty step restated the same day ("in force") is dropped.
     """
-    _check_traced(results, run)
+    check_traced(results, run)
     t = results.traces[(results.traces["run"] == run) & results.traces["kind"].isin(TIMELINE_KINDS)]
     treaties = t.loc[t["kind"] == "treaty", "subject"].unique()
     treaty = str(treaties[0]) if len(treaties) == 1 else ""
@@ -145,7 +149,7 @@ def _join_move(items: list[dict], e) -> bool:
 
 
 def _label(item: dict, manifest: dict, chars: int) -> str:
-    date = _dates(manifest, [item["day"]])[0].astype("datetime64[D]").item()
+    date = day_date(manifest, item["day"])
     tail = f" (×{item['count']})" if item["count"] > 1 else ""  # a move shows as a triangle and on the step line
     text = f"{item['who']}: {item['what']}" if item["who"] else item["what"]
     room = max(12, chars - len(tail))
@@ -186,7 +190,7 @@ def _place_labels(ax, manifest: dict, items: list[dict], lo: int, hi: int) -> in
     xy = matplotlib.transforms.blended_transform_factory(ax.transData, ax.transAxes)
     for item, label, (_start, _end, right), row in zip(items, labels, spans, rows):
         colour = KIND_COLOURS["ladder"] if item["move"] else KIND_COLOURS[item["kind"]]
-        xd, yf = mdates.date2num(_dates(manifest, [item["day"]])[0]), band - (row + 1.1) * row_frac
+        xd, yf = mdates.date2num(day_dates(manifest, [item["day"]])[0]), band - (row + 1.1) * row_frac
         ax.plot([xd], [yf], transform=xy, marker="^" if item["move"].startswith("↑") else "o", ms=7, color=colour,
                 clip_on=False, gid=f"event:{item['kind']}")
         ax.annotate(label, (xd, yf), xycoords=xy, xytext=(-6 if right else 6, 0), textcoords="offset points",
@@ -215,11 +219,11 @@ def _spans(items, manifest, chars, size, days_per_pt, x_start, x_end):
     the right; a label too long for either side is shortened."""
     labels, spans = [], []
     for item in items:
-        x = float(mdates.date2num(_dates(manifest, [item["day"]])[0]))
+        x = float(mdates.date2num(day_dates(manifest, [item["day"]])[0]))
         room = max(x_end - x, x - x_start) / days_per_pt
         for n in range(chars, 11, -4):
             label = _label(item, manifest, n)
-            width = _text_width(label, size) + 22
+            width = text_width(label, size) + 22
             if width <= room:
                 break
         width *= days_per_pt
@@ -244,5 +248,3 @@ def _rows(spans) -> list[int]:
             rows.append(len(taken) - 1)
     return rows
 
-
-# --- all figures at once ---------------------------------------------------------------------------------
