@@ -1,0 +1,290 @@
+"""The whitelist walk over Python's expression AST that turns a condition into closures (never run by Python)."""
+
+from __future__ import annotations
+
+import ast
+import operator
+from collections.abc import Collection, Sequence
+
+from escalsim.scenario.conditions.base import (
+    ALLOWED,
+    BOOLS,
+    FUNCTIONS,
+    MAX_DEPTH,
+    NUMERIC_FUNCTIONS,
+    STRING_FUNCTIONS,
+    TIME_RULE,
+    ExprError,
+    suggest,
+)
+from escalsim.scenario.conditions.closures import (
+    Atom,
+    Code,
+    and_fn,
+    binary,
+    call_fn,
+    chain_fn,
+    const,
+    folded,
+    or_fn,
+    safe_div,
+    time_fn,
+    unary_fn,
+    var,
+)
+from escalsim.scenario.conditions.syntax import too_deep
+
+_ARITHMETIC = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+               ast.Div: safe_div}
+
+
+_COMPARE = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt,
+            ast.GtE: operator.ge, ast.Eq: operator.eq, ast.NotEq: operator.ne}
+
+
+_MIRROR = {ast.Lt: ast.Gt, ast.LtE: ast.GtE, ast.Gt: ast.Lt, ast.GtE: ast.LtE,
+           ast.Eq: ast.Eq, ast.NotEq: ast.NotEq}
+
+
+_FLIPS_AT_K = (ast.GtE, ast.Lt, ast.Eq, ast.NotEq)
+
+
+_FLIPS_AFTER_K = (ast.Gt, ast.LtE, ast.Eq, ast.NotEq)
+
+
+_BAD_OPERATORS = {
+    ast.Pow: ("**", ""), ast.Mod: ("%", ""), ast.FloorDiv: ("//", ""),
+    ast.MatMult: ("@", ""), ast.BitAnd: ("&", "; use 'and'"), ast.BitOr: ("|", "; use 'or'"),
+    ast.BitXor: ("^", ""), ast.LShift: ("<<", ""), ast.RShift: (">>", ""),
+    ast.Invert: ("~", "; use 'not'"), ast.In: ("in", ""), ast.NotIn: ("not in", ""),
+    ast.Is: ("is", "; use '=='"), ast.IsNot: ("is not", "; use '!='"),
+}
+
+
+_DESCRIPTIONS = {
+    "Attribute": "attribute access", "Subscript": "subscripting", "Slice": "slicing",
+    "Lambda": "lambda", "IfExp": "an if-else expression", "NamedExpr": "':=' assignment",
+    "List": "a list", "Tuple": "a tuple", "Set": "a set", "Dict": "a dict",
+    "ListComp": "a comprehension", "SetComp": "a comprehension", "DictComp": "a comprehension",
+    "GeneratorExp": "a generator expression", "JoinedStr": "an f-string",
+    "FormattedValue": "an f-string", "Starred": "'*' unpacking", "Await": "await",
+    "Yield": "yield", "YieldFrom": "yield",
+}
+
+
+_CONSTANTS = {complex: "a complex number", bytes: "a bytes literal", type(None): "None",
+              type(...): "'...'"}
+
+
+def _is_time(node: ast.expr) -> bool:
+    if isinstance(node, ast.Name):
+        return node.id == "day"
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id == "days_since")
+
+
+def _did_you_mean(name: str, choices: Collection[str]) -> str:
+    hint = suggest(name, choices)
+    return "" if hint is None else f" (did you mean {hint!r}?)"
+
+
+def _unknown(kind: str, name: str, choices: Collection[str]) -> str:
+    message = f"unknown {kind} {name!r}"
+    hint = _did_you_mean(name, choices)
+    if hint:
+        return message + hint
+    if not choices:
+        return f"{message} (no {kind}s are defined)"
+    listed = ", ".join(list(choices)[:10]) + (", ..." if len(choices) > 10 else "")
+    return f"{message} (known {kind}s: {listed})"
+
+
+class Compiler:
+    """Walks the whitelisted AST into closures, collecting names, events and time atoms."""
+
+    def __init__(self, source: str, lead: int, variables: Collection[str],
+                 events: Collection[str], rungs: Sequence[str]):
+        self.source = source.encode("utf-8")
+        self.lead = lead
+        self.known_variables = frozenset(variables) | {"level"}
+        self.known_events = dict.fromkeys(events)
+        self.rungs: dict[str, int] = {}
+        for index, name in enumerate(rungs):
+            self.rungs.setdefault(name, index)
+        self.names: set[str] = set()
+        self.events_used: set[str] = set()
+        self.atoms: list[Atom] = []
+
+    # errors and positions
+
+    def column(self, byte_offset: int) -> int:
+        return self.lead + len(self.source[:byte_offset].decode("utf-8", "replace"))
+
+    def error(self, node: ast.AST, message: str) -> ExprError:
+        return ExprError(message, self.column(node.col_offset))
+
+    def not_allowed(self, what: str, column: int, hint: str = "") -> ExprError:
+        return ExprError(f"{what} is not allowed{hint} ({ALLOWED})", column)
+
+    def operator_column(self, left: ast.AST, right: ast.AST, symbol: str) -> int:
+        start, end = left.end_col_offset or 0, right.col_offset
+        found = self.source.find(symbol.encode(), start, end)
+        return self.column(found if found >= 0 else start)
+
+    def check_operator(self, op: ast.AST, table: dict, left: ast.AST, right: ast.AST):
+        if type(op) not in table:
+            symbol, hint = _BAD_OPERATORS.get(type(op), (type(op).__name__, ""))
+            column = self.operator_column(left, right, symbol.split()[0])
+            raise self.not_allowed(f"'{symbol}'", column, hint)
+
+    def check_no_comment(self, body: ast.expr) -> None:
+        end = body.end_col_offset or 0
+        rest = self.source[end:].decode("utf-8", "replace")
+        stripped = rest.lstrip(" \t\f)")
+        if stripped.startswith("#"):
+            column = self.column(end) + len(rest) - len(stripped)
+            raise ExprError("comments ('#') are not allowed", column)
+
+    # the walk
+
+    def visit(self, node: ast.expr, depth: int) -> Code:
+        if depth > MAX_DEPTH:
+            raise self.error(node, too_deep())
+        method = getattr(self, "visit_" + type(node).__name__, None)
+        if method is None:
+            what = _DESCRIPTIONS.get(type(node).__name__, type(node).__name__)
+            raise self.not_allowed(what, self.column(node.col_offset))
+        return method(node, depth + 1)
+
+    def visit_Constant(self, node: ast.Constant, depth: int) -> Code:
+        value = node.value
+        if isinstance(value, bool):
+            return const(value)
+        if isinstance(value, str):
+            raise self.error(node, "strings are only allowed as the argument of "
+                                   "rung(), days_since() and happened()")
+        if not isinstance(value, (int, float)):
+            what = _CONSTANTS.get(type(value), repr(value))
+            raise self.not_allowed(what, self.column(node.col_offset))
+        try:
+            return const(float(value))
+        except OverflowError:
+            raise self.error(node, "number is too large") from None
+
+    def visit_Name(self, node: ast.Name, depth: int) -> Code:
+        name = node.id
+        if name == "day":
+            raise self.error(node, TIME_RULE.format(term="'day'"))
+        if name in BOOLS:
+            return const(BOOLS[name])
+        if name in self.known_variables:
+            self.names.add(name)
+            return var(name)
+        if name in self.rungs:
+            raise self.error(node, f"{name!r} is a rung, not a variable: compare the level with it, e.g. "
+                                   f"level >= rung('{name}')")
+        if name in self.known_events:
+            raise self.error(node, f"{name!r} is an event, not a variable: test it with happened('{name}') "
+                                   f"or days_since('{name}')")
+        raise self.error(node, _unknown("variable", name, sorted(self.known_variables)))
+
+    def visit_UnaryOp(self, node: ast.UnaryOp, depth: int) -> Code:
+        if isinstance(node.op, ast.Invert):
+            raise self.not_allowed("'~'", self.column(node.col_offset), "; use 'not'")
+        code = self.visit(node.operand, depth)
+        return folded(unary_fn(type(node.op), code), (code,))
+
+    def visit_BinOp(self, node: ast.BinOp, depth: int) -> Code:
+        self.check_operator(node.op, _ARITHMETIC, node.left, node.right)
+        left, right = self.visit(node.left, depth), self.visit(node.right, depth)
+        return binary(_ARITHMETIC[type(node.op)], left, right)
+
+    def visit_BoolOp(self, node: ast.BoolOp, depth: int) -> Code:
+        codes = [self.visit(value, depth) for value in node.values]
+        make = and_fn if isinstance(node.op, ast.And) else or_fn
+        return folded(make([code.fn for code in codes]), codes)
+
+    def visit_Compare(self, node: ast.Compare, depth: int) -> Code:
+        operands = [node.left, *node.comparators]
+        for op, left, right in zip(node.ops, operands, operands[1:]):
+            self.check_operator(op, _COMPARE, left, right)
+        if len(node.ops) == 1:
+            atom = self.time_comparison(node.ops[0], node.left, node.comparators[0], depth)
+            if atom is not None:
+                return atom
+        codes = [self.visit(operand, depth) for operand in operands]
+        ops = [_COMPARE[type(op)] for op in node.ops]
+        if len(ops) == 1:
+            return binary(ops[0], *codes)
+        return folded(chain_fn(ops, codes), codes)
+
+    def time_comparison(self, op: ast.cmpop, left: ast.expr, right: ast.expr,
+                        depth: int) -> Code | None:
+        """Compile ``day OP k`` or ``k OP day`` (also days_since); None if not one."""
+        op_type = type(op)
+        if _is_time(right) and not _is_time(left):
+            left, right, op_type = right, left, _MIRROR[op_type]
+        elif not _is_time(left) or _is_time(right):
+            return None
+        event = self.event_argument(left) if isinstance(left, ast.Call) else None
+        k = self.visit(right, depth)
+        self.atoms.append(Atom(k.fn, event, op_type in _FLIPS_AT_K,
+                                op_type in _FLIPS_AFTER_K))
+        return Code(time_fn(_COMPARE[op_type], k, event))
+
+    def visit_Call(self, node: ast.Call, depth: int) -> Code:
+        name = self.function_name(node)
+        if name == "days_since":
+            raise self.error(node, TIME_RULE.format(term="days_since()"))
+        if name == "rung":
+            return const(self.rungs[self.string_argument(node, "rung", self.rungs)])
+        if name == "happened":
+            event = self.event_argument(node)
+            return Code(lambda v, t, e: event in e)
+        return self.numeric_call(node, name, depth)
+
+    def function_name(self, node: ast.Call) -> str:
+        if not isinstance(node.func, ast.Name):
+            raise self.error(node, "only min, max, abs, rung, days_since and happened can "
+                                   f"be called ({ALLOWED})")
+        if node.keywords:
+            raise self.not_allowed("a keyword argument",
+                                   self.column(node.keywords[0].col_offset))
+        name = node.func.id
+        if name not in FUNCTIONS:
+            raise self.error(node, f"unknown function {name!r}{_did_you_mean(name, FUNCTIONS)}"
+                                   f"; allowed functions: {', '.join(FUNCTIONS)}")
+        return name
+
+    def numeric_call(self, node: ast.Call, name: str, depth: int) -> Code:
+        func, least, most = NUMERIC_FUNCTIONS[name]
+        count = len(node.args)
+        if count < least or (most is not None and count > most):
+            wanted = f"exactly {least}" if most == least else f"at least {least}"
+            raise self.error(node, f"{name}() takes {wanted} argument(s), got {count}")
+        codes = [self.visit(arg, depth) for arg in node.args]
+        return folded(call_fn(func, codes), codes)
+
+    def event_argument(self, node: ast.Call) -> str:
+        """The event named by days_since('e') or happened('e'), checked and recorded."""
+        event = self.string_argument(node, self.function_name(node), self.known_events)
+        self.events_used.add(event)
+        return event
+
+    def string_argument(self, node: ast.Call, function: str, known: Collection[str]) -> str:
+        kind = STRING_FUNCTIONS[function]
+        if not _is_string_literal(node.args):
+            raise self.error(node, f"{function}() takes one quoted {kind} name, "
+                                   f"e.g. {function}('name')")
+        value = node.args[0].value
+        if value not in known:
+            if kind == "event" and value in self.known_variables:
+                raise self.error(node.args[0], f"{value!r} is a variable, not an event: compare it instead, "
+                                               f"e.g. {value} > 0")
+            raise self.error(node.args[0], _unknown(kind, value, list(known)))
+        return value
+
+
+def _is_string_literal(args: Sequence[ast.expr]) -> bool:
+    return (len(args) == 1 and isinstance(args[0], ast.Constant)
+            and isinstance(args[0].value, str))
