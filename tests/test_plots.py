@@ -14,7 +14,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from results_factory import DPRK, MINIMAL, build_results, level_matrix  # noqa: E402
 
-from escalsim.outputs import plots, timeline  # noqa: E402
+from escalsim.outputs import plots, style, timeline  # noqa: E402
 from escalsim.outputs.labels import percent  # noqa: E402
 from escalsim.stats import wilson  # noqa: E402
 
@@ -63,7 +63,7 @@ DRAW = {
     "ladder_lines": lambda r, ax=None: plots.ladder_probabilities(r, ax=ax, style="lines"),
     "first_passage": lambda r, ax=None: plots.first_passage_curves(r, ax=ax),
     "max_rung": lambda r, ax=None: plots.max_rung_histogram(r, ax=ax),
-    "variables": lambda r, ax=None: plots.variable_distribution(r, "troops_at_border", ax=ax),
+    "variables": lambda r, ax=None: plots.variable_distribution(r, plots.key_variables(r.manifest)[0], ax=ax),
     "drivers": lambda r, ax=None: plots.escalation_drivers(r, ax=ax),
     "timeline": lambda r, ax=None: plots.run_timeline(r, 0, ax=ax),
 }
@@ -76,6 +76,28 @@ def test_every_figure_is_titled_labelled_and_signed(minimal, kind):
     assert tuple(ax.figure.get_size_inches()) == plots.FIGSIZE
     footer = " ".join(t.get_text() for t in ax.figure.texts)
     assert "minimal" in footer and "301 runs" in footer and "seed 11" in footer
+
+
+@pytest.mark.parametrize("kind", DRAW)
+def test_legends_and_titles_stay_inside_the_figure(dprk, kind):
+    """Nothing is clipped at the figure's edges: at least 3 px (at 100 dpi) to spare, as constrained layout keeps
+    (the fan chart's legend used to end 1 px from the right edge, and looked clipped)."""
+    ax = DRAW[kind](dprk)
+    ax.figure.canvas.draw()
+    subtitles = [t for t in ax.texts if t.get_position() == (0, 1)]
+    for artist in [ax.get_legend(), ax.title, ax._left_title, *subtitles]:
+        if artist is not None and artist.get_visible() and (not hasattr(artist, "get_text") or artist.get_text()):
+            assert style.inside(artist, margin=0.0025), (artist, artist.get_window_extent(), ax.figure.bbox)
+
+
+def test_fan_legend_fits_beside_another_chart():
+    """Two fan charts side by side (notebook 02): each legend stays in the figure."""
+    results = build_results(DPRK, runs=40, seed=5, trace_runs=0)
+    fig, axes = plt.subplots(1, 2, figsize=(24, 8), layout="constrained")
+    for ax in axes:
+        plots.fan_chart(results, ax=ax)
+    fig.canvas.draw()
+    assert all(style.inside(ax.get_legend(), margin=0.0025) for ax in axes)
 
 
 @pytest.mark.parametrize("kind", DRAW)

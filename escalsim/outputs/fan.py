@@ -6,7 +6,7 @@ import numpy as np
 from matplotlib.ticker import PercentFormatter
 
 from escalsim.outputs.contract import level_grid
-from escalsim.outputs.labels import day_dates
+from escalsim.outputs.labels import day_dates, wrap
 from escalsim.outputs.style import (
     BAND,
     INK,
@@ -16,6 +16,7 @@ from escalsim.outputs.style import (
     clean_axes,
     date_axis,
     ink_on,
+    legend_below,
     rung_axis,
     rung_colours,
     steps,
@@ -50,8 +51,8 @@ def fan_chart(results, ax=None, samples: int = 5):
     rung_axis(ax, m, min(int(grid.min()), m["start_level"]), len(m["rungs"]) - 1)
     date_axis(ax, m)
     clean_axes(ax)
-    titles(ax, "Escalation over time", f"{m['title']}: the rung each run is on, day by day")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=5, fontsize=NOTE + 1, frameon=False)
+    titles(ax, "Escalation over time", f"{wrap(m['title'], 100)}\nThe rung each run is on at the end of each day")
+    legend_below(ax)
     return ax
 
 

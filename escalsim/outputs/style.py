@@ -89,6 +89,34 @@ def titles(ax, title: str, subtitle: str = "") -> None:
                     fontsize=SUBTITLE, color=MUTED, va="bottom", ha="left")
 
 
+def legend_below(ax, handles=None, labels=None, ncols=(5, 3, 2, 1), below: float = 0.11, **kwargs):
+    """A legend centred under the Axes, in as many columns (of `ncols`, tried in order) as fit inside the figure.
+
+    Takes the Axes, optional handles and labels (default: the Axes' own), the column counts to try, how far
+    below the Axes it starts (a fraction of the Axes' height) and any other Legend keyword; returns the Legend.
+    The figure is laid out (drawn without rendering) to measure the legend, which must be `inside` the figure;
+    the fewest columns are kept if none fits.
+    """
+    if handles is None:
+        handles, labels = ax.get_legend_handles_labels()
+    style = {"fontsize": NOTE + 1, "frameon": False} | kwargs
+    fig = ax.figure
+    for ncol in ncols:
+        legend = ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -below), ncol=ncol, **style)
+        fig.draw_without_rendering()
+        if inside(legend):
+            break
+    return legend
+
+
+def inside(artist, margin: float = 0.01) -> bool:
+    """Whether a drawn artist lies inside its figure, at least `margin` (a fraction of the figure's width and
+    height) from every edge. Takes an artist of a figure laid out already (drawn, or drawn without rendering)."""
+    box, fig = artist.get_window_extent(), artist.figure.bbox
+    dx, dy = margin * fig.width, margin * fig.height
+    return box.x0 >= dx and box.x1 <= fig.width - dx and box.y0 >= dy and box.y1 <= fig.height - dy
+
+
 def ink_on(colour) -> str:
     """White or near-black text, whichever reads better on `colour` (by relative luminance)."""
     r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in matplotlib.colors.to_rgb(colour))

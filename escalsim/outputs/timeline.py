@@ -22,6 +22,7 @@ from escalsim.outputs.style import (
     begin,
     clean_axes,
     date_axis,
+    legend_below,
     rung_axis,
     steps,
     text_width,
@@ -207,8 +208,8 @@ def _kind_legend(ax, items: list[dict], treaty: str) -> None:
     handles = [matplotlib.lines.Line2D([], [], marker="^" if k == "ladder" else "o", ls="", ms=7,
                                        color=KIND_COLOURS[k], label=names[k]) for k in kinds]
     if handles:
-        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.1), fontsize=NOTE, frameon=False,
-                  ncol=len(handles), handletextpad=0.2, columnspacing=1.5)
+        legend_below(ax, handles, [h.get_label() for h in handles], ncols=(len(handles), 3, 2, 1), below=0.1,
+                     fontsize=NOTE, handletextpad=0.2, columnspacing=1.5)
     else:
         ax.text(0.5, 0.25, "no decisions, treaty steps or ladder moves in this run", transform=ax.transAxes,
                 ha="center", fontsize=TICK, color=MUTED)
