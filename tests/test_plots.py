@@ -195,6 +195,27 @@ def test_first_passage_bands_are_wilson_intervals(minimal):
     assert np.isclose(band, float(low)).any()
 
 
+def test_a_rare_rung_rises_visibly_above_the_axis_floor(minimal):
+    """Two runs in 301 at war (0.7%): on a linear axis up to the crisis's share it would be a flat line at 0."""
+    runs = minimal.runs.copy()
+    at_war = np.flatnonzero(runs["first_passage.war"].notna().to_numpy())
+    runs.loc[at_war[2:], "first_passage.war"] = np.nan
+    ax = plots.first_passage_curves(with_runs(minimal, runs))
+    war = by_gid(ax, "rung:2")[0]
+    end = ax.transLimits.transform((0, war.get_ydata()[-1]))[1]  # axes fraction: 0 is the floor, 1 the top
+    assert war.get_ydata()[-1] == pytest.approx(2 / 301) and end > 0.15
+    assert ax.get_yscale() == "log" and "log scale" in ax.get_ylabel()
+    assert "at or above" in ax.get_ylabel() and "At or above" in ax.get_legend().get_title().get_text()
+    assert "below one run in 301" in texts(ax)
+
+
+def test_first_passage_axis_is_linear_without_rare_rungs_or_when_asked(minimal):
+    assert plots.first_passage_curves(minimal).get_yscale() == "linear"
+    assert plots.first_passage_curves(minimal, scale="log").get_yscale() == "log"
+    with pytest.raises(ValueError, match="scale"):
+        plots.first_passage_curves(minimal, scale="sqrt")
+
+
 def test_max_rung_bars_sum_to_100_percent_and_match_the_runs(dprk):
     ax = plots.max_rung_histogram(dprk)
     bars = by_gid(ax, "max_rung")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, PercentFormatter
 
 from escalsim.outputs.labels import day_dates, end_label, percent, percent_range, wrap
 from escalsim.outputs.style import (
@@ -20,40 +20,72 @@ from escalsim.outputs.style import (
 )
 from escalsim.stats import wilson
 
+RARE = 0.05  # a rung reached by less than this share of the most-reached rung's runs would be a flat line at 0
 
-def first_passage_curves(results, ax=None):
-    """For each rung above the start: P(reached by each date), with 95% Wilson bands, censored at the horizon.
 
-    Takes a results object and an optional Axes; returns the Axes. Raises ValueError if the manifest lacks
-    what figures read or the results hold no runs.
+def first_passage_curves(results, ax=None, scale: str = "auto"):
+    """For each rung above the start: the share of runs that have been on it or higher by each date, with 95% Wilson
+    bands, censored at the horizon.
+
+    `scale` is 'linear', 'log' (rare rungs readable: the axis runs from below one run in n to 100%) or 'auto':
+    log when some rung reached by any run would otherwise rise less than RARE of the axis. Takes a results object
+    and an optional Axes; returns the Axes. Raises ValueError for another scale, a manifest that lacks what
+    figures read or results without runs.
     """
+    if scale not in ("auto", "linear", "log"):
+        raise ValueError(f"scale must be 'auto', 'linear' or 'log', not {scale!r}")
     m, n, ax = begin(results, ax)
-    colours, horizon, top = rung_colours(m), m["horizon_days"], 0.05
-    for k in range(m["start_level"] + 1, len(m["rungs"])):
-        first = results.runs[f"first_passage.{m['rungs'][k]}"].to_numpy(dtype=float)
-        reached = np.sort(first[~np.isnan(first)])
-        days = np.concatenate([[0.0], reached, [horizon]])
-        hits = np.concatenate([[0], np.arange(1, len(reached) + 1), [len(reached)]])
+    colours, horizon = rung_colours(m), m["horizon_days"]
+    ks = range(m["start_level"] + 1, len(m["rungs"]))
+    reached = {k: _reached(results.runs[f"first_passage.{m['rungs'][k]}"]) for k in ks}
+    ends = [len(days) / n for days in reached.values()]
+    log = scale == "log" or (scale == "auto" and any(0 < e < RARE * max(ends) for e in ends))
+    top = 0.05
+    for k in ks:
+        days = np.concatenate([[0.0], reached[k], [horizon]])
+        hits = np.concatenate([[0], np.arange(1, len(reached[k]) + 1), [len(reached[k])]])
         p, low, high = wilson(hits, n)
-        x = day_dates(m, days)
-        ax.fill_between(x, low, high, step="post", color=colours[k], alpha=0.2, lw=0)
-        _, lo_end, hi_end = wilson(len(reached), n)
+        x, shown = day_dates(m, days), hits > 0 if log else hits >= 0  # log: no band below the axis' floor
+        ax.fill_between(x, low, high, where=shown, step="post", color=colours[k], alpha=0.2, lw=0)
+        _, lo_end, hi_end = wilson(len(reached[k]), n)
         ax.step(x, p, where="post", color=colours[k], lw=2.4, gid=f"rung:{k}",
                 label=f"{wrap(m['rung_labels'][k], 30)}\n{percent(p[-1])} ({percent_range(lo_end, hi_end)})")
         top = max(top, float(high.max()))
-    ax.set_ylim(0, min(1.0, top * 1.08))
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_ylabel("Share of runs that have reached the rung", fontsize=LABEL, color=INK)
+    floor = _share_axis(ax, n, top, log)
     date_axis(ax, m)
     clean_axes(ax)
-    titles(ax, "How soon each rung is reached",
-           f"Cumulative probability by date; shaded: 95% Wilson interval. Censored at the horizon "
-           f"({end_label(m, horizon)}):\na run that had not reached a rung by then counts as not reaching it.")
+    note = (f"\nLog scale, so that rare rungs show: the bottom edge ({percent(floor)}) is below one run in {n:,}."
+            if log else "")
+    titles(ax, "How soon the world reaches each rung or a higher one",
+           "Share of runs that have been on the rung or higher by each date; shaded: 95% Wilson interval.\n"
+           f"Censored at the horizon ({end_label(m, horizon)}): a run not there by then counts as never there.{note}")
     handles, names = ax.get_legend_handles_labels()
     ax.legend(handles[::-1], names[::-1], loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=NOTE + 0.5,
-              frameon=False, title="Reached by the horizon\n(95% interval)", title_fontsize=NOTE + 1,
+              frameon=False, title="At or above the rung\nby the horizon (95% interval)", title_fontsize=NOTE + 1,
               alignment="left", labelspacing=0.9)
     return ax
+
+
+def _reached(first) -> np.ndarray:
+    """The first-passage days of the runs that reached a rung, sorted (a column with NaN for never)."""
+    first = first.to_numpy(dtype=float)
+    return np.sort(first[~np.isnan(first)])
+
+
+def _share_axis(ax, n: int, top: float, log: bool) -> float:
+    """A y-axis of shares: linear from 0 to a little above `top`, or log from below 1/n to 100%; returns its floor."""
+    if not log:
+        ax.set_ylim(0, min(1.0, top * 1.08))
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.set_ylabel("Share of runs at or above the rung", fontsize=LABEL, color=INK)
+        return 0.0
+    floor = 10.0 ** np.floor(np.log10(0.5 / n))
+    ax.set_yscale("log")
+    ax.set_ylim(floor, 1.0)
+    ax.yaxis.set_major_locator(LogLocator(base=10))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{100 * v:g}%"))
+    ax.set_ylabel("Share of runs at or above the rung (log scale)", fontsize=LABEL, color=INK)
+    return float(floor)
 
 
 def max_rung_histogram(results, ax=None):
