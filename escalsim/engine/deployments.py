@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from escalsim import sampling
 from escalsim.engine.draws import Draws, ParamList
 from escalsim.engine.element import ElementKind, Planning
+from escalsim.engine.record import ATTRITION, DEPLOYMENT
 from escalsim.scenario.parameters import mean as param_mean
 from escalsim.scenario.schema import Deployment as DeploymentSpec
 
@@ -129,7 +130,7 @@ class Deployment:
         if plan.id not in w.event_times:  # happen() records the first time only; skip the call after it
             w.happen(plan.id)
         if w.trace is not None:
-            w.note("deployment", plan.title, f"batch of {size:,} {plan.unit} arrives "
+            w.note(DEPLOYMENT, plan.title, f"batch of {size:,} {plan.unit} arrives "
                    f"(total {w.values[plan.total]:,.0f})", why)
         if plan.stages:
             self._enter(0, size)
@@ -143,7 +144,7 @@ class Deployment:
         if plan.stage_events[k] not in w.event_times:
             w.happen(plan.stage_events[k])
         if k > 0 and w.trace is not None:
-            w.note("deployment", plan.title, f"{size:,} {plan.unit} move on to {name} "
+            w.note(DEPLOYMENT, plan.title, f"{size:,} {plan.unit} move on to {name} "
                    f"(now {self.in_stage[k]:,} in {name})")
         if days_slot is not None:
             days, draw = self.stage_days[k]
@@ -179,7 +180,7 @@ class Deployment:
             w.set(plan.total, w.values[plan.total] - lost)
             w.set(casualties_var, w.values[casualties_var] + lost)
             if w.trace is not None:
-                w.note("attrition", plan.title, f"{lost:,} casualties in {plan.stages[last][0]} "
+                w.note(ATTRITION, plan.title, f"{lost:,} casualties in {plan.stages[last][0]} "
                        f"(total {w.values[casualties_var]:,.0f})")
         w.at(step, self._attrition)
 

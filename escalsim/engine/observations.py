@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from escalsim.engine.draws import Draws, ParamList
 from escalsim.engine.element import ElementKind, Planning
+from escalsim.engine.record import OBSERVATION
 from escalsim.scenario.schema import Observation as ObservationSpec
 
 
@@ -71,7 +72,7 @@ class Observer:
         if estimate == w.values[plan.id]:  # most updates leave the (rounded) estimate where it was
             return
         if w.trace is not None:
-            w.note("observation", plan.observer, f"estimates {plan.label} at ~{estimate:,.0f} "
+            w.note(OBSERVATION, plan.observer, f"estimates {plan.label} at ~{estimate:,.0f} "
                    f"(true now {w.values[plan.of]:,.0f})")
         w.set(plan.id, estimate)
 

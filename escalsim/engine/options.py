@@ -10,6 +10,7 @@ from escalsim import sampling
 from escalsim.engine.draws import Draws, ParamList, add_hazard
 from escalsim.engine.effects import Apply, apply_all, compile_effects
 from escalsim.engine.element import ElementKind, Planning
+from escalsim.engine.record import DECISION, DECLINE, INJECTION, OPTION
 from escalsim.engine.world import Watch
 from escalsim.scenario.schema import ResponseOption
 
@@ -84,7 +85,7 @@ class Option(Watch):
             if self.draws.chance(plan.chance):
                 self._decide()
             elif self.world.trace is not None:
-                self.world.note("decline", plan.actor, f"considers and declines: {plan.label}",
+                self.world.note(DECLINE, plan.actor, f"considers and declines: {plan.label}",
                                 f"condition became true: {plan.when.text}")
             return
         self.phase, self.token = "hazard", self.token + 1
@@ -124,7 +125,7 @@ class Option(Watch):
             if cause is None:
                 cause = f"decided {w.model.date_of(self.decided_on)} once {plan.when.text}"
             idx = len(w.trace)
-            w.note("decision", plan.actor, plan.label, cause)
+            w.note(DECISION, plan.actor, plan.label, cause)
             done = apply_all(plan.effects, w, self.draws, plan.line)
             w.trace[idx] = w.trace[idx].with_text(plan.label + (" → " + "; ".join(done) if done else ""))
         if plan.repeatable:
@@ -141,7 +142,7 @@ class Option(Watch):
     def force(self, cause: str) -> None:
         """An injected decision: fire now whatever the condition, unless a one-shot option was already used."""
         if self.fired and not self.plan.repeatable:
-            self.world.note("injection", self.plan.actor, f"injection ignored, already done: {self.plan.label}",
+            self.world.note(INJECTION, self.plan.actor, f"injection ignored, already done: {self.plan.label}",
                             cause)
             return
         self.fire(cause)
@@ -152,7 +153,7 @@ class Option(Watch):
         self.enabled = enabled
         if not enabled:
             self._cancel()
-            self.world.note("option", self.plan.actor, f"off the table: {self.plan.label}", cause)
+            self.world.note(OPTION, self.plan.actor, f"off the table: {self.plan.label}", cause)
         elif self.state:
             self._consider()
 

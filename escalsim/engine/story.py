@@ -7,13 +7,14 @@ import math
 from collections.abc import Iterator
 
 from escalsim.engine import Model, RunRecord
+from escalsim.engine.record import CAUSED_KINDS
 
 
 def event_lines(model: Model, record: RunRecord) -> Iterator[str]:
     """'2024-10-29  DPRK → Russia: batch of 1,800 troops arrives (total 4,600)', one per event, with causes."""
     for e in record.trace or ():
         line = f"{model.date_of(e.day)}  {e.subject}: {e.text}"
-        if e.cause and e.kind in ("ladder", "decision", "obligation", "option", "injection"):
+        if e.cause and e.kind in CAUSED_KINDS:
             line += f"  [because: {e.cause}]"
         yield line
 

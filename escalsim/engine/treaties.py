@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from escalsim.engine.draws import Draws, ParamList
 from escalsim.engine.effects import Apply, apply_all, compile_effects
 from escalsim.engine.element import ElementKind, Planning
+from escalsim.engine.record import OBLIGATION, TREATY
 from escalsim.engine.world import Watch
 from escalsim.scenario.schema import Treaty
 
@@ -87,7 +88,7 @@ class TreatyRun(Watch):
     def _begin(self, i: int) -> None:
         step = self.plan.steps[i]
         if not self.draws.chance(step.chance):
-            self.world.note("treaty", self.plan.label, f"{step.label} does not happen")
+            self.world.note(TREATY, self.plan.label, f"{step.label} does not happen")
             return
         self.world.at(self.draws(step.delay), self._complete, i)
 
@@ -97,14 +98,14 @@ class TreatyRun(Watch):
         self.done.add(i)
         w.happen(step.event, plan.label, when=when)
         if when is None:
-            w.note("treaty", plan.label, step.label)
+            w.note(TREATY, plan.label, step.label)
         for j, other in enumerate(plan.steps):
             if i in other.after and j not in self.done and other.day is None and set(other.after) <= self.done:
                 self._begin(j)
         if len(self.done) == len(plan.steps) and not self.in_force:
             self.in_force = True
             w.happen(plan.id, plan.label, when=when)
-            w.note("treaty", plan.label, "in force")
+            w.note(TREATY, plan.label, "in force")
             if self.state:
                 self._invoke()
 
@@ -119,12 +120,12 @@ class TreatyRun(Watch):
         self.retire()  # the casus foederis is called once
         w, plan = self.world, self.plan
         w.happen(plan.id + ".casus_foederis", plan.casus.text)
-        w.note("treaty", plan.label, "casus foederis: the parties are called on", plan.casus.text)
+        w.note(TREATY, plan.label, "casus foederis: the parties are called on", plan.casus.text)
         for ob, draws in zip(plan.obligations, self.ob_draws):
             if draws.chance(ob.compliance):
                 w.at(draws(ob.delay), self._honour, ob, draws)
             else:
-                w.note("obligation", ob.party, f"does not honour: {ob.label}", plan.label)
+                w.note(OBLIGATION, ob.party, f"does not honour: {ob.label}", plan.label)
 
     def _honour(self, ob: ObligationPlan, draws: Draws) -> None:
         w = self.world
@@ -132,7 +133,7 @@ class TreatyRun(Watch):
         w.happen(ob.event, self.plan.label)
         w.fire_days.setdefault(ob.event, w.env._now)
         done = apply_all(ob.effects, w, draws, f"{ob.party}: {ob.label}")
-        w.note("obligation", ob.party, f"honours {self.plan.label}: {ob.label}"
+        w.note(OBLIGATION, ob.party, f"honours {self.plan.label}: {ob.label}"
                + (" → " + "; ".join(done) if done else ""), f"casus foederis: {self.plan.casus.text}")
 
 

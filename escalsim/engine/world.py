@@ -11,7 +11,7 @@ import simpy
 from simpy.events import NORMAL
 
 from escalsim import sampling
-from escalsim.engine.record import TraceEvent
+from escalsim.engine.record import LADDER, TraceEvent
 
 MAX_EVENTS = 2_000_000  # a run with more SimPy events than this is a runaway (the default scenario has ~200)
 MAX_ACTIONS = 200_000  # a run that fires more options than this is a runaway (zero-delay repeatable loops)
@@ -161,7 +161,7 @@ class World:
         if self.trace is not None:
             labels = self.model.rung_labels
             arrow = "up" if new > old else "down"
-            self.note("ladder", "Ladder", f"{arrow} to {labels[new]} (from {labels[old]})", cause)
+            self.note(LADDER, "Ladder", f"{arrow} to {labels[new]} (from {labels[old]})", cause)
         self.level_path.append((self.env._now, new))
         first_new = self.max_level + 1  # every rung up to the highest yet reached has happened already
         if new >= first_new:
