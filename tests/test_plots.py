@@ -296,6 +296,36 @@ def test_rare_causes_are_grouped_as_other(minimal):
     assert total == pytest.approx(100)
 
 
+def test_a_rare_rungs_main_cause_keeps_its_colour(minimal):
+    """Ten common causes of the crisis fill the palette by their totals; war, reached in 7 runs, 6 of them by one
+    cause, must still show that cause (it used to be grey 'other': 86% of the bar)."""
+    runs = minimal.runs.copy()
+    crisis = np.flatnonzero(runs["first_passage.crisis"].notna().to_numpy())
+    runs.loc[crisis, "first_cause.crisis"] = [f"Actor {i % 10}: a common move" for i in range(len(crisis))]
+    war = np.flatnonzero(runs["first_passage.war"].notna().to_numpy())
+    assert len(war) > 7
+    runs.loc[war[7:], ["first_passage.war", "first_cause.war"]] = [np.nan, ""]
+    runs.loc[war[:7], "first_cause.war"] = ["Z: the rare decider"] * 6 + ["background hazard"]
+    ax = plots.escalation_drivers(with_runs(minimal, runs))
+    segments = {p.get_gid().split("|")[1]: p.get_width() for p in by_gid(ax, "rung:2|", ax.patches)}
+    assert max(segments, key=segments.get) == "Z: the rare decider"
+    assert segments["Z: the rare decider"] == pytest.approx(100 * 6 / 7)
+    assert sum(segments.values()) == pytest.approx(100)
+    assert "Z: the rare decider" in texts(ax) and "2.3% of runs (7)" in texts(ax)
+
+
+def test_drivers_count_every_run_at_or_above_the_rung(minimal):
+    """A run at or above a rung without a recorded cause still counts, as 'no cause recorded'."""
+    runs = minimal.runs.copy()
+    war = np.flatnonzero(runs["first_passage.war"].notna().to_numpy())
+    blank = war[: len(war) // 3]
+    runs.loc[blank, "first_cause.war"] = ""
+    ax = plots.escalation_drivers(with_runs(minimal, runs))
+    segments = {p.get_gid().split("|")[1]: p.get_width() for p in by_gid(ax, "rung:2|", ax.patches)}
+    assert segments["no cause recorded"] == pytest.approx(100 * len(blank) / len(war))
+    assert f"({len(war):,})" in texts(ax) and "or higher" in ax.get_title(loc="left")
+
+
 def test_drivers_read_causes_stored_as_categories(minimal):
     """Parquet round trips turn string columns into pandas categories, with NaN for missing."""
     runs = minimal.runs.copy()
