@@ -86,23 +86,30 @@ def _ordered(*names: str):
 
 
 class Fixed(Strict):
+    """A constant written as a distribution: every draw is `value` (per is accepted and ignored)."""
+
     dist: Literal["fixed"]
     value: Finite
     source: str | None = None
     per: Literal["run", "use"] | None = None
 
     def support(self):
+        """(value, value)."""
         return self.value, self.value
 
     def sampler(self) -> Sampler:
+        """A draw function that takes a random stream and returns `value`."""
         value = self.value
         return lambda r: value
 
     def mean(self) -> float:
+        """The value."""
         return self.value
 
 
 class Uniform(_Dist):
+    """Uniform between low and high."""
+
     dist: Literal["uniform"]
     low: Finite
     high: Finite
@@ -115,10 +122,13 @@ class Uniform(_Dist):
         return sampling.uniform_sampler(self.low, self.high)
 
     def mean(self):
+        """(low + high) / 2."""
         return (self.low + self.high) / 2
 
 
 class Triangular(_Dist):
+    """Triangular between low and high, most likely at mode."""
+
     dist: Literal["triangular"]
     low: Finite
     mode: Finite
@@ -132,10 +142,13 @@ class Triangular(_Dist):
         return sampling.triangular_sampler(self.low, self.mode, self.high)
 
     def mean(self):
+        """(low + mode + high) / 3."""
         return (self.low + self.mode + self.high) / 3
 
 
 class Pert(_Dist):
+    """PERT (a scaled beta) between low and high, most likely at mode."""
+
     dist: Literal["pert"]
     low: Finite
     mode: Finite
@@ -151,10 +164,13 @@ class Pert(_Dist):
         return lambda r: sampling.pert(r, a, m, b, lamb)
 
     def mean(self):
+        """(low + lamb * mode + high) / (lamb + 2)."""
         return (self.low + self.lamb * self.mode + self.high) / (self.lamb + 2)
 
 
 class Normal(_Dist):
+    """Normal with this mean and standard deviation sd."""
+
     dist: Literal["normal"]
     mean_: Finite = Field(alias="mean")
     sd: Finite = Field(ge=0)
@@ -166,6 +182,7 @@ class Normal(_Dist):
         return sampling.normal_sampler(self.mean_, self.sd)
 
     def mean(self):
+        """The mean."""
         return self.mean_
 
 
@@ -182,6 +199,8 @@ def _check_log_scale(mu: float, sigma: float, what: str, hint: str) -> None:
 
 
 class Lognormal(_Dist):
+    """Lognormal: log(X) is normal with mean mu and standard deviation sigma."""
+
     dist: Literal["lognormal"]
     mu: Finite = Field(description="mean of log(X)")
     sigma: Finite = Field(ge=0, description="standard deviation of log(X)")
@@ -200,10 +219,13 @@ class Lognormal(_Dist):
         return sampling.normal_sampler(self.mu, self.sigma, log=True)
 
     def mean(self):
+        """exp(mu + sigma^2 / 2)."""
         return math.exp(self.mu + self.sigma**2 / 2)
 
 
 class Gamma(_Dist):
+    """Gamma with this shape and scale (mean shape * scale)."""
+
     dist: Literal["gamma"]
     shape: Finite = Field(gt=0)
     scale: Finite = Field(gt=0)
@@ -216,10 +238,13 @@ class Gamma(_Dist):
         return lambda r: sampling.gamma(r, k, theta)
 
     def mean(self):
+        """shape * scale."""
         return self.shape * self.scale
 
 
 class Exponential(_Dist):
+    """Exponential with this mean."""
+
     dist: Literal["exponential"]
     mean_: Finite = Field(alias="mean", gt=0)
 
@@ -231,10 +256,13 @@ class Exponential(_Dist):
         return lambda r: sampling.exponential(r, rate)
 
     def mean(self):
+        """The mean."""
         return self.mean_
 
 
 class Beta(_Dist):
+    """Beta on [0, 1] with shape parameters a and b."""
+
     dist: Literal["beta"]
     a: Finite = Field(gt=0)
     b: Finite = Field(gt=0)
@@ -247,6 +275,7 @@ class Beta(_Dist):
         return lambda r: sampling.beta(r, a, b)
 
     def mean(self):
+        """a / (a + b)."""
         return self.a / (self.a + self.b)
 
 
@@ -282,11 +311,14 @@ class Range90(_Dist):
         return sampling.normal_sampler(*self._params(), log=self.shape == "lognormal")
 
     def mean(self):
+        """Mean of the fitted lognormal or normal."""
         a, b = self._params()
         return math.exp(a + b * b / 2) if self.shape == "lognormal" else a
 
 
 class Empirical(_Dist):
+    """One of the listed values, each as likely."""
+
     dist: Literal["empirical"]
     values: list[Finite] = Field(min_length=1, max_length=10_000)
 
@@ -299,6 +331,7 @@ class Empirical(_Dist):
         return lambda r: values[int(r.random() * n)]
 
     def mean(self):
+        """The average of the values."""
         return sum(self.values) / len(self.values)
 
 
@@ -354,6 +387,7 @@ Param = Annotated[
 
 
 def support(param) -> tuple[float, float]:
+    """Smallest interval (low, high) holding every draw of a number or distribution, after clipping."""
     if isinstance(param, (int, float)):
         return float(param), float(param)
     return param.support()
@@ -391,4 +425,5 @@ def sampler(param) -> tuple[Sampler, bool]:
 
 
 def mean(param) -> float:
+    """Mean of a number (itself, as a float) or of a distribution (unclipped)."""
     return float(param) if isinstance(param, (int, float)) else param.mean()

@@ -41,6 +41,10 @@ def readable_names(s: Scenario) -> list[str]:
 
 
 def check_references(s: Scenario) -> list[tuple[tuple, str]]:
+    """The cross-reference problems of a validated scenario, as (path, message) pairs; [] if none.
+
+    Covers unknown and twice-used names, conditions that do not parse (ExprError is caught and
+    reported) and days outside the scenario."""
     problems = list(_names(s)) + list(_ladder(s)) + list(_deployments(s)) + list(_observations(s))
     problems += list(_options(s)) + list(_treaties(s)) + list(_dates(s))
     return problems

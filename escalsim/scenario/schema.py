@@ -72,6 +72,8 @@ class Hazard(Strict):
 
 
 class Rung(Strict):
+    """One rung of the escalation ladder, with optional background hazards of moving up or down from it."""
+
     id: Id
     label: Text | None = None
     description: Text | None = None
@@ -81,16 +83,22 @@ class Rung(Strict):
 
 
 class Ladder(Strict):
+    """The escalation ladder: its rungs, lowest first, and the rung the world starts on."""
+
     rungs: list[Rung] = Field(min_length=2, max_length=100, description="ordered from lowest to highest")
     start: Id = Field(description="the rung the world is on at the start")
 
 
 class Actor(Strict):
+    """A party in the scenario: it owns variables, sends forces, observes, decides and signs treaties."""
+
     label: Text = Field(description="how the actor is named in traces, e.g. 'Seoul'")
     description: Text | None = None
 
 
 class Variable(Strict):
+    """A number in the state of the world (troops, casualties, ...), with its value at the start."""
+
     initial: AnyNumber = 0.0
     label: Text | None = None
     unit: Text | None = None
@@ -124,23 +132,31 @@ class Effect(Strict):
 
 
 class ScaleFlow(Strict):
+    """Multiply a deployment's flow rate by `factor` (0 stops the flow); the wait for the next batch restarts."""
+
     deployment: Id
     factor: NonNegative
 
 
 class Stage(Strict):
+    """A stage that arriving forces pass through in order (e.g. training, then the front)."""
+
     name: Id
     days: Days | None = Field(None, description="time spent in this stage; omit for the last stage")
     variable: Id | None = Field(None, description="variable counting the troops now in this stage")
 
 
 class Batch(Strict):
+    """A planned batch: `size` forces arrive on `when`."""
+
     when: When
     size: Count
     source: Text | None = None
 
 
 class Target(Strict):
+    """A flow's rate stated as a goal: Poisson batches that bring the total sent to `total` by `by`, on average."""
+
     total: Annotated[float, Field(gt=0, allow_inf_nan=False)]
     by: When
     source: Text | None = None
@@ -173,6 +189,8 @@ class Flow(Strict):
 
 
 class Attrition(Strict):
+    """Casualties in a deployment's last stage: a daily hazard, counted every `every_days` days."""
+
     rate_per_day: NonNegative = Field(description="daily hazard of becoming a casualty in the last stage")
     every_days: Annotated[float, Field(gt=0, le=365, allow_inf_nan=False)] = Field(
         7.0, description="casualties are counted in steps of this many days (binomial per step)")
@@ -181,6 +199,8 @@ class Attrition(Strict):
 
 
 class Deployment(Strict):
+    """Forces sent from one actor to another in batches (a schedule, a flow, or both), through stages."""
+
     label: Text | None = None
     from_: Id = Field(alias="from")
     to: Id
@@ -220,6 +240,8 @@ class Observation(Strict):
 
 
 class ResponseOption(Strict):
+    """A decision an actor may take while its `when` condition holds, and the effects it has."""
+
     actor: Id
     label: Text
     when: Expression = Field(description="the trigger condition")
@@ -241,6 +263,8 @@ class ResponseOption(Strict):
 
 
 class TreatyStep(Strict):
+    """A step towards a treaty's entry into force (signature, ratification): on a date, or after other steps."""
+
     id: Id
     label: Text | None = None
     date: Date | None = Field(None, description="a step taken on a known date (before the start: already done)")
@@ -251,6 +275,8 @@ class TreatyStep(Strict):
 
 
 class Obligation(Strict):
+    """What a party does when the casus foederis holds: with probability `compliance`, after `delay_days`."""
+
     party: Id
     label: Text
     compliance: Probability
@@ -260,6 +286,8 @@ class Obligation(Strict):
 
 
 class Treaty(Strict):
+    """An alliance treaty: the steps that bring it into force, its casus foederis and the parties' obligations."""
+
     label: Text
     parties: list[Id] = Field(min_length=2, max_length=50)
     steps: list[TreatyStep] = Field(min_length=1, max_length=50, description="in force once every step is done")
@@ -276,6 +304,9 @@ class Injection(Strict):
 
 
 class Scenario(Strict):
+    """An escalation scenario: a ladder, actors, variables, and the deployments, observations, options and
+    treaties that move them, over a horizon in days."""
+
     escalsim: Literal[1] = Field(FORMAT_VERSION, description="version of the scenario format")
     extends: str | None = Field(None, description="a base scenario file (relative path) this one overrides")
     name: Id
@@ -312,9 +343,11 @@ class Scenario(Strict):
 
     @property
     def horizon(self) -> float:
+        """Days simulated: horizon_days, or the days from start to end with both included."""
         return self.horizon_days if self.horizon_days is not None else float((self.end - self.start).days + 1)
 
     def day_of(self, when: dt.date | float) -> float:
+        """The day number of a date counted from the start (day 0), or a day number as a float."""
         return float((when - self.start).days) if isinstance(when, dt.date) else float(when)
 
 

@@ -50,6 +50,7 @@ class Source:
 
 
 def fail(file: str, line: int, column: int, message: str, path: str = ""):
+    """Raise ScenarioError with one problem at file:line:column (and the path, if given); never returns."""
     raise ScenarioError([Problem(file, line, column, path, message)])
 
 

@@ -20,10 +20,12 @@ class Code(NamedTuple):
 
 
 def const(value: Any) -> Code:
+    """A constant subexpression."""
     return Code(lambda v, t, e: value, "const", value)
 
 
 def var(name: str) -> Code:
+    """A subexpression reading variable `name`."""
     return Code(lambda v, t, e: v[name], "var", name)
 
 
@@ -45,6 +47,7 @@ def safe_div(a: Any, b: Any) -> float:
 
 
 def binary(op: Callable[[Any, Any], Any], a: Code, b: Code) -> Code:
+    """``op(a, b)``, folded to a constant when both sides are constants."""
     return folded(_binary_fn(op, a, b), (a, b))
 
 
@@ -104,6 +107,7 @@ def chain_fn(ops: Sequence[Callable], codes: Sequence[Code]) -> Fn:
 
 
 def and_fn(fns: Sequence[Fn]) -> Fn:
+    """``f and g and ...`` over two or more closures, left to right, stopping at the first false value."""
     if len(fns) == 2:
         f, g = fns
         return lambda v, t, e: f(v, t, e) and g(v, t, e)
@@ -112,6 +116,7 @@ def and_fn(fns: Sequence[Fn]) -> Fn:
 
 
 def or_fn(fns: Sequence[Fn]) -> Fn:
+    """``f or g or ...`` over two or more closures, left to right, stopping at the first true value."""
     if len(fns) == 2:
         f, g = fns
         return lambda v, t, e: f(v, t, e) or g(v, t, e)
@@ -120,6 +125,7 @@ def or_fn(fns: Sequence[Fn]) -> Fn:
 
 
 def call_fn(func: Callable, codes: Sequence[Code]) -> Fn:
+    """A closure calling `func` on the values of `codes`."""
     fns = tuple(code.fn for code in codes)
     if len(fns) == 1:
         (f,) = fns
@@ -131,6 +137,7 @@ def call_fn(func: Callable, codes: Sequence[Code]) -> Fn:
 
 
 def unary_fn(op: type[ast.unaryop], code: Code) -> Fn:
+    """A closure for ``not x`` (ast.Not), ``-x`` (ast.USub) or ``+x`` (any other op) of `code`."""
     f = code.fn
     if op is ast.Not:
         return lambda v, t, e: not f(v, t, e)
@@ -149,6 +156,7 @@ class Atom(NamedTuple):
 
 
 def time_fn(op: Callable, k: Code, event: str | None) -> Fn:
+    """A closure for ``day OP k``, or ``days_since(event) OP k`` (false until the event has happened)."""
     kf = k.fn
     if event is None and k.kind == "const":
         kv = k.value
@@ -168,6 +176,9 @@ def _never(values: Values, now: float, event_times: Values) -> float:
 
 
 def next_change_fn(atoms: tuple[Atom, ...]) -> Callable[[Values, float, Values], float]:
+    """A function (values, now, event_times) -> the earliest day after now when an atom may flip.
+
+    It returns inf when none can (always, if there are no atoms)."""
     if not atoms:
         return _never
 

@@ -118,26 +118,32 @@ class Compiler:
     # errors and positions
 
     def column(self, byte_offset: int) -> int:
+        """The 0-based column in the whole text of a byte offset into the source (the AST counts bytes)."""
         return self.lead + len(self.source[:byte_offset].decode("utf-8", "replace"))
 
     def error(self, node: ast.AST, message: str) -> ExprError:
+        """An ExprError at the node's column (returned for the caller to raise)."""
         return ExprError(message, self.column(node.col_offset))
 
     def not_allowed(self, what: str, column: int, hint: str = "") -> ExprError:
+        """An ExprError saying `what` is not allowed, with the hint and what is (returned, not raised)."""
         return ExprError(f"{what} is not allowed{hint} ({ALLOWED})", column)
 
     def operator_column(self, left: ast.AST, right: ast.AST, symbol: str) -> int:
+        """The column of `symbol` between two operands (the left operand's end if not found)."""
         start, end = left.end_col_offset or 0, right.col_offset
         found = self.source.find(symbol.encode(), start, end)
         return self.column(found if found >= 0 else start)
 
     def check_operator(self, op: ast.AST, table: dict, left: ast.AST, right: ast.AST):
+        """Raise ExprError at the operator if its type is not in `table`."""
         if type(op) not in table:
             symbol, hint = _BAD_OPERATORS.get(type(op), (type(op).__name__, ""))
             column = self.operator_column(left, right, symbol.split()[0])
             raise self.not_allowed(f"'{symbol}'", column, hint)
 
     def check_no_comment(self, body: ast.expr) -> None:
+        """Raise ExprError if a '#' comment follows the expression."""
         end = body.end_col_offset or 0
         rest = self.source[end:].decode("utf-8", "replace")
         stripped = rest.lstrip(" \t\f)")
@@ -148,6 +154,8 @@ class Compiler:
     # the walk
 
     def visit(self, node: ast.expr, depth: int) -> Code:
+        """Compile `node` with its visit_<type> method. Raises ExprError if it is nested deeper than
+        MAX_DEPTH or is not allowed."""
         if depth > MAX_DEPTH:
             raise self.error(node, too_deep())
         method = getattr(self, "visit_" + type(node).__name__, None)
@@ -157,6 +165,8 @@ class Compiler:
         return method(node, depth + 1)
 
     def visit_Constant(self, node: ast.Constant, depth: int) -> Code:
+        """A number or boolean. Raises ExprError for a string (allowed only as a function argument),
+        any other constant, or an integer too large for a float."""
         value = node.value
         if isinstance(value, bool):
             return const(value)
@@ -172,6 +182,8 @@ class Compiler:
             raise self.error(node, "number is too large") from None
 
     def visit_Name(self, node: ast.Name, depth: int) -> Code:
+        """A variable (recorded in .names), or true/false. Raises ExprError for day on its own, a rung,
+        an event or an unknown name."""
         name = node.id
         if name == "day":
             raise self.error(node, TIME_RULE.format(term="'day'"))
@@ -189,22 +201,27 @@ class Compiler:
         raise self.error(node, _unknown("variable", name, sorted(self.known_variables)))
 
     def visit_UnaryOp(self, node: ast.UnaryOp, depth: int) -> Code:
+        """``not x``, ``-x`` or ``+x``. Raises ExprError for ``~``."""
         if isinstance(node.op, ast.Invert):
             raise self.not_allowed("'~'", self.column(node.col_offset), "; use 'not'")
         code = self.visit(node.operand, depth)
         return folded(unary_fn(type(node.op), code), (code,))
 
     def visit_BinOp(self, node: ast.BinOp, depth: int) -> Code:
+        """``+ - * /`` (division by zero gives inf or nan). Raises ExprError for other operators."""
         self.check_operator(node.op, _ARITHMETIC, node.left, node.right)
         left, right = self.visit(node.left, depth), self.visit(node.right, depth)
         return binary(_ARITHMETIC[type(node.op)], left, right)
 
     def visit_BoolOp(self, node: ast.BoolOp, depth: int) -> Code:
+        """``and``/``or`` over two or more operands."""
         codes = [self.visit(value, depth) for value in node.values]
         make = and_fn if isinstance(node.op, ast.And) else or_fn
         return folded(make([code.fn for code in codes]), codes)
 
     def visit_Compare(self, node: ast.Compare, depth: int) -> Code:
+        """A comparison or a chain of them; one comparing day or days_since() becomes a time atom.
+        Raises ExprError for ``in``, ``is`` and their negations."""
         operands = [node.left, *node.comparators]
         for op, left, right in zip(node.ops, operands, operands[1:]):
             self.check_operator(op, _COMPARE, left, right)
@@ -233,6 +250,8 @@ class Compiler:
         return Code(time_fn(_COMPARE[op_type], k, event))
 
     def visit_Call(self, node: ast.Call, depth: int) -> Code:
+        """rung('x') (a constant: its index), happened('e'), or min/max/abs. Raises ExprError for
+        days_since() outside a time comparison, and for bad calls (see function_name)."""
         name = self.function_name(node)
         if name == "days_since":
             raise self.error(node, TIME_RULE.format(term="days_since()"))
@@ -244,6 +263,8 @@ class Compiler:
         return self.numeric_call(node, name, depth)
 
     def function_name(self, node: ast.Call) -> str:
+        """The called function's name. Raises ExprError if the callee is not a plain name, for
+        keyword arguments, and for a function not in FUNCTIONS."""
         if not isinstance(node.func, ast.Name):
             raise self.error(node, "only min, max, abs, rung, days_since and happened can "
                                    f"be called ({ALLOWED})")
@@ -257,6 +278,7 @@ class Compiler:
         return name
 
     def numeric_call(self, node: ast.Call, name: str, depth: int) -> Code:
+        """min, max or abs of the arguments. Raises ExprError for a wrong number of arguments."""
         func, least, most = NUMERIC_FUNCTIONS[name]
         count = len(node.args)
         if count < least or (most is not None and count > most):
@@ -272,6 +294,8 @@ class Compiler:
         return event
 
     def string_argument(self, node: ast.Call, function: str, known: Collection[str]) -> str:
+        """The one quoted name given to rung(), days_since() or happened(). Raises ExprError if
+        the argument is not a single string literal, or names nothing in `known`."""
         kind = STRING_FUNCTIONS[function]
         if not _is_string_literal(node.args):
             raise self.error(node, f"{function}() takes one quoted {kind} name, "

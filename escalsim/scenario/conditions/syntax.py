@@ -44,10 +44,15 @@ def _check_bracket_depth(source: str, lead: int) -> None:
 
 
 def too_deep() -> str:
+    """The message for brackets nested more than MAX_DEPTH levels."""
     return f"expression is nested too deeply (limit {MAX_DEPTH} levels)"
 
 
 def parse_ast(source: str, lead: int) -> ast.Expression:
+    """Parse one-line `source` as a Python expression.
+
+    Raises ExprError on a syntax error, with a hint for habits of other languages and a column counted
+    from `lead`."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
