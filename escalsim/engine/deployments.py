@@ -83,6 +83,7 @@ class Deployment:
         self.attrition_running = False
 
     def start(self) -> None:
+        """Schedule the planned batches and the flow's first batch."""
         w, plan = self.world, self.plan
         for day, slot in plan.schedule:
             w.at(max(day, 0.0), self._scheduled, slot)
@@ -121,6 +122,8 @@ class Deployment:
         self._next_batch(self.flow_token)
 
     def dispatch(self, size: float, why: str) -> None:
+        """Send a batch of `size` forces (rounded; nothing if that is 0 or less): add it to the total,
+        record the deployment's event, put it in the first stage. `why` is shown in the trace."""
         w, plan = self.world, self.plan
         size = int(round(size))
         if size <= 0:

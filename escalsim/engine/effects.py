@@ -11,10 +11,16 @@ Apply = Callable[[object, object, str], str]  # (world, draws, cause) -> short t
 
 
 def compile_effects(effects: list[Effect], plist: ParamList, rungs: list[str]) -> list[Apply]:
+    """Compile effects into closures, in order, adding their parameters to `plist` as slots.
+
+    A rung named in an effect is looked up in `rungs` (ValueError if absent: the reference checks
+    catch it first)."""
     return [_compile(e, plist, rungs) for e in effects]
 
 
 def apply_all(compiled: list[Apply], world, draws, cause: str) -> list[str]:
+    """Apply compiled effects in order; returns what each did, as short text for the trace (it may be ''
+    when the run is not traced)."""
     return [fn(world, draws, cause) for fn in compiled]
 
 

@@ -28,7 +28,8 @@ class Element(Protocol):
     """An element in one run. `start` schedules its first events once every element of the run exists.
     An element that watches a condition is also a `world.Watch`, checked once after every element started."""
 
-    def start(self) -> None: ...
+    def start(self) -> None:
+        """Schedule the element's first events; called once per run, after every element exists."""
 
 
 @dataclass(frozen=True)

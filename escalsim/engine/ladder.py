@@ -45,6 +45,7 @@ class BackgroundHazards:
             self.world.at(wait, self._strike, self.token, u / (u + d))
 
     def start(self) -> None:
+        """Draw when the world first leaves its start rung."""
         self._level_changed(self.world.values["level"])
 
     def _strike(self, token: int, p_up: float) -> None:

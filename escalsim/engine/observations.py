@@ -13,6 +13,8 @@ from escalsim.scenario.schema import Observation as ObservationSpec
 
 @dataclass
 class ObservationPlan:
+    """An observation compiled: who observes which variable, and slots of lag, factor and initial value."""
+
     id: str
     observer: str
     of: str
@@ -57,6 +59,8 @@ class Observer:
         return value if step is None else round(value / step) * step
 
     def changed(self, value: float) -> None:
+        """Called on each change of the observed variable: the observer learns `value` times a drawn
+        factor after a drawn lag (days)."""
         lag = self.lag if self.lag_draw is None else self.lag_draw(self.r)
         factor = self.factor if self.factor_draw is None else self.factor_draw(self.r)
         w = self.world

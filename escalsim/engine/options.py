@@ -17,6 +17,8 @@ from escalsim.scenario.schema import ResponseOption
 
 @dataclass
 class OptionPlan:
+    """An option compiled: its parsed condition, slots of its chance or hazard and delay, and its effects."""
+
     id: str
     actor: str
     label: str
@@ -68,6 +70,8 @@ class Option(Watch):
         """Nothing to schedule: the option acts when its condition changes (checked once every element exists)."""
 
     def on_change(self, holds: bool) -> None:
+        """Consider the option when its condition becomes true; when it becomes false, stop a hazard still
+        running (a decision already taken still fires)."""
         if holds:
             self._consider()
         elif self.phase == "hazard":
@@ -148,6 +152,8 @@ class Option(Watch):
         self.fire(cause)
 
     def set_enabled(self, enabled: bool, cause: str) -> None:
+        """Put the option on or off the table. Off cancels a running hazard and a decision not yet
+        fired, and is noted in the trace; on considers the option at once if its condition holds."""
         if enabled == self.enabled:
             return
         self.enabled = enabled

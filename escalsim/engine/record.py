@@ -22,6 +22,7 @@ class TraceEvent:
     cause: str = ""
 
     def with_text(self, text: str) -> TraceEvent:
+        """A copy with `text` instead."""
         return TraceEvent(self.day, self.kind, self.subject, text, self.cause)
 
 

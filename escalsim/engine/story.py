@@ -20,6 +20,8 @@ def event_lines(model: Model, record: RunRecord) -> Iterator[str]:
 
 
 def summary_lines(model: Model, record: RunRecord) -> Iterator[str]:
+    """The end of a story: final and highest rung, when and why each rung above the start was first
+    reached, what fired and when, and the count of SimPy events."""
     labels = model.rung_labels
     yield f"final rung: {labels[record.final_level]}; highest rung: {labels[record.max_level]}"
     for k, day in enumerate(record.first_passage):
@@ -31,6 +33,8 @@ def summary_lines(model: Model, record: RunRecord) -> Iterator[str]:
 
 
 def story(model: Model, record: RunRecord) -> Iterator[str]:
+    """A run in plain words: a heading, the start rung, one dated line per trace event, then the summary.
+    An untraced record has no event lines."""
     s = model.scenario
     yield f"{s.title or s.name} — seed {record.seed}, run {record.run}, {s.start} to {model.date_of(model.horizon - 1)}"
     yield f"{s.start}  start on rung: {model.rung_labels[model.start_level]}"
@@ -40,6 +44,7 @@ def story(model: Model, record: RunRecord) -> Iterator[str]:
 
 
 def json_lines(model: Model, record: RunRecord) -> Iterator[str]:
+    """One JSON object per trace event (day, date, kind, subject, text, cause); none for an untraced record."""
     for e in record.trace or ():
         yield json.dumps({"day": round(e.day, 6), "date": model.date_of(e.day).isoformat(), "kind": e.kind,
                           "subject": e.subject, "text": e.text, "cause": e.cause}, ensure_ascii=False)

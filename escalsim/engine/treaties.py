@@ -15,6 +15,8 @@ from escalsim.scenario.schema import Treaty
 
 @dataclass
 class StepPlan:
+    """A treaty step compiled: its event, its day if dated, the steps it waits for, slots of delay and chance."""
+
     event: str
     label: str
     day: float | None
@@ -25,6 +27,9 @@ class StepPlan:
 
 @dataclass
 class ObligationPlan:
+    """An obligation compiled: its event, the party, slots of compliance and delay, and its effects
+    (whose parameters are in its own `plist`)."""
+
     event: str
     party: str
     label: str
@@ -36,6 +41,8 @@ class ObligationPlan:
 
 @dataclass
 class TreatyPlan:
+    """A treaty compiled: its steps, its parsed casus foederis and its obligations."""
+
     id: str
     label: str
     steps: list[StepPlan]
@@ -76,6 +83,8 @@ class TreatyRun(Watch):
         super().__init__(world, plan.casus)
 
     def start(self) -> None:
+        """Complete the steps dated on or before day 0, schedule the later dated ones, and begin the steps
+        that wait for no other."""
         for i, step in enumerate(self.plan.steps):
             if step.day is not None:
                 if step.day <= 0:
@@ -110,6 +119,7 @@ class TreatyRun(Watch):
                 self._invoke()
 
     def on_change(self, holds: bool) -> None:
+        """Invoke the casus foederis (once) when it becomes true while the treaty is in force."""
         if holds and self.in_force:
             self._invoke()
 

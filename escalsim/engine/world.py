@@ -101,10 +101,13 @@ class World:
         return self._streams(key)
 
     def note(self, kind: str, subject: str, text: str, cause: str = "") -> None:
+        """Add a TraceEvent on the current day, if the run is traced."""
         if self.trace is not None:
             self.trace.append(TraceEvent(self.env.now, kind, subject, text, cause))
 
     def count_action(self, what: str) -> None:
+        """Count one fired option or honoured obligation (`what` names it). Raises RunawayError past
+        MAX_ACTIONS in one run."""
         self.actions += 1
         if self.actions > MAX_ACTIONS:
             raise RunawayError(
@@ -193,6 +196,8 @@ class Watch:
             world.event_watchers[name].append(self)
 
     def recheck(self) -> None:
+        """Evaluate the condition now, plan a wake-up for when time may next flip it, and call on_change if
+        its truth changed."""
         w = self.world
         now = w.env._now
         new = bool(self.evaluate(w.values, now, w.event_times))
@@ -207,6 +212,7 @@ class Watch:
             self.on_change(new)
 
     def on_change(self, holds: bool) -> None:
+        """Called with the condition's new truth value when it changes; subclasses implement it."""
         raise NotImplementedError
 
     def retire(self) -> None:
