@@ -64,11 +64,13 @@ def atomic(path: Path, write: Callable[[BinaryIO], None], sync_dir: bool = True)
 
 
 def write_error(exc: OSError, what: str) -> ResultsWriteError:
+    """A ResultsWriteError saying `what` failed and why, with the errno (returned, not raised)."""
     message = f"{what}: {exc.strerror or exc}; the runs saved before are intact"
     return ResultsWriteError(exc.errno, message) if exc.errno is not None else ResultsWriteError(message)
 
 
 def fsync_dir(directory: Path) -> None:
+    """Make the renames in `directory` durable. Raises OSError."""
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -77,6 +79,7 @@ def fsync_dir(directory: Path) -> None:
 
 
 def discard(path: Path) -> None:
+    """Remove a file if it exists; an OSError is ignored."""
     try:
         path.unlink(missing_ok=True)
     except OSError:
@@ -84,6 +87,7 @@ def discard(path: Path) -> None:
 
 
 def write_json(path: Path, doc: dict) -> None:
+    """Write `doc` as indented JSON, atomically. Raises ResultsWriteError."""
     text = json.dumps(doc, indent=1, ensure_ascii=False)
     try:
         data = text.encode()
@@ -93,6 +97,8 @@ def write_json(path: Path, doc: dict) -> None:
 
 
 def read_json(path: Path) -> dict:
+    """The document of a results JSON file. Raises ResultsError if it cannot be read or parsed, or is not
+    an escalsim results file."""
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -103,10 +109,12 @@ def read_json(path: Path) -> dict:
 
 
 def is_results_dir(directory: Path) -> bool:
+    """Whether `directory` holds a manifest.json or job.json of escalsim results."""
     return any(has_kind(directory / name) for name in (MANIFEST, JOB))
 
 
 def has_kind(path: Path) -> bool:
+    """Whether `path` is a JSON file of escalsim results (False if unreadable or not JSON)."""
     try:
         return json.loads(path.read_text(encoding="utf-8")).get("kind") == KIND
     except (OSError, ValueError, AttributeError):
@@ -114,10 +122,12 @@ def has_kind(path: Path) -> bool:
 
 
 def sha256(text: str) -> str:
+    """The hex SHA-256 of the text's UTF-8 bytes."""
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 def utc_now() -> str:
+    """The current UTC time in ISO 8601, to the second."""
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
@@ -139,6 +149,7 @@ def lock_job(directory: Path) -> int | None:
 
 
 def check_format(directory: Path, version) -> None:
+    """Raise ResultsError unless `version` is FORMAT, the results format this escalsim reads."""
     if version != FORMAT:
         raise ResultsError(f"{directory} holds results in format {version}; this escalsim ({__version__}) "
                            f"reads format {FORMAT}")

@@ -36,10 +36,12 @@ TRACE_SCHEMA = pa.schema([("run", pa.int64()), ("day", pa.float64()), ("date", p
 
 
 def write_chunk(path: Path, table: pa.Table) -> None:
+    """Write one chunk file atomically (leaving the directory's fsync for later). Raises ResultsWriteError."""
     atomic(path, lambda fh: pq.write_table(table, fh, compression=COMPRESSION), sync_dir=False)
 
 
 def runs_table(names: dict[str, str], columns: dict) -> pa.Table:
+    """The runs' columns as a table; `names` maps each column to its type in ARROW_TYPES."""
     return pa.table({k: pa.array(columns[k], type=ARROW_TYPES[t]) for k, t in names.items()})
 
 
@@ -65,10 +67,13 @@ def grid_columns(schema: pa.Schema) -> Callable[[pa.Table], pa.Table]:
 
 
 def chunk_name(kind: str, start: int, stop: int) -> str:
+    """The file name of the `kind` chunk of runs start to stop - 1."""
     return f"{kind}-{start:012d}-{stop:012d}.parquet"
 
 
 def read_chunks(chunk_dir: Path, kind: str, ranges, optional: bool = False) -> Iterator[pa.Table]:
+    """The `kind` chunk table of each (start, stop) range, in order. A missing file raises
+    FileNotFoundError, unless `optional`: then it is skipped."""
     for a, b in ranges:
         path = chunk_dir / chunk_name(kind, a, b)
         if optional and not path.is_file():

@@ -63,9 +63,15 @@ class DaskBackend(Backend):
 
     @property
     def started(self) -> bool:
+        """Whether a client is connected."""
         return self.client is not None
 
     def start(self) -> None:
+        """Start a LocalCluster or connect to the scheduler, then check the workers' escalsim version.
+
+        Raises BackendError (after stopping again) when dask.distributed is missing, the address is
+        malformed, the scheduler cannot be reached or has no workers, or a worker runs another
+        version."""
         try:
             from dask.distributed import Client, LocalCluster
         except ImportError as exc:
@@ -110,6 +116,7 @@ class DaskBackend(Backend):
             raise BackendError(f"Dask workers run other escalsim versions than {__version__}: {wrong}")
 
     def stop(self, kill: bool) -> None:
+        """Close the client and the local cluster, if any (`kill` changes nothing here)."""
         client, cluster, self.client, self.cluster = self.client, self.cluster, None, None
         if client is not None:
             client.close()
@@ -117,6 +124,8 @@ class DaskBackend(Backend):
             cluster.close()
 
     def map_ordered(self, fn: Callable, job: Any, ranges: Iterator[tuple[int, int]]) -> Iterator[Any]:
+        """As Backend.map_ordered, each task retried RETRIES times on an exception. Raises
+        BackendError if not started, or when workers keep dying on a batch."""
         if self.client is None:
             raise BackendError("start the DaskBackend first: `with DaskBackend(address) as backend: ...`")
         from distributed import KilledWorker

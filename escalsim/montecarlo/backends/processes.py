@@ -37,12 +37,15 @@ class ProcessBackend(Backend):
 
     @property
     def started(self) -> bool:
+        """Whether the pool exists."""
         return self._pool is not None
 
     def start(self) -> None:
+        """Start a pool of `workers` processes."""
         self._pool = ProcessPoolExecutor(self.workers, mp_context=self.context, initializer=ignore_sigint)
 
     def stop(self, kill: bool) -> None:
+        """Shut the pool down, cancelling queued batches; `kill` terminates the workers first."""
         pool, self._pool = self._pool, None
         if pool is None:
             return
@@ -55,6 +58,8 @@ class ProcessBackend(Backend):
             p.join()
 
     def map_ordered(self, fn: Callable, job: Any, ranges: Iterator[tuple[int, int]]) -> Iterator[Any]:
+        """As Backend.map_ordered; the batches of a dead worker run again on a new pool.
+        Raises BackendError if not started, or when a batch was lost MAX_ATTEMPTS times."""
         if self._pool is None:
             raise BackendError("start the ProcessBackend first: `with ProcessBackend() as backend: ...`")
 

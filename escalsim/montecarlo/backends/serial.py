@@ -16,6 +16,7 @@ class SerialBackend(Backend):
 
     @property
     def started(self) -> bool:
+        """Always True."""
         return True
 
     def start(self) -> None:
@@ -25,5 +26,6 @@ class SerialBackend(Backend):
         """Nothing to stop."""
 
     def map_ordered(self, fn: Callable, job: Any, ranges: Iterator[tuple[int, int]]) -> Iterator[Any]:
+        """fn(job, start, stop) for each range, computed here, one after another."""
         for a, b in ranges:
             yield fn(job, a, b)
