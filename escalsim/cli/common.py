@@ -53,6 +53,7 @@ def _outside(text: str, scenario: Scenario):
 
 
 def results_or_exit(directory: str):
+    """The Results of a complete results directory, or exit 1 with the ResultsError printed on stderr."""
     from escalsim.montecarlo.files import ResultsError
     from escalsim.montecarlo.results import load_results
 

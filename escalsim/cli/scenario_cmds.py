@@ -77,6 +77,8 @@ def schema(out: str | None, variant: bool) -> None:
 
 
 def schema_text(variant: bool = False) -> str:
+    """The JSON Schema of scenario files, as indented JSON ending in a newline; `variant` drops every
+    `required`, for files with extends:."""
     doc = Scenario.model_json_schema(by_alias=True)
     doc["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     doc["title"] = "escalsim scenario variant" if variant else "escalsim scenario"
