@@ -14,6 +14,7 @@ from escalsim.sampling.streams import RandomSource
 # the C accelerator where built (the same function NormalDist calls, so the same numbers).
 _INV_CDF = getattr(statistics, "_normal_dist_inv_cdf", None) or (lambda p, mu, sigma: NormalDist(mu, sigma).inv_cdf(p))
 def check_ordered(low: float, mode: float, high: float) -> None:
+    """Raise ValueError unless low <= mode <= high."""
     if not low <= mode <= high:
         raise ValueError(f"need low <= mode <= high, got {low}, {mode}, {high}")
 

@@ -21,7 +21,8 @@ _COUNTER_0 = (0).to_bytes(8, "little")
 class RandomSource(Protocol):
     """What a sampler draws from: a :class:`Stream`, or anything else with ``random()`` in [0, 1)."""
 
-    def random(self) -> float: ...
+    def random(self) -> float:
+        """A uniform draw in [0, 1)."""
 
 
 class Stream:
@@ -36,6 +37,7 @@ class Stream:
     __slots__ = ("_words", "_i", "_j", "_head", "_key")
 
     def random(self) -> float:
+        """The stream's next uniform, a multiple of 2**-53 in [0, 1)."""
         i = self._i
         if i == 8:  # block used up: hash the next one
             j = self._j = self._j + 1
