@@ -83,6 +83,8 @@ def run_many(job: Job, start: int, stop: int, backend: Backend, batch_size: int 
     """Yield the batches of runs [start, stop) strictly in run-index order, a bounded number in flight.
 
     The backend is started (and stopped at the end) here if it was not entered with `with` already.
+    Raises ValueError at once for a bad range or batch_size; while iterating, what the backend raises
+    (BackendError).
     """
     if not 0 <= start <= stop:
         raise ValueError(f"bad run range [{start}, {stop})")

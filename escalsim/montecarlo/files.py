@@ -20,7 +20,7 @@ except ImportError:  # Windows
 
 from escalsim import __version__
 
-FORMAT = 1
+FORMAT = 2  # 2: tracks, rungs entered with their causes, every event's day (format 1 had one ladder)
 
 
 KIND = "escalsim-results"
@@ -43,7 +43,8 @@ class ResultsWriteError(OSError):
 def atomic(path: Path, write: Callable[[BinaryIO], None], sync_dir: bool = True) -> None:
     """Write path via path.tmp + fsync + rename: readers see the old file or the whole new one.
 
-    sync_dir=False leaves the rename to be made durable by a later fsync of the directory.
+    sync_dir=False leaves the rename to be made durable by a later fsync of the directory. Raises
+    ResultsWriteError when writing fails (the .tmp file is removed).
     """
     tmp = path.with_name(path.name + ".tmp")
     try:
@@ -135,7 +136,10 @@ def lock_job(directory: Path) -> int | None:
     """Hold job.json locked while this process writes the directory, so that a second escalsim process
     resuming it at the same time is refused. POSIX record locks belong to the process and end with it (no stale
     lock after a crash); where there are none (Windows), nothing is locked. A raw descriptor, not a file
-    object: a writer abandoned by an interruption must not warn about an unclosed file."""
+    object: a writer abandoned by an interruption must not warn about an unclosed file.
+
+    Returns the locked descriptor (None where nothing is locked). Raises ResultsError when another process
+    holds the lock."""
     if fcntl is None:
         return None
     fd = os.open(directory / JOB, os.O_RDWR)

@@ -58,6 +58,7 @@ from escalsim.montecarlo.parquet import (
     encode,
     grid_chunk,
     grid_columns,
+    levels_schema,
     read_chunks,
     runs_table,
     stream,
@@ -181,14 +182,19 @@ class ResultsWriter:
         return ranges
 
     def set_target(self, runs: int) -> None:
-        """Change the number of runs aimed at (it may grow, e.g. until a precision is reached)."""
+        """Change the number of runs aimed at (it may grow, e.g. until a precision is reached).
+
+        Raises ValueError below the runs already saved, ResultsWriteError if progress.json cannot be written."""
         if runs < self.next_run:
             raise ValueError(f"{self.next_run} runs are already saved; the target cannot be {runs}")
         self.target = runs
         self._save_progress()
 
     def append(self, batch: Batch) -> None:
-        """Save a batch (it must start at next_run) as whole chunk files, then record the progress."""
+        """Save a batch (it must start at next_run) as whole chunk files, then record the progress.
+
+        Raises ValueError for a batch out of place or past the target, ResultsError if the directory is
+        finalized, ResultsWriteError when writing fails."""
         if batch.start != self.next_run:
             raise ValueError(f"batch starts at run {batch.start}; the results need run {self.next_run} next")
         if batch.stop > self.target:
@@ -217,7 +223,9 @@ class ResultsWriter:
             elapsed_s=self.earlier_wall_time + time.monotonic() - self._opened).model_dump())
 
     def done_columns(self, names: list[str]) -> Iterator[dict[str, np.ndarray]]:
-        """The saved runs' columns, batch by batch (e.g. to recount a summary after a resume)."""
+        """The saved runs' columns, batch by batch (e.g. to recount a summary after a resume).
+
+        Raises ResultsError when chunks are missing or damaged."""
         for a, b in self._chunk_ranges():
             path = self.chunks_dir / chunk_name("runs", a, b)
             try:
@@ -239,9 +247,9 @@ class ResultsWriter:
         stream(self.directory / RUNS, schema, read_chunks(chunk, "runs", ranges),
                 lambda t: encode(t, schema, dictionaries), run_encoding=True)
         days = records.grid_days(self.model, self.spec.grid_step)
-        levels_schema = pa.schema([("run", pa.int64())] + [(f"d{k}", pa.int8()) for k in range(len(days))])
-        stream(self.directory / LEVELS, levels_schema, read_chunks(chunk, "levels", ranges),
-                grid_columns(levels_schema), run_encoding=True)
+        schema = levels_schema(len(days))
+        stream(self.directory / LEVELS, schema, read_chunks(chunk, "levels", ranges),
+               grid_columns(schema, [track.id for track in self.model.tracks]), run_encoding=True)
         stream(self.directory / TRACES, TRACE_SCHEMA, read_chunks(chunk, "traces", ranges, optional=True))
         total = self.earlier_wall_time + wall_time
         manifest = self._manifest(total, stopped_because, days)
