@@ -60,7 +60,9 @@ def triangular(r: RandomSource, low: float, mode: float, high: float) -> float:
 
 
 def pert(r: RandomSource, low: float, mode: float, high: float, lamb: float = 4.0) -> float:
-    """Beta-PERT: ``low + (high - low) * Beta(1 + lamb*(mode-low)/span, 1 + lamb*(high-mode)/span)``."""
+    """Beta-PERT: ``low + (high - low) * Beta(1 + lamb*(mode-low)/span, 1 + lamb*(high-mode)/span)``.
+
+    Raises ValueError unless low <= mode <= high and 0 <= lamb < inf."""
     check_ordered(low, mode, high)
     if not 0.0 <= lamb < inf:
         raise ValueError(f"lamb must be finite and >= 0, got {lamb}")
@@ -73,7 +75,9 @@ def pert(r: RandomSource, low: float, mode: float, high: float, lamb: float = 4.
 
 
 def normal_sampler(mean: float, sd: float, log: bool = False) -> Callable[[RandomSource], float]:
-    """Normal(mean, sd) by inversion (sd 0 gives ``mean``), or exp of it if ``log``, as a draw function."""
+    """Normal(mean, sd) by inversion (sd 0 gives ``mean``), or exp of it if ``log``, as a draw function.
+
+    Raises ValueError unless sd >= 0."""
     if not sd >= 0.0:
         raise ValueError(f"sd must be >= 0, got {sd}")
 
@@ -125,6 +129,8 @@ def gamma(r: RandomSource, shape: float, scale: float) -> float:
 
     Marsaglia-Tsang; for shape < 1, ``G(shape+1) * U**(1/shape)``, which
     underflows to 0.0 only where the true value is below ~1e-308.
+
+    Raises ValueError unless shape > 0 and scale >= 0.
     """
     if not shape > 0.0:
         raise ValueError(f"shape must be > 0, got {shape}")
@@ -137,7 +143,9 @@ def gamma(r: RandomSource, shape: float, scale: float) -> float:
 
 
 def beta(r: RandomSource, a: float, b: float) -> float:
-    """Beta(a, b) as X / (X + Y) with X ~ Gamma(a), Y ~ Gamma(b); in log space when a or b < 1."""
+    """Beta(a, b) as X / (X + Y) with X ~ Gamma(a), Y ~ Gamma(b); in log space when a or b < 1.
+
+    Raises ValueError unless a > 0 and b > 0."""
     if not a > 0.0:
         raise ValueError(f"a must be > 0, got {a}")
     if not b > 0.0:
@@ -153,7 +161,9 @@ def beta(r: RandomSource, a: float, b: float) -> float:
 
 
 def exponential(r: RandomSource, rate: float) -> float:
-    """Exponential with ``rate`` >= 0 by inversion, ``-log(1-u)/rate``; rate 0 gives ``inf``."""
+    """Exponential with ``rate`` >= 0 by inversion, ``-log(1-u)/rate``; rate 0 gives ``inf``.
+
+    Raises ValueError unless rate >= 0."""
     if not rate >= 0.0:
         raise ValueError(f"rate must be >= 0, got {rate}")
     u = r.random()

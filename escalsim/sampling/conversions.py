@@ -11,21 +11,24 @@ from escalsim.sampling.continuous import check_ordered
 
 _Z95 = NormalDist().inv_cdf(0.95)
 def normal_from_90(low: float, high: float) -> tuple[float, float]:
-    """(mean, sd) of the normal with 5% and 95% quantiles ``low`` and ``high``."""
+    """(mean, sd) of the normal with 5% and 95% quantiles ``low`` and ``high``; ValueError unless finite low < high."""
     if not (isfinite(low) and isfinite(high) and low < high):
         raise ValueError(f"need finite low < high, got {low}, {high}")
     return (low + high) / 2.0, (high - low) / (2.0 * _Z95)
 
 
 def lognormal_from_90(low: float, high: float) -> tuple[float, float]:
-    """(mu, sigma) of the lognormal with 5% and 95% quantiles ``low`` and ``high``."""
+    """(mu, sigma) of the lognormal with 5% and 95% quantiles ``low`` and ``high``; ValueError unless
+    0 < low < high < inf."""
     if not (0.0 < low < high < inf):
         raise ValueError(f"need 0 < low < high < inf, got {low}, {high}")
     return normal_from_90(log(low), log(high))
 
 
 def rate_from_probability(p: float, days: float) -> float:
-    """Rate λ with 1 - exp(-λ days) = p: λ = -ln(1 - p)/days; p = 1 gives ``inf``."""
+    """Rate λ with 1 - exp(-λ days) = p: λ = -ln(1 - p)/days; p = 1 gives ``inf``.
+
+    Raises ValueError unless 0 <= p <= 1 and 0 < days < inf."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"p must be in [0, 1], got {p}")
     if not 0.0 < days < inf:
@@ -65,7 +68,10 @@ _MEAN_SIGNATURES = {kind: inspect.signature(fn) for kind, fn in _MEANS.items()}
 
 
 def mean_of(kind: str, **params: float) -> float:
-    """Mean of distribution ``kind`` with the samplers' parameter names (``'fixed'`` takes ``value``)."""
+    """Mean of distribution ``kind`` with the samplers' parameter names (``'fixed'`` takes ``value``).
+
+    Raises ValueError for an unknown kind, parameters that kind does not take, or a triangular or pert
+    without low <= mode <= high."""
     try:
         signature = _MEAN_SIGNATURES[kind]
     except KeyError:

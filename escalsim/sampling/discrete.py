@@ -10,7 +10,7 @@ from escalsim.sampling.streams import RandomSource
 
 _SMALL_MEAN = 10.0  # poisson/binomial switch from inversion to transformed rejection here
 def bernoulli(r: RandomSource, p: float) -> bool:
-    """True with probability ``p``."""
+    """True with probability ``p``; ValueError unless 0 <= p <= 1."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"p must be in [0, 1], got {p}")
     return r.random() < p
@@ -84,7 +84,9 @@ def _poisson_ptrs(r: RandomSource, lam: float) -> int:
 
 
 def poisson(r: RandomSource, lam: float) -> int:
-    """Poisson(lam), exact: inversion for lam < 10, PTRS (Hörmann 1993) above."""
+    """Poisson(lam), exact: inversion for lam < 10, PTRS (Hörmann 1993) above.
+
+    Raises ValueError unless 0 <= lam < inf."""
     if not 0.0 <= lam < inf:
         raise ValueError(f"lam must be finite and >= 0, got {lam}")
     if lam < _SMALL_MEAN:
@@ -151,7 +153,9 @@ def _binomial_btrs(r: RandomSource, n: int, p: float) -> int:
 
 
 def binomial(r: RandomSource, n: int, p: float) -> int:
-    """Binomial(n, p), exact: inversion when n*min(p, 1-p) < 10, BTRS (Hörmann 1993) above."""
+    """Binomial(n, p), exact: inversion when n*min(p, 1-p) < 10, BTRS (Hörmann 1993) above.
+
+    Raises ValueError for n < 0 or p outside [0, 1], TypeError for an n that is not an integer."""
     n = index(n)
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
