@@ -31,7 +31,9 @@ def load(path: str, overrides: tuple[str, ...] = ()) -> Scenario:
 
 
 def parse_injection(text: str, scenario: Scenario) -> Injection:
-    """'option@2024-11-15' or 'option@30' (a day number) -> Injection."""
+    """'option@2024-11-15' or 'option@30' (a day number) -> Injection.
+
+    Raises click.BadParameter for another form, an unknown option, or a day outside the scenario."""
     option, sep, when = text.partition("@")
     if not sep or not option or not when:
         raise click.BadParameter(f"{text!r}: expected OPTION@DATE or OPTION@DAY, e.g. seoul_lethal_aid@2024-11-15")
