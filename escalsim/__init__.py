@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 
+#: The package version: setup.cfg reads it, results manifests record it, Dask workers must match it.
 __version__ = "0.2.0"
 
 _EXPORTS = {
