@@ -38,8 +38,7 @@ def first_passage_curves(results, ax=None, scale: str = "auto"):
     colours, horizon = rung_colours(m), m["horizon_days"]
     ks = range(m["start_level"] + 1, len(m["rungs"]))
     reached = {k: _reached(results.runs[f"first_passage.{m['rungs'][k]}"]) for k in ks}
-    ends = [len(days) / n for days in reached.values()]
-    log = scale == "log" or (scale == "auto" and any(0 < e < RARE * max(ends) for e in ends))
+    log = scale == "log" or (scale == "auto" and log_scale(results))
     top = 0.05
     for k in ks:
         days = np.concatenate([[0.0], reached[k], [horizon]])
@@ -64,6 +63,17 @@ def first_passage_curves(results, ax=None, scale: str = "auto"):
               frameon=False, title="At or above the rung\nby the horizon (95% interval)", title_fontsize=NOTE + 1,
               alignment="left", labelspacing=0.9)
     return ax
+
+
+def log_scale(results) -> bool:
+    """Whether `first_passage_curves` draws a log scale by itself: some rung above the start was reached by some
+    run, but by less than RARE of the share of the most-reached rung (on a linear axis, a flat line at 0).
+
+    Takes a results object; raises KeyError if a first_passage column or manifest key is missing.
+    """
+    m = results.manifest
+    ends = [results.runs[f"first_passage.{rung}"].notna().mean() for rung in m["rungs"][m["start_level"] + 1:]]
+    return any(0 < e < RARE * max(ends) for e in ends)
 
 
 def _reached(first) -> np.ndarray:

@@ -8,29 +8,32 @@ their public face (`escalsim.plots`), with the shared look (`style`) and checks 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from matplotlib.figure import Figure
 
 from escalsim.outputs.contract import CONTRACT, check_results, key_variables
 from escalsim.outputs.drivers import escalation_drivers
 from escalsim.outputs.fan import fan_chart, ladder_probabilities
-from escalsim.outputs.passage import first_passage_curves, max_rung_histogram
+from escalsim.outputs.labels import capitalised, end_label, moment_label, variable_label
+from escalsim.outputs.passage import first_passage_curves, log_scale, max_rung_histogram
 from escalsim.outputs.style import DPI, FIGSIZE, OKABE_ITO, footer, new_figure, rung_colours
 from escalsim.outputs.timeline import check_traced, run_timeline, traced_runs
-from escalsim.outputs.variables import variable_distribution
+from escalsim.outputs.variables import middle_checkpoint, middle_reason, variable_distribution
 
-__all__ = ["PLOTS", "FORMATS", "save_all", "draw_all", "fan_chart", "ladder_probabilities", "first_passage_curves",
-           "max_rung_histogram", "variable_distribution", "escalation_drivers", "run_timeline", "traced_runs",
-           "key_variables", "rung_colours", "new_figure", "footer", "CONTRACT", "DPI", "FIGSIZE", "OKABE_ITO"]
+__all__ = ["PLOTS", "FORMATS", "save_all", "draw_all", "drawings", "Drawing", "fan_chart", "ladder_probabilities",
+           "first_passage_curves", "max_rung_histogram", "variable_distribution", "escalation_drivers",
+           "run_timeline", "traced_runs", "key_variables", "rung_colours", "new_figure", "footer", "CONTRACT", "DPI",
+           "FIGSIZE", "OKABE_ITO"]
 
 PLOTS = {
     "fan": fan_chart,
     "ladder": ladder_probabilities,
     "first_passage": first_passage_curves,
     "max_rung": max_rung_histogram,
-    "variables": variable_distribution,   # one figure per key variable (at the last checkpoint and the horizon)
+    "variables": variable_distribution,   # one figure per key variable at the horizon, one at the middle checkpoint
     "drivers": escalation_drivers,
     "timeline": run_timeline,             # one traced run (the first, unless `run` is given)
 }
@@ -62,6 +65,26 @@ def draw_all(results, kinds: Iterable[str] | None = None, run: int | None = None
     drawn: raises ValueError for an unknown kind or run, or results the figures cannot read. Without a traced
     run, 'all' leaves out the timeline.
     """
+    for drawing in drawings(results, kinds, run):
+        fig = new_figure(results)
+        drawing.draw(fig.add_subplot())
+        yield drawing.stem, fig
+
+
+class Drawing(NamedTuple):
+    """A figure to draw: its file stem, a caption in words (labels, not ids) and draw(ax), which returns the Axes."""
+
+    stem: str
+    caption: str
+    draw: Callable
+
+
+def drawings(results, kinds: Iterable[str] | None = None, run: int | None = None) -> list[Drawing]:
+    """The figures `draw_all` draws, not drawn yet: one Drawing per figure, in order.
+
+    Takes the same results, kinds and run as `save_all`; raises ValueError for an unknown kind or run, or
+    results the figures cannot read. Without a traced run, 'all' leaves out the timeline.
+    """
     every = kinds is None or "all" in kinds
     kinds = list(PLOTS) if every else list(dict.fromkeys(kinds))
     unknown = [k for k in kinds if k not in PLOTS]
@@ -70,35 +93,60 @@ def draw_all(results, kinds: Iterable[str] | None = None, run: int | None = None
     check_results(results)
     if every and run is None and not traced_runs(results):
         kinds.remove("timeline")  # no run was traced (--traces 0): every figure there is data for
-    for stem, draw in list(_drawings(results, kinds, run)):
-        fig = new_figure(results)
-        draw(fig.add_subplot())
-        yield stem, fig
-
-
-def _drawings(results, kinds: list[str], run: int | None):
-    """(file stem, draw(ax)) for each figure, after checking the timeline's run so nothing is half-written."""
-    if "timeline" in kinds:
+    if "timeline" in kinds:  # checked before anything is drawn, so nothing is half-written
         traced = traced_runs(results)
         run = run if run is not None else (traced[0] if traced else 0)
         check_traced(results, run)
+    found: list[Drawing] = []
     for kind in kinds:
         if kind == "variables":
-            yield from _variable_drawings(results)
+            found += _variable_drawings(results)
         elif kind == "timeline":
-            yield f"timeline_run{run}", lambda ax, run=run: run_timeline(results, run, ax=ax)
+            found.append(Drawing(f"timeline_run{run}", _timeline_caption(run),
+                                 lambda ax, run=run: run_timeline(results, run, ax=ax)))
         else:
-            yield kind, lambda ax, fn=PLOTS[kind]: fn(results, ax=ax)
+            found.append(Drawing(kind, CAPTIONS[kind](results), lambda ax, fn=PLOTS[kind]: fn(results, ax=ax)))
+    return found
 
 
-def _variable_drawings(results):
+CAPTIONS = {
+    "fan": lambda r: ("Escalation over time: the median rung, the bands holding the middle 50%, 80% and 95% of "
+                      "the runs at the end of each day, and a few sample runs."),
+    "ladder": lambda r: ("Share of runs on each rung at the end of each day; each band's top edge is the share of "
+                         "runs on that rung or a higher one."),
+    "first_passage": lambda r: ("Share of runs that have been on each rung or a higher one by each date, with 95% "
+                                "Wilson bands, censored at the horizon"
+                                + (" (log scale, so that rare rungs show)." if log_scale(r) else ".")),
+    "max_rung": lambda r: (f"The highest rung each run reached by the horizon (the end of "
+                           f"{end_label(r.manifest, r.manifest['horizon_days'])}), as shares of the runs, with 95% "
+                           "Wilson intervals."),
+    "drivers": lambda r: ("What first took the world to each rung or a higher one, as shares of the runs that got "
+                          "there."),
+}
+
+
+def _timeline_caption(run: int) -> str:
+    return f"One simulated course of events (run {run}, a traced run): its rung day by day and its key events."
+
+
+def _variable_drawings(results) -> list[Drawing]:
+    """Each key variable at the horizon and at the checkpoint nearest the middle of the run (to compare)."""
     m = results.manifest
-    before = [c["name"] for c in m["checkpoints"] if c["day"] < m["horizon_days"]]
+    middle = middle_checkpoint(m)
+    found = []
     for var in key_variables(m):
-        yield f"variables_{var}", lambda ax, v=var: variable_distribution(results, v, ax=ax)
-        if before:
-            yield (f"variables_{var}_{before[-1]}",
-                   lambda ax, v=var, at=before[-1]: variable_distribution(results, v, at=at, ax=ax))
+        label = capitalised(variable_label(m, var))
+        found.append(Drawing(f"variables_{var}", f"{label} at {moment_label(m, None)}: {VARIABLE_CAPTION}",
+                             lambda ax, v=var: variable_distribution(results, v, ax=ax)))
+        if middle:
+            why = f"{middle_reason(m)}."
+            found.append(Drawing(f"variables_{var}_{middle}",
+                                 f"{label} at {moment_label(m, middle)}: {VARIABLE_CAPTION} {why}",
+                                 lambda ax, v=var, at=middle, why=why: variable_distribution(results, v, at, ax, why)))
+    return found
+
+
+VARIABLE_CAPTION = "its distribution across the runs, with the median and the middle 90%."
 
 
 def _save(fig: Figure, path: Path, fmt: str) -> Path:

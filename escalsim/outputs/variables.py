@@ -8,18 +8,27 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 from scipy import stats
 
 from escalsim.outputs.contract import check_results
-from escalsim.outputs.labels import capitalised, checkpoint_day, moment_label, number, percent, variable_label
+from escalsim.outputs.labels import (
+    capitalised,
+    checkpoint_day,
+    end_label,
+    moment_label,
+    number,
+    percent,
+    variable_label,
+)
 from escalsim.outputs.style import BAND, INK, LABEL, NOTE, TICK, axes_for, clean_axes, titles
 
 ATOM = 0.1  # a single value held by this share of the runs is drawn apart from the smoothed density
 
 
-def variable_distribution(results, variable: str, at: str | None = None, ax=None):
+def variable_distribution(results, variable: str, at: str | None = None, ax=None, note: str = ""):
     """Histogram (and density) of a variable at a checkpoint name or the horizon, with median and 90% interval.
 
     Takes a results object, a variable id from the manifest's 'readable', a checkpoint name (None or 'horizon':
-    the horizon) and an optional Axes; returns the Axes. Raises ValueError for an unknown variable or
-    checkpoint, a manifest that lacks what figures read, or results without runs.
+    the horizon), an optional Axes and a note for a second subtitle line (e.g. why this checkpoint); returns the
+    Axes. Raises ValueError for an unknown variable or checkpoint, a manifest that lacks what figures read, or
+    results without runs.
     """
     check_results(results)
     m = results.manifest
@@ -41,9 +50,24 @@ def variable_distribution(results, variable: str, at: str | None = None, ax=None
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: number(v)))
     clean_axes(ax)
     titles(ax, capitalised(variable_label(m, variable)),
-           f"At {moment_label(m, at)}, across {len(x):,} runs")
+           f"At {moment_label(m, at)}, across {len(x):,} runs" + (f"\n{note}" if note else ""))
     ax.legend(loc="upper right", fontsize=NOTE + 1, framealpha=0.9, edgecolor="none")
     return ax
+
+
+def middle_checkpoint(manifest: dict) -> str | None:
+    """The checkpoint nearest the middle of the run (the earlier of two as near), among those before the horizon,
+    or None if there is none: a key variable drawn there and at the horizon shows how it moved over the run."""
+    before = [c for c in manifest["checkpoints"] if c["day"] < manifest["horizon_days"]]
+    if not before:
+        return None
+    return min(before, key=lambda c: abs(c["day"] - manifest["horizon_days"] / 2))["name"]
+
+
+def middle_reason(manifest: dict) -> str:
+    """Why `middle_checkpoint` was chosen, in words, naming the horizon's date to compare with."""
+    return (f"The checkpoint nearest the middle of the run, to compare with the horizon "
+            f"({end_label(manifest, manifest['horizon_days'])})")
 
 
 def _histogram(ax, x: np.ndarray, bins: np.ndarray) -> np.ndarray:
