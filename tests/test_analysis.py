@@ -47,11 +47,11 @@ def test_wilson_coverage(p, n):
 
 
 def test_tally_finds_the_widest_interval():
-    tally = Tally(rungs=["a"], marks=[("horizon", 10.0)], outcomes=["o"])
-    tally.add({"run": np.arange(4), "first_passage.a": np.array([0.0, 0, 0, 0]),
-               "fired.o": np.array([1.0, np.nan, 2.0, np.nan])})
+    tally = Tally(rungs=["a"], marks=[("horizon", 10.0)], events=["o"])
+    tally.add({"run": np.arange(4), "at_or_above.a": np.array([0.0, 0, 0, 0]),
+               "event.o": np.array([1.0, np.nan, 2.0, np.nan])})
     name, half = tally.widest()
-    assert name == "fired o" and half == pytest.approx(wilson_half_width(2, 4))
+    assert name == "o happened" and half == pytest.approx(wilson_half_width(2, 4))
 
 
 # --- scenarios/minimal.yaml by hand --------------------------------------------------------------------

@@ -15,6 +15,11 @@ from escalsim.scenario.schema import Injection
 N = 2000
 
 
+
+def fired_day(model, record, i: int) -> float:
+    """The day outcome i (options, then obligations) first happened in a run (NaN: never)."""
+    return model.day_of_event(record, model.outcomes[i])
+
 def _index(model, name):
     return model.readable.index(name)
 
@@ -71,7 +76,7 @@ def _hazard_world(tmp_path, hazard):
 def test_exponential_hazard_hitting_probability(tmp_path, hazard, rate):
     """P(first reach 'mid' by t) = 1 - exp(-λt)."""
     model = _hazard_world(tmp_path, hazard)
-    first = np.array([r.first_passage[1] for r in runs(model, N)])
+    first = np.array([r.at_or_above[1] for r in runs(model, N)])
     for t in (10.0, 40.0, 99.0):
         p = 1 - math.exp(-rate * t)
         assert abs(np.mean(first <= t) - p) < tolerance(p, N)
@@ -82,7 +87,7 @@ def test_competing_hazards_choose_in_proportion(tmp_path):
     """From 'mid' with up u and down d, the first move is up with probability u / (u + d)."""
     model = model_of(tmp_path, {"ladder": {"start": "mid", "rungs": [
         {"id": "low"}, {"id": "mid", "escalate": {"per_day": 0.3}, "deescalate": {"per_day": 0.1}}, {"id": "high"}]}})
-    firsts = [r.level_path[1][1] for r in runs(model, N) if len(r.level_path) > 1]
+    firsts = [r.level_paths[0][1][1] for r in runs(model, N) if len(r.level_paths[0]) > 1]
     assert len(firsts) == N  # a move within 100 days is all but certain (exp(-40))
     assert abs(np.mean(np.array(firsts) == 2) - 0.75) < tolerance(0.75, N)
 
@@ -98,22 +103,22 @@ def test_decision_delay_distribution(tmp_path):
     model = _option_world(tmp_path, {"when": "day >= 10", "probability": 1,
                                      "delay_days": {"dist": "uniform", "low": 5, "high": 15, "per": "use"},
                                      "effects": [{"ladder": "mid"}]})
-    delays = np.array([r.fired[0] - 10 for r in runs(model, 500)])
+    delays = np.array([fired_day(model, r, 0) - 10 for r in runs(model, 500)])
     assert stats.kstest(delays, stats.uniform(5, 10).cdf).pvalue > 1e-3
-    first_mid = np.array([r.first_passage[1] for r in runs(model, 50)])
+    first_mid = np.array([r.at_or_above[1] for r in runs(model, 50)])
     assert np.all((first_mid >= 15) & (first_mid <= 25))
 
 
 def test_probability_once_triggered(tmp_path):
     model = _option_world(tmp_path, {"when": "day >= 10", "probability": 0.3, "effects": [{"ladder": "mid"}]})
-    fired = np.array([not math.isnan(r.fired[0]) for r in runs(model, N)])
+    fired = np.array([not math.isnan(fired_day(model, r, 0)) for r in runs(model, N)])
     assert abs(fired.mean() - 0.3) < tolerance(0.3, N)
 
 
 def test_hazard_while_condition_holds(tmp_path):
     """Hazard 0.02/day only while day < 30: P(fire) = 1 - exp(-0.6); fire times are Exp(0.02) truncated."""
     model = _option_world(tmp_path, {"when": "day < 30", "hazard": {"per_day": 0.02}})
-    fired = np.array([r.fired[0] for r in runs(model, N)])
+    fired = np.array([fired_day(model, r, 0) for r in runs(model, N)])
     p = 1 - math.exp(-0.6)
     assert abs(np.mean(~np.isnan(fired)) - p) < tolerance(p, N)
     assert np.nanmax(fired) < 30
@@ -129,7 +134,7 @@ def test_observation_lag(tmp_path):
                                   "lag_days": {"dist": "uniform", "low": 5, "high": 15, "per": "use"}}},
         "options": {"react": {"actor": "b", "label": "react", "when": "seen >= 100", "probability": 1}},
     })
-    lags = np.array([r.fired[0] - 10 for r in runs(model, 500)])
+    lags = np.array([fired_day(model, r, 0) - 10 for r in runs(model, 500)])
     assert stats.kstest(lags, stats.uniform(5, 10).cdf).pvalue > 1e-3
 
 
@@ -155,7 +160,7 @@ def test_treaty_needing_two_ratifications(tmp_path):
             {"id": "ratify_b", "after": [], "delay_days": {"dist": "exponential", "mean": 40, "per": "use"}}]}},
         "options": {"notice": {"actor": "a", "label": "notice", "when": "happened('pact')", "probability": 1}},
     })
-    in_force = np.array([r.fired[0] for r in runs(model, N)])
+    in_force = np.array([fired_day(model, r, 0) for r in runs(model, N)])
     for t in (20.0, 50.0, 90.0):
         p = (1 - math.exp(-t / 20)) * (1 - math.exp(-t / 40))
         assert abs(np.mean(in_force <= t) - p) < tolerance(p, N)
@@ -171,9 +176,9 @@ def test_casus_foederis_obligation_compliance(tmp_path):
                                "effects": [{"set": {"x": 1}}]}},
     })
     results = runs(model, N)
-    honoured = np.array([not math.isnan(r.fired[1]) for r in results])
+    honoured = np.array([not math.isnan(fired_day(model, r, 1)) for r in results])
     assert abs(honoured.mean() - 0.6) < tolerance(0.6, N)
-    assert {r.fired[1] for r in results if not math.isnan(r.fired[1])} == {7.0}
+    assert {fired_day(model, r, 1) for r in results if not math.isnan(fired_day(model, r, 1))} == {7.0}
 
 
 def test_attrition_expected_survivors(tmp_path):
@@ -208,7 +213,7 @@ def test_alternatives_in_a_group_fire_at_most_one(tmp_path):
 def test_time_condition_wakes_exactly_without_polling(tmp_path):
     model = _option_world(tmp_path, {"when": "day > 50", "probability": 1})
     r = simulate(model, 1)
-    assert r.fired[0] == math.nextafter(50.0, math.inf)
+    assert fired_day(model, r, 0) == math.nextafter(50.0, math.inf)
     assert r.events <= 3  # one wake-up and one decision, not a check every day
 
 
@@ -223,7 +228,7 @@ def test_repeatable_hazard_option_fires_repeatedly(tmp_path):
 def test_injection_forces_an_option(tmp_path):
     model = _option_world(tmp_path, {"when": "x > 100", "probability": 0.0, "effects": [{"ladder": "high"}]})
     r = simulate(model, 1, injections=[Injection(day=42, option="go")], trace=True)
-    assert r.fired[0] == 42 and r.max_level == 2 and r.first_cause[2].startswith("A: go")
+    assert fired_day(model, r, 0) == 42 and r.max_levels[0] == 2 and r.entered_cause[2].startswith("A: go")
     with pytest.raises(InjectionError, match="unknown option 'nope'"):
         simulate(model, 1, injections=[Injection(day=1, option="nope")])
     with pytest.raises(InjectionError, match="outside the run"):
@@ -237,7 +242,7 @@ def test_enable_and_disable_options(tmp_path):
         "second": {"actor": "a", "label": "second", "when": "day >= 1", "probability": 1, "enabled": False},
         "third": {"actor": "a", "label": "third", "when": "day >= 8", "probability": 1}}})
     r = simulate(model, 1)
-    assert r.fired[0] == 5 and r.fired[1] == 5 and math.isnan(r.fired[2])
+    assert fired_day(model, r, 0) == 5 and fired_day(model, r, 1) == 5 and math.isnan(fired_day(model, r, 2))
 
 
 def test_scheduled_calls_are_events_simpy_processes(tmp_path):

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from escalsim.scenario import conditions as expr_module
 from escalsim.scenario.conditions import MAX_DEPTH, MAX_LENGTH, Expr, ExprError, parse, suggest
 
-VARIABLES = ("x", "y", "z", "troops", "casualties", "us_est_troops", "us_est_dprk_troops")
+VARIABLES = ("x", "y", "z", "troops", "casualties", "us_est_troops", "us_est_dprk_troops", "level")  # level: a ladder
 EVENTS = ("war", "treaty_in_force", "dprk_in_combat")
 RUNGS = ("peace", "alert", "mobilise", "nato_direct", "défcon")
 VALUES = {"x": 2.0, "y": 3.0, "z": -1.5, "troops": 100.0, "casualties": 20.0,

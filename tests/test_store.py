@@ -87,11 +87,14 @@ def test_manifest_says_what_was_run_and_how(done, job):
     assert m["wall_time_s"] >= 2.0 and m["runs_per_s"] == pytest.approx(RUNS / m["wall_time_s"], rel=1e-3)
     assert m["events"] > RUNS
     assert m["rungs"] == ["peace", "crisis", "war"] and m["rung_labels"] == ["Peace", "Crisis", "War"]
-    assert m["start"] == "2025-01-01" and m["horizon_days"] == 365 and m["start_level"] == 0
+    assert m["start"] == "2025-01-01" and m["horizon_days"] == 365
+    assert m["tracks"] == [{"id": "level", "label": "Ladder", "kind": None, "rungs": ["peace", "crisis", "war"],
+                            "rung_labels": ["Peace", "Crisis", "War"], "start": 0}]
     assert m["checkpoints"] == [{"name": "q1", "day": 90.0}, {"name": "h1", "day": 181.0}]
     assert m["readable"] == ["troops_at_border", "b_mobilised", "b_sees_troops", "level"]
     assert m["labels"]["troops_at_border"] == "State A troops at the border"
-    assert m["outcomes"] == ["b_mobilises"]
+    assert m["outcomes"] == m["options"] == ["b_mobilises"]
+    assert m["event_names"] == ["b_mobilises", "a_to_border"]
     assert m == read_manifest(done)
     assert m["created"].endswith("+00:00")
 
@@ -106,16 +109,17 @@ def test_pandas_reads_runs_parquet_with_sensible_dtypes(done, job):
         assert runs[name].dtype == ("category" if dtype == "str" else np.dtype(dtype)), name
     assert runs["run"].tolist() == list(range(RUNS))
     assert (runs["seed"] == 5).all()
-    assert list(runs["first_cause.war"].cat.categories) == sorted(runs["first_cause.war"].unique())
-    assert runs["first_passage.war"].isna().any() and runs["first_passage.war"].notna().any()
+    assert list(runs["cause.war"].cat.categories) == sorted(runs["cause.war"].unique())
+    assert runs["at_or_above.war"].isna().any() and runs["at_or_above.war"].notna().any()
 
 
 def test_pyarrow_reads_the_tables(done):
     runs = pq.read_table(done / "runs.parquet")
-    assert runs.schema.field("final_level").type == pa.int16()
-    assert runs.schema.field("first_cause.crisis").type == pa.dictionary(pa.int32(), pa.string())
+    assert runs.schema.field("max.level").type == pa.int16()
+    assert runs.schema.field("cause.crisis").type == pa.dictionary(pa.int32(), pa.string())
     levels = pq.read_table(done / "levels.parquet")
-    assert levels.column_names == ["run"] + [f"d{k}" for k in range(53)]
+    assert levels.column_names == ["run", "track"] + [f"d{k}" for k in range(53)]
+    assert set(levels.column("track").to_pylist()) == {"level"}
     assert {levels.schema.field(f"d{k}").type for k in range(53)} == {pa.int8()}
     traces = pq.read_table(done / "traces.parquet").to_pandas()
     assert set(traces["run"]) == {0, 1, 2, 3} and list(traces.columns)[:3] == ["run", "day", "date"]
@@ -123,8 +127,8 @@ def test_pyarrow_reads_the_tables(done):
 
 def test_levels_agree_with_the_runs(done):
     r = load_results(done)
-    assert (r.levels.drop(columns="run").max(axis=1) <= r.runs["max_level"]).all()
-    assert (r.levels["d52"] == r.runs["final_level"]).all()  # day 364 is the last grid day
+    assert (r.levels.drop(columns=["run", "track"]).max(axis=1) <= r.runs["max.level"]).all()
+    assert (r.levels["d52"] == r.runs["final.level"]).all()  # day 364 is the last grid day
 
 
 # --- interruptions -----------------------------------------------------------------------------------------
@@ -142,7 +146,7 @@ def test_interrupted_then_resumed_gives_the_uninterrupted_results(job, done, tmp
     resumed = ResultsWriter.resume(tmp_path)
     assert (resumed.next_run, resumed.target) == (128, RUNS)
     assert resumed.job == job and resumed.settings == StopRule(precision=0.01)
-    assert sum(len(c["run"]) for c in resumed.done_columns(["run", "first_passage.war"])) == 128
+    assert sum(len(c["run"]) for c in resumed.done_columns(["run", "at_or_above.war"])) == 128
     for batch in run_many(resumed.job, resumed.next_run, RUNS, SerialBackend(), batch_size=50):
         resumed.append(batch)
     resumed.finalize(wall_time=1.0, stopped_because="runs")
@@ -254,8 +258,7 @@ def test_stopping_early_records_the_runs_done(job, tmp_path):
 
 # --- size --------------------------------------------------------------------------------------------------
 
-CORE = ["run", "seed", "final_level", "max_level", "first_passage.peace", "first_passage.crisis",
-        "first_passage.war"]
+CORE = ["run", "seed", "max.level", "at_or_above.peace", "at_or_above.crisis", "at_or_above.war"]
 
 
 def test_core_columns_take_few_bytes_per_run(tmp_path):
@@ -276,7 +279,7 @@ def test_no_runs_give_empty_tables_of_the_right_types(job, tmp_path):
     create(tmp_path, job, runs=0).finalize(wall_time=0.0, stopped_because="runs")
     r = load_results(tmp_path)
     assert (len(r.runs), len(r.levels), len(r.traces)) == (0, 0, 0)
-    assert r.runs["first_cause.war"].dtype == "category" and r.levels["d0"].dtype == np.int8
+    assert r.runs["cause.war"].dtype == "category" and r.levels["d0"].dtype == np.int8
 
 
 def test_a_file_name_that_is_not_utf8_is_kept(job, tmp_path):

@@ -20,10 +20,25 @@ BASE = {
 }
 
 
+class DROP:
+    """As a value in `extra`: remove the key from the base (a class, so that deepcopy keeps it the same)."""
+
+TRACKS = {  # two tracks in place of BASE's ladder
+    "ladder": DROP,
+    "tracks": {
+        "wide": {"label": "Widening", "kind": "horizontal", "start": "w0",
+                 "rungs": [{"id": "w0"}, {"id": "w1"}, {"id": "w2"}, {"id": "w3"}]},
+        "means": {"label": "Means", "kind": "vertical", "start": "m0", "rungs": [{"id": "m0"}, {"id": "m1"}]},
+    },
+}
+
+
 def merge(base: dict, extra: dict) -> dict:
     out = copy.deepcopy(base)
     for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
+        if value is DROP:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = merge(out[key], value)
         else:
             out[key] = copy.deepcopy(value)

@@ -9,18 +9,19 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from operator import itemgetter
 
-from escalsim.engine import deployments, ladder, observations, options, treaties
+from escalsim.engine import deployments, observations, options, tracks, treaties
 from escalsim.engine.draws import Draws, ParamList
 from escalsim.engine.element import ElementKind, Planning
 from escalsim.engine.record import RunRecord
+from escalsim.engine.tracks import TrackModel, track_models
 from escalsim.engine.world import Watch, World
 from escalsim.scenario import conditions as expressions
-from escalsim.scenario.references import event_names, readable_names
+from escalsim.scenario.references import event_names, readable_names, rung_indices
 from escalsim.scenario.schema import Injection, Scenario
 
 # Every kind of scenario element, in the order a run creates and starts them (the order is part of the results:
 # it decides which of two things due at the same moment happens first).
-ELEMENT_KINDS: tuple[ElementKind, ...] = (ladder.KIND, deployments.KIND, observations.KIND, options.KIND,
+ELEMENT_KINDS: tuple[ElementKind, ...] = (tracks.KIND, deployments.KIND, observations.KIND, options.KIND,
                                           treaties.KIND)
 
 
@@ -32,13 +33,14 @@ class Model:
     name: str
     start: dt.date
     horizon: float
-    rungs: list[str]
+    tracks: list[TrackModel]
+    rungs: list[str]                 # every track's rungs, track by track
     rung_labels: list[str]
-    start_level: int
-    readable: list[str]              # variables, then observed estimates, then 'level'
+    readable: list[str]              # variables, then observed estimates, then each track's level
     labels: dict[str, str]
     checkpoints: list[tuple[str, float]]
-    outcomes: list[str]              # options and obligation events, in file order
+    events: list[str]                # every named event but the rungs (scenario.references.event_names order)
+    options: list[str]               # option ids, in file order
     initial: ParamList
     initial_slots: list[tuple[str, int]]
     elements: list[tuple[ElementKind, list]] = field(default_factory=list)  # each kind with its plans
@@ -46,6 +48,20 @@ class Model:
     def date_of(self, day: float) -> dt.date:
         """The calendar date of a (fractional) day of the run."""
         return self.start + dt.timedelta(days=math.floor(day))
+
+    def day_of_event(self, record: RunRecord, event: str) -> float:
+        """The first day `event` (an option, obligation, treaty step, ... or a rung: at or above) happened in the
+        run of `record`; NaN if it never did. Raises ValueError for a name that is no event of this model."""
+        if event in self.events:
+            return record.event_days[self.events.index(event)]
+        if event in self.rungs:
+            return record.at_or_above[self.rungs.index(event)]
+        raise ValueError(f"'{event}' is not an event of scenario {self.name}")
+
+    @property
+    def outcomes(self) -> list[str]:
+        """The decisions a run can take: options, then treaty obligations (events named treaty.party)."""
+        return self.options + [ob.event for t in self.plans("treaties") for ob in t.obligations]
 
     def plans(self, section: str) -> list:
         """The plans of one kind of element, by its section in the file (e.g. 'options'), in file order."""
@@ -57,25 +73,27 @@ def compile_model(s: Scenario) -> Model:
 
     Raises `scenario.conditions.ExprError` for a condition the reference checks did not see (a scenario built
     in Python without `load_scenario`)."""
-    rungs = [r.id for r in s.ladder.rungs]
-    names, events = readable_names(s), event_names(s)
+    tracks = track_models(s)
+    names, events, indices = readable_names(s), event_names(s), rung_indices(s)
 
     def parse(text: str):
-        return expressions.parse(text, variables=names, events=events, rungs=rungs)
+        return expressions.parse(text, variables=names, events=events, rungs=indices)
 
-    planning = Planning(s, parse, rungs)
+    planning = Planning(s, parse, {r: (t, k) for t, track in enumerate(tracks) for k, r in enumerate(track.rungs)},
+                        {track.id: t for t, track in enumerate(tracks)})
     initial = ParamList()
     labels = {k: v.label or k for k, v in s.variables.items()}
     labels.update({k: o.label or f"{s.actors[o.observer].label} estimate of {labels[o.of]}"
                    for k, o in s.observations.items()})
-    labels["level"] = "escalation level (rung index)"
-    outcomes = list(s.options) + [f"{tid}.{ob.party}" for tid, t in s.treaties.items() for ob in t.obligations]
+    for track in tracks:
+        labels[track.id] = ("escalation level" if s.ladder is not None else track.label) + " (rung index)"
+    rungs = [r for track in tracks for r in track.rungs]
     return Model(
-        scenario=s, name=s.name, start=s.start, horizon=s.horizon, rungs=rungs,
-        rung_labels=[r.label or r.id for r in s.ladder.rungs], start_level=rungs.index(s.ladder.start),
+        scenario=s, name=s.name, start=s.start, horizon=s.horizon, tracks=tracks, rungs=rungs,
+        rung_labels=[label for track in tracks for label in track.rung_labels],
         readable=names, labels=labels,
         checkpoints=sorted(((k, s.day_of(d) + 1.0) for k, d in s.checkpoints.items()), key=lambda c: c[1]),
-        outcomes=outcomes, initial=initial,
+        events=[e for e in events if e not in set(rungs)], options=list(s.options), initial=initial,
         initial_slots=[(k, initial.add(v.initial)) for k, v in s.variables.items()],
         elements=[(kind, kind.plans(planning)) for kind in ELEMENT_KINDS],
     )
@@ -114,15 +132,13 @@ def _run(w: World, model: Model, injections: Sequence[Injection]) -> RunRecord:
     final = read(w.values)
     while len(snapshots) < len(model.checkpoints):
         snapshots.append(final)
-    # outcomes are the options (in the model's order, as w.options), then the obligations
-    counts = (*(option.fired for option in w.options.values()),
-              *(int(k in w.fire_days) for k in model.outcomes[len(w.options):]))
     return RunRecord(
-        seed=w.seed, run=w.run, final_level=int(w.values["level"]), max_level=w.max_level,
-        first_passage=tuple(w.first_passage), first_cause=tuple(w.first_cause),
-        checkpoints=tuple(snapshots), final=final,
-        fired=tuple(map(w.fire_days.get, model.outcomes, repeat(math.nan))), fire_counts=counts,
-        events=w.events_scheduled, level_path=tuple(w.level_path),
+        seed=w.seed, run=w.run, final_levels=tuple(int(w.values[track.id]) for track in model.tracks),
+        max_levels=tuple(w.max_levels), at_or_above=tuple(w.at_or_above), entered=tuple(w.entered),
+        entered_cause=tuple(w.entered_cause), checkpoints=tuple(snapshots), final=final,
+        event_days=tuple(map(w.event_times.get, model.events, repeat(math.nan))),
+        fire_counts=tuple(option.fired for option in w.options.values()),
+        events=w.events_scheduled, level_paths=tuple(map(tuple, w.level_paths)),
         trace=None if w.trace is None else tuple(w.trace),
     )
 
@@ -131,13 +147,15 @@ def _set_initial(w: World, model: Model) -> None:
     draws = Draws(w, "variables", model.initial)
     for name, slot in model.initial_slots:
         w.values[name] = draws(slot)
-    w.values["level"] = float(model.start_level)
-    w.max_level = model.start_level
-    w.level_path.append((0.0, model.start_level))
-    for k in range(model.start_level + 1):
-        w.first_passage[k] = 0.0
-        w.first_cause[k] = "start"
-        w.event_times[model.rungs[k]] = 0.0
+    for t, track in enumerate(model.tracks):
+        w.values[track.id] = float(track.start)
+        w.max_levels[t] = track.start
+        w.level_paths[t].append((0.0, track.start))
+        w.entered[track.offset + track.start] = 0.0
+        w.entered_cause[track.offset + track.start] = "start"
+        for k in range(track.start + 1):
+            w.at_or_above[track.offset + k] = 0.0
+            w.event_times[track.rungs[k]] = 0.0
 
 
 def _inject(w: World, model: Model, injections: Sequence[Injection]) -> None:

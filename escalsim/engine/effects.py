@@ -10,12 +10,12 @@ from escalsim.scenario.schema import Effect
 Apply = Callable[[object, object, str], str]  # (world, draws, cause) -> short text of what it did
 
 
-def compile_effects(effects: list[Effect], plist: ParamList, rungs: list[str]) -> list[Apply]:
+def compile_effects(effects: list[Effect], plist: ParamList, planning) -> list[Apply]:
     """Compile effects into closures, in order, adding their parameters to `plist` as slots.
 
-    A rung named in an effect is looked up in `rungs` (ValueError if absent: the reference checks
-    catch it first)."""
-    return [_compile(e, plist, rungs) for e in effects]
+    A rung or track named in an effect is looked up in `planning` (an element.Planning; KeyError if absent:
+    the reference checks catch it first)."""
+    return [_compile(e, plist, planning) for e in effects]
 
 
 def apply_all(compiled: list[Apply], world, draws, cause: str) -> list[str]:
@@ -24,17 +24,20 @@ def apply_all(compiled: list[Apply], world, draws, cause: str) -> list[str]:
     return [fn(world, draws, cause) for fn in compiled]
 
 
-def _compile(e: Effect, plist: ParamList, rungs: list[str]) -> Apply:
+def _compile(e: Effect, plist: ParamList, planning) -> Apply:
+    rungs = planning.rungs
     if e.set is not None:
         return _assign({k: plist.add(v) for k, v in e.set.items()}, add=False)
     if e.add is not None:
         return _assign({k: plist.add(v) for k, v in e.add.items()}, add=True)
     if e.ladder is not None:
-        return _raise_to(rungs.index(e.ladder), e.ladder)
+        return _raise_to(*rungs[e.ladder], e.ladder)
     if e.ladder_step is not None:
-        return _step(e.ladder_step)
+        return _step(0, e.ladder_step)
+    if e.step is not None:
+        return _step(planning.tracks[e.step.track], e.step.by)
     if e.ladder_set is not None:
-        return _set_level(rungs.index(e.ladder_set), e.ladder_set)
+        return _set_level(*rungs[e.ladder_set], e.ladder_set)
     if e.enable is not None:
         return _toggle(tuple(e.enable), True)
     if e.disable is not None:
@@ -61,34 +64,34 @@ def _assign(slots: dict[str, int], add: bool) -> Apply:
     return apply
 
 
-def _raise_to(target: int, name: str) -> Apply:
-    raised, already = f"ladder: {name}", f"ladder already at or above {name}"
+def _track_name(world, track: int) -> str:
+    """How the trace names a track in an effect's text: 'ladder' for a single ladder, else its label."""
+    label = world.model.tracks[track].label
+    return label[0].lower() + label[1:] if label[1:2].islower() else label
 
+
+def _raise_to(track: int, target: int, name: str) -> Apply:
     def apply(world, draws, cause):
-        if world.values["level"] < target:
-            world.move_level(target, cause)
-            return raised
-        return already
+        if world.values[world.model.tracks[track].id] < target:
+            world.move_level(track, target, cause)
+            return "" if world.trace is None else f"{_track_name(world, track)}: {name}"
+        return "" if world.trace is None else f"{_track_name(world, track)} already at or above {name}"
 
     return apply
 
 
-def _step(steps: int) -> Apply:
-    done = f"ladder {steps:+d}"
-
+def _step(track: int, steps: int) -> Apply:
     def apply(world, draws, cause):
-        world.move_level(int(world.values["level"]) + steps, cause)
-        return done
+        world.move_level(track, int(world.values[world.model.tracks[track].id]) + steps, cause)
+        return "" if world.trace is None else f"{_track_name(world, track)} {steps:+d}"
 
     return apply
 
 
-def _set_level(target: int, name: str) -> Apply:
-    done = f"ladder set to {name}"
-
+def _set_level(track: int, target: int, name: str) -> Apply:
     def apply(world, draws, cause):
-        world.move_level(target, cause)
-        return done
+        world.move_level(track, target, cause)
+        return "" if world.trace is None else f"{_track_name(world, track)} set to {name}"
 
     return apply
 

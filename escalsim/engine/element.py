@@ -21,7 +21,8 @@ class Planning(NamedTuple):
 
     scenario: Scenario
     parse: Callable[[str], Any]    # condition text -> a compiled condition (scenario.conditions.Expr)
-    rungs: list[str]
+    rungs: dict[str, tuple[int, int]]  # rung id -> (index of its track in Model.tracks, index on that track)
+    tracks: dict[str, int]             # track id -> its index in Model.tracks
 
 
 class Element(Protocol):
@@ -39,10 +40,9 @@ class ElementKind:
     section: str                                    # its section in the scenario file
     plan: Callable[[str, Any, Planning], Any]       # (id, validated spec, planning) -> plan, once per model
     create: Callable[[Any, Any], Element]           # (world, plan) -> the element in one run
+    specs: Callable[[Scenario], dict] | None = None  # id -> spec, if not the section's own table
 
     def plans(self, planning: Planning) -> list:
-        """Plans of every element of this kind in the scenario, in file order. A section that is one object
-        rather than a table of ids (the ladder) is one element whose id is the section's name."""
-        spec = getattr(planning.scenario, self.section)
-        items = spec.items() if isinstance(spec, dict) else [(self.section, spec)]
-        return [self.plan(key, value, planning) for key, value in items]
+        """Plans of every element of this kind in the scenario, in file order."""
+        specs = getattr(planning.scenario, self.section) if self.specs is None else self.specs(planning.scenario)
+        return [self.plan(key, value, planning) for key, value in specs.items()]

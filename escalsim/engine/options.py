@@ -46,7 +46,7 @@ def plan_option(oid: str, o: ResponseOption, planning: Planning) -> OptionPlan:
     chance = None if o.probability is None else plist.add(o.probability)
     hazard = None if o.hazard is None else add_hazard(plist, o.hazard)
     delay = plist.add(o.delay_days)
-    effects = compile_effects(o.effects, plist, planning.rungs)
+    effects = compile_effects(o.effects, plist, planning)
     return OptionPlan(oid, s.actors[o.actor].label, o.label, parse(o.when), chance, hazard, delay,
                       o.group, o.repeatable, o.enabled, effects, plist)
 
@@ -120,7 +120,6 @@ class Option(Watch):
         if not plan.repeatable:
             self.retire()  # a one-shot option never looks at its condition again
         w.happen(plan.id)
-        w.fire_days.setdefault(plan.id, w.env._now)
         if plan.group:
             self._end_alternatives()
         if w.trace is None:

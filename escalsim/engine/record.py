@@ -29,18 +29,20 @@ class TraceEvent:
 
 @dataclass(frozen=True)
 class RunRecord:
-    """What one run produced: the summary row, the level's path, and (if asked) the trace."""
+    """What one run produced: the summary row, each track's path, and (if asked) the trace. Rung tuples follow
+    `Model.rungs` (every track's rungs, track by track); event tuples follow `Model.events`."""
 
     seed: int
     run: int
-    final_level: int
-    max_level: int
-    first_passage: tuple[float, ...]        # day each rung was first reached (nan: never)
-    first_cause: tuple[str, ...]            # what first moved the world onto each rung
+    final_levels: tuple[int, ...]           # each track's rung at the horizon
+    max_levels: tuple[int, ...]             # each track's highest rung
+    at_or_above: tuple[float, ...]          # first day each rung's track was at or above it (nan: never)
+    entered: tuple[float, ...]              # first day each rung's track was on it (nan: never; a jump passes over)
+    entered_cause: tuple[str, ...]          # what put the track on the rung that first time ("" if never)
     checkpoints: tuple[tuple[float, ...], ...]  # readable values at each checkpoint (model.readable order)
     final: tuple[float, ...]                # readable values at the horizon
-    fired: tuple[float, ...]                # first day each outcome (option/obligation) happened (nan: never)
-    fire_counts: tuple[int, ...]            # times each option fired (obligations: 0 or 1)
+    event_days: tuple[float, ...]           # first day each event happened (nan: never; < 0: before the start)
+    fire_counts: tuple[int, ...]            # times each option fired, in Model.options order
     events: int                             # SimPy events processed
-    level_path: tuple[tuple[float, int], ...]  # (day, new level) at each change
+    level_paths: tuple[tuple[tuple[float, int], ...], ...]  # per track, (day, new rung) at each change
     trace: tuple[TraceEvent, ...] | None

@@ -20,24 +20,36 @@ def event_lines(model: Model, record: RunRecord) -> Iterator[str]:
 
 
 def summary_lines(model: Model, record: RunRecord) -> Iterator[str]:
-    """The end of a story: final and highest rung, when and why each rung above the start was first
-    reached, what fired and when, and the count of SimPy events."""
-    labels = model.rung_labels
-    yield f"final rung: {labels[record.final_level]}; highest rung: {labels[record.max_level]}"
-    for k, day in enumerate(record.first_passage):
-        if not math.isnan(day) and k > model.start_level:
-            yield f"  reached {labels[k]} on {model.date_of(day)} (day {day:.0f}) because: {record.first_cause[k]}"
-    fired = [(day, name) for name, day in zip(model.outcomes, record.fired) if not math.isnan(day)]
+    """The end of a story: per track, its final and highest rung and each rung entered after the start (when and
+    by what cause; a rung a jump passed over is said to be passed over, with no cause); then the decisions taken
+    (options and obligations) and when, and the count of SimPy events."""
+    for t, track in enumerate(model.tracks):
+        labels = track.rung_labels
+        name = "" if len(model.tracks) == 1 else f"{track.label}: "
+        yield (f"{name}final rung: {labels[record.final_levels[t]]}; "
+               f"highest rung: {labels[record.max_levels[t]]}")
+        for k in range(track.start + 1, record.max_levels[t] + 1):
+            g = track.offset + k
+            entered, above = record.entered[g], record.at_or_above[g]
+            if not math.isnan(entered):
+                yield (f"  entered {labels[k]} on {model.date_of(entered)} (day {entered:.0f}) "
+                       f"because: {record.entered_cause[g]}")
+            else:
+                yield f"  passed over {labels[k]} on {model.date_of(above)} (day {above:.0f}): never on it"
+    days = dict(zip(model.events, record.event_days))
+    fired = [(days[name], name) for name in model.outcomes if not math.isnan(days[name])]
     yield "fired: " + (", ".join(f"{name} ({model.date_of(day)})" for day, name in sorted(fired)) or "nothing")
     yield f"SimPy events: {record.events:,}"
 
 
 def story(model: Model, record: RunRecord) -> Iterator[str]:
-    """A run in plain words: a heading, the start rung, one dated line per trace event, then the summary.
-    An untraced record has no event lines."""
+    """A run in plain words: a heading, the start rung of each track, one dated line per trace event, then the
+    summary. An untraced record has no event lines."""
     s = model.scenario
     yield f"{s.title or s.name} — seed {record.seed}, run {record.run}, {s.start} to {model.date_of(model.horizon - 1)}"
-    yield f"{s.start}  start on rung: {model.rung_labels[model.start_level]}"
+    for track in model.tracks:
+        name = "" if len(model.tracks) == 1 else f" of {track.label}"
+        yield f"{s.start}  start on rung{name}: {track.rung_labels[track.start]}"
     yield from event_lines(model, record)
     yield ""
     yield from summary_lines(model, record)

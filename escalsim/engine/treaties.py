@@ -56,7 +56,6 @@ def plan_treaty(tid: str, t: Treaty, planning: Planning) -> TreatyPlan:
     s = planning.scenario
     plist = ParamList()
     ids = [st.id for st in t.steps]
-    rungs = planning.rungs
     steps = []
     for i, st in enumerate(t.steps):
         after = [ids.index(a) for a in st.after] if st.after is not None else ([i - 1] if i and not st.date else [])
@@ -67,7 +66,7 @@ def plan_treaty(tid: str, t: Treaty, planning: Planning) -> TreatyPlan:
         op = ParamList()
         obligations.append(ObligationPlan(f"{tid}.{ob.party}", s.actors[ob.party].label, ob.label,
                                           op.add(ob.compliance), op.add(ob.delay_days),
-                                          compile_effects(ob.effects, op, rungs), op))
+                                          compile_effects(ob.effects, op, planning), op))
     return TreatyPlan(tid, t.label, steps, planning.parse(t.casus_foederis), obligations, plist)
 
 
@@ -141,7 +140,6 @@ class TreatyRun(Watch):
         w = self.world
         w.count_action(ob.event)
         w.happen(ob.event, self.plan.label)
-        w.fire_days.setdefault(ob.event, w.env._now)
         done = apply_all(ob.effects, w, draws, f"{ob.party}: {ob.label}")
         w.note(OBLIGATION, ob.party, f"honours {self.plan.label}: {ob.label}"
                + (" → " + "; ".join(done) if done else ""), f"casus foederis: {self.plan.casus.text}")

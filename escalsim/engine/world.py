@@ -48,14 +48,14 @@ class World:
         self.event_watchers: dict[str, list] = defaultdict(list)
         self.change_listeners: dict[str, list[Callable]] = defaultdict(list)
         self.trace: list[TraceEvent] | None = [] if trace else None
-        self.level_path: list[tuple[float, int]] = []
-        self.max_level = 0
-        self.first_passage = [math.nan] * len(model.rungs)
-        self.first_cause = [""] * len(model.rungs)
+        self.level_paths: list[list[tuple[float, int]]] = [[] for _ in model.tracks]  # (day, rung) per track
+        self.max_levels = [0] * len(model.tracks)
+        self.at_or_above = [math.nan] * len(model.rungs)   # first day each track was at or above each rung
+        self.entered = [math.nan] * len(model.rungs)       # first day each track was on each rung
+        self.entered_cause = [""] * len(model.rungs)      # what put the track on the rung that day
         self.events_scheduled = 0
         self.actions = 0
         self.horizon = model.horizon
-        self.fire_days: dict[str, float] = {}
         self.options: dict = {}
         self.groups: dict[str, list] = defaultdict(list)
         self.deployments: dict = {}
@@ -155,26 +155,35 @@ class World:
         for watch in self.event_watchers.get(event, ()):
             self.dirty[watch] = None
 
-    def move_level(self, new: int, cause: str) -> None:
-        """Put the world on rung `new`, recording first passages of every rung crossed on the way up."""
-        new = max(0, min(new, len(self.model.rungs) - 1))
-        old = int(self.values["level"])
+    def move_level(self, t: int, new: int, cause: str) -> None:
+        """Put track `t` on its rung `new` (clamped to the track) because of `cause`.
+
+        The rung moved onto is *entered*, with this cause, if it never was before; every rung crossed on the way
+        up is *at or above* from now, but a jump does not enter the rungs it passes over, and their events
+        (`happened('rung')`: at or above) carry no cause of their own."""
+        track = self.model.tracks[t]
+        new = max(0, min(new, len(track.rungs) - 1))
+        old = int(self.values[track.id])
         if new == old:
             return
+        now = self.env._now
         if self.trace is not None:
-            labels = self.model.rung_labels
+            labels = track.rung_labels
             arrow = "up" if new > old else "down"
-            self.note(LADDER, "Ladder", f"{arrow} to {labels[new]} (from {labels[old]})", cause)
-        self.level_path.append((self.env._now, new))
-        first_new = self.max_level + 1  # every rung up to the highest yet reached has happened already
+            self.note(LADDER, track.label, f"{arrow} to {labels[new]} (from {labels[old]})", cause)
+        self.level_paths[t].append((now, new))
+        offset = track.offset
+        if self.entered[offset + new] != self.entered[offset + new]:  # NaN: never on this rung before
+            self.entered[offset + new] = now
+            self.entered_cause[offset + new] = cause
+        first_new = self.max_levels[t] + 1  # every rung up to the highest yet reached is at or above already
         if new >= first_new:
             for k in range(first_new, new + 1):
-                self.first_passage[k] = self.env._now
-                self.first_cause[k] = cause
-            self.max_level = new
-        self.set("level", float(new))
+                self.at_or_above[offset + k] = now
+            self.max_levels[t] = new
+        self.set(track.id, float(new))
         for k in range(first_new, new + 1):
-            self.happen(self.model.rungs[k], cause)
+            self.happen(track.rungs[k], cause)
 
 
 class Watch:

@@ -20,7 +20,7 @@ except ImportError:  # Windows
 
 from escalsim import __version__
 
-FORMAT = 1
+FORMAT = 2  # 2: tracks, rungs entered with their causes, every event's day (format 1 had one ladder)
 
 
 KIND = "escalsim-results"

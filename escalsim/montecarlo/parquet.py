@@ -46,22 +46,32 @@ def runs_table(names: dict[str, str], columns: dict) -> pa.Table:
 
 
 def grid_chunk(start: int, grid: np.ndarray) -> pa.Table:
-    """A chunk's level grid as one fixed-size binary cell per run (a wide table is slow to write per batch)."""
-    runs, days = grid.shape
-    cells = pa.FixedSizeBinaryArray.from_buffers(pa.binary(days), runs,
+    """A chunk's level grid (runs x tracks x days) as one row per run and track, the days in one fixed-size
+    binary cell (a wide table is slow to write per batch)."""
+    runs, tracks, days = grid.shape
+    cells = pa.FixedSizeBinaryArray.from_buffers(pa.binary(days), runs * tracks,
                                                  [None, pa.py_buffer(np.ascontiguousarray(grid, np.int8))])
-    return pa.table({"run": pa.array(np.arange(start, start + runs, dtype=np.int64)), "grid": cells})
+    run = np.repeat(np.arange(start, start + runs, dtype=np.int64), tracks)
+    track = np.tile(np.arange(tracks, dtype=np.int16), runs)
+    return pa.table({"run": pa.array(run), "track": pa.array(track), "grid": cells})
 
 
-def grid_columns(schema: pa.Schema) -> Callable[[pa.Table], pa.Table]:
-    """Grid cells back to one int8 column per day: 'd0', 'd1', ..."""
-    days = len(schema) - 1
+def levels_schema(days: int) -> pa.Schema:
+    """levels.parquet: one row per run and track, the rung at the end of each grid day in d0, d1, ..."""
+    return pa.schema([("run", pa.int64()), ("track", pa.string())] + [(f"d{k}", pa.int8()) for k in range(days)])
+
+
+def grid_columns(schema: pa.Schema, track_ids: list[str]) -> Callable[[pa.Table], pa.Table]:
+    """Grid cells back to one int8 column per day ('d0', 'd1', ...), tracks by id."""
+    days = len(schema) - 2
+    ids = pa.array(track_ids, pa.string())
 
     def convert(table: pa.Table) -> pa.Table:
         cells = table.column("grid").combine_chunks()
         grid = np.frombuffer(cells.buffers()[1], np.int8, count=len(cells) * days, offset=cells.offset * days)
         grid = grid.reshape(len(cells), days)
-        return pa.table([table.column("run")] + [pa.array(grid[:, k]) for k in range(days)], schema=schema)
+        track = ids.take(table.column("track").combine_chunks())
+        return pa.table([table.column("run"), track] + [pa.array(grid[:, k]) for k in range(days)], schema=schema)
 
     return convert
 

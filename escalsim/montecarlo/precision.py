@@ -15,7 +15,7 @@ class Tally:
 
     rungs: list[str]
     marks: list[tuple[str, float]]  # (checkpoint name or 'horizon', day)
-    outcomes: list[str]
+    events: list[str]                # every non-rung event (options, obligations, treaty steps, ...)
     n: int = 0
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -27,11 +27,11 @@ class Tally:
 
     def _events(self, columns: dict):
         for rung in self.rungs:
-            first = columns[f"first_passage.{rung}"]
+            first = columns[f"at_or_above.{rung}"]
             for name, day in self.marks:
-                yield f"reach {rung} by {name}", first < day
-        for outcome in self.outcomes:
-            yield f"fired {outcome}", ~np.isnan(columns[f"fired.{outcome}"])
+                yield f"at or above {rung} by {name}", first < day
+        for event in self.events:
+            yield f"{event} happened", ~np.isnan(columns[f"event.{event}"])
 
     def widest(self) -> tuple[str, float]:
         """The reported probability with the widest 95% interval, and its half-width."""

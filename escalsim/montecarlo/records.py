@@ -12,36 +12,44 @@ GRID_STEP_DAYS = 1.0
 
 
 def column_names(model: Model) -> dict[str, str]:
-    """Every column of runs.parquet with its numpy dtype, in order. Ids never hold dots, so names are unambiguous."""
-    cols = {"run": "int64", "seed": "uint64", "final_level": "int16", "max_level": "int16", "events": "int64"}
-    cols.update({f"first_passage.{r}": "float64" for r in model.rungs})
-    cols.update({f"first_cause.{r}": "str" for r in model.rungs})
+    """Every column of runs.parquet with its numpy dtype, in order. Ids never hold dots, so names are unambiguous.
+
+    Per track: `final.<track>` (with the other readable values) and `max.<track>`, rung indices. Per rung:
+    `at_or_above.<rung>` (first day its track was at or above it), `entered.<rung>` (first day on it; NaN if
+    never, e.g. passed over by a jump) and `cause.<rung>` (what put the track on it then). Per event (options,
+    obligations, treaty steps and entry into force, casus foederis, deployments and their stages, flags):
+    `event.<name>` (first day; NaN never; negative: before the start). Per option: `count.<option>`."""
+    cols = {"run": "int64", "seed": "uint64", "events": "int64"}
+    cols.update({f"max.{track.id}": "int16" for track in model.tracks})
+    cols.update({f"at_or_above.{r}": "float64" for r in model.rungs})
+    cols.update({f"entered.{r}": "float64" for r in model.rungs})
+    cols.update({f"cause.{r}": "str" for r in model.rungs})
     for name, _day in model.checkpoints:
         cols.update({f"at.{name}.{v}": "float64" for v in model.readable})
     cols.update({f"final.{v}": "float64" for v in model.readable})
-    cols.update({f"fired.{o}": "float64" for o in model.outcomes})
-    cols.update({f"count.{o}": "int32" for o in model.outcomes})
+    cols.update({f"event.{e}": "float64" for e in model.events})
+    cols.update({f"count.{o}": "int32" for o in model.options})
     return cols
 
 
 def columns(model: Model, records: Sequence[RunRecord]) -> dict[str, np.ndarray | list[str]]:
-    """One array per column (strings as lists), rows in the order given."""
+    """One array per column of `column_names` (strings as lists), rows in the order given."""
     n = len(records)
     out: dict[str, np.ndarray | list[str]] = {
         "run": np.fromiter((r.run for r in records), np.int64, n),
         "seed": np.fromiter((r.seed for r in records), np.uint64, n),
-        "final_level": np.fromiter((r.final_level for r in records), np.int16, n),
-        "max_level": np.fromiter((r.max_level for r in records), np.int16, n),
         "events": np.fromiter((r.events for r in records), np.int64, n),
     }
-    _block(out, "first_passage.{}", model.rungs, [r.first_passage for r in records], np.float64)
+    _block(out, "max.{}", [track.id for track in model.tracks], [r.max_levels for r in records], np.int16)
+    _block(out, "at_or_above.{}", model.rungs, [r.at_or_above for r in records], np.float64)
+    _block(out, "entered.{}", model.rungs, [r.entered for r in records], np.float64)
     for k, rung in enumerate(model.rungs):
-        out[f"first_cause.{rung}"] = [r.first_cause[k] for r in records]
+        out[f"cause.{rung}"] = [r.entered_cause[k] for r in records]
     for c, (name, _day) in enumerate(model.checkpoints):
         _block(out, f"at.{name}.{{}}", model.readable, [r.checkpoints[c] for r in records], np.float64)
     _block(out, "final.{}", model.readable, [r.final for r in records], np.float64)
-    _block(out, "fired.{}", model.outcomes, [r.fired for r in records], np.float64)
-    _block(out, "count.{}", model.outcomes, [r.fire_counts for r in records], np.int32)
+    _block(out, "event.{}", model.events, [r.event_days for r in records], np.float64)
+    _block(out, "count.{}", model.options, [r.fire_counts for r in records], np.int32)
     return out
 
 
@@ -57,14 +65,15 @@ def grid_days(model: Model, step: float = GRID_STEP_DAYS) -> np.ndarray:
 
 
 def level_grid(model: Model, records: Sequence[RunRecord], step: float = GRID_STEP_DAYS) -> np.ndarray:
-    """int8 matrix runs x grid days: the rung each run was on at the end of each grid day."""
+    """int8 array runs x tracks x grid days: the rung each track of each run was on at the end of each day."""
     days = grid_days(model, step)
-    grid = np.empty((len(records), len(days)), dtype=np.int8)
+    grid = np.empty((len(records), len(model.tracks), len(days)), dtype=np.int8)
     for i, record in enumerate(records):
-        change_days = np.fromiter((d for d, _ in record.level_path), np.float64)
-        levels = np.fromiter((lv for _, lv in record.level_path), np.int8)
-        idx = np.searchsorted(change_days, days + step, side="left") - 1  # last change before the day ends
-        grid[i] = levels[np.maximum(idx, 0)]
+        for t, path in enumerate(record.level_paths):
+            change_days = np.fromiter((d for d, _ in path), np.float64)
+            levels = np.fromiter((lv for _, lv in path), np.int8)
+            idx = np.searchsorted(change_days, days + step, side="left") - 1  # last change before the day ends
+            grid[i, t] = levels[np.maximum(idx, 0)]
     return grid
 
 
@@ -82,15 +91,20 @@ def trace_rows(model: Model, records: Sequence[RunRecord]) -> dict[str, list]:
 def describe(model: Model) -> dict:
     """What a reader of the results needs to know about the model (stored in manifest.json)."""
     s = model.scenario
+    specs = s.track_specs
+    labels = {o.id: f"{o.actor}: {o.label}" for o in model.plans("options")}
+    labels.update({ob.event: f"{ob.party}: {ob.label}" for t in model.plans("treaties") for ob in t.obligations})
     return {
         "scenario": model.name, "title": s.title, "description": s.description,
         "start": model.start.isoformat(), "horizon_days": model.horizon,
-        "rungs": model.rungs, "rung_labels": model.rung_labels, "start_level": model.start_level,
+        "tracks": [{"id": track.id, "label": track.label, "kind": getattr(specs[track.id], "kind", None),
+                    "rungs": track.rungs, "rung_labels": track.rung_labels, "start": track.start}
+                   for track in model.tracks],
+        "rungs": model.rungs, "rung_labels": model.rung_labels,
         "checkpoints": [{"name": name, "day": day} for name, day in model.checkpoints],
         "readable": model.readable, "labels": model.labels,
         "key_variables": [k for k, v in s.variables.items() if v.key],
-        "outcomes": model.outcomes,
-        "outcome_labels": {**{o.id: f"{o.actor}: {o.label}" for o in model.plans("options")},
-                           **{ob.event: f"{ob.party}: {ob.label}"
-                              for t in model.plans("treaties") for ob in t.obligations}},
+        "event_names": model.events, "options": model.options, "outcomes": model.outcomes,
+        "outcome_labels": labels,
+        "event_labels": {**{e: e for e in model.events}, **labels},
     }

@@ -102,8 +102,8 @@ def resume(directory: str | Path, settings: Settings | None = None, progress: Pr
 def _continue(writer: ResultsWriter, backend: Backend, progress: Progress | None) -> Path:
     s = writer.settings
     model = writer.model
-    tally = Tally(model.rungs, model.checkpoints + [("horizon", model.horizon)], model.outcomes)
-    names = ["run"] + [f"first_passage.{r}" for r in model.rungs] + [f"fired.{o}" for o in model.outcomes]
+    tally = Tally(model.rungs, model.checkpoints + [("horizon", model.horizon)], model.events)
+    names = ["run"] + [f"at_or_above.{r}" for r in model.rungs] + [f"event.{e}" for e in model.events]
     for columns in writer.done_columns(names):
         tally.add(columns)
     began = time.perf_counter()

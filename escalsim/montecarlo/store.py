@@ -58,6 +58,7 @@ from escalsim.montecarlo.parquet import (
     encode,
     grid_chunk,
     grid_columns,
+    levels_schema,
     read_chunks,
     runs_table,
     stream,
@@ -246,9 +247,9 @@ class ResultsWriter:
         stream(self.directory / RUNS, schema, read_chunks(chunk, "runs", ranges),
                 lambda t: encode(t, schema, dictionaries), run_encoding=True)
         days = records.grid_days(self.model, self.spec.grid_step)
-        levels_schema = pa.schema([("run", pa.int64())] + [(f"d{k}", pa.int8()) for k in range(len(days))])
-        stream(self.directory / LEVELS, levels_schema, read_chunks(chunk, "levels", ranges),
-                grid_columns(levels_schema), run_encoding=True)
+        schema = levels_schema(len(days))
+        stream(self.directory / LEVELS, schema, read_chunks(chunk, "levels", ranges),
+               grid_columns(schema, [track.id for track in self.model.tracks]), run_encoding=True)
         stream(self.directory / TRACES, TRACE_SCHEMA, read_chunks(chunk, "traces", ranges, optional=True))
         total = self.earlier_wall_time + wall_time
         manifest = self._manifest(total, stopped_because, days)

@@ -18,7 +18,8 @@ def event_names(s: Scenario) -> list[str]:
 
 def _events(s: Scenario) -> list[tuple[str, str, tuple]]:
     """(event name, kind, path of what defines it) for every event, in the order of event_names."""
-    events = [(r.id, "rung", ("ladder", "rungs", i, "id")) for i, r in enumerate(s.ladder.rungs)]
+    events = [(r.id, "rung", track_path(s, tid) + ("rungs", i, "id"))
+              for tid, track in s.track_specs.items() for i, r in enumerate(track.rungs)]
     events += [(o, "option", ("options", o, KEY)) for o in s.options]
     events += [(f, "flag", ("flags", i)) for i, f in enumerate(s.flags)]
     for did, dep in s.deployments.items():
@@ -36,8 +37,28 @@ def _events(s: Scenario) -> list[tuple[str, str, tuple]]:
 
 
 def readable_names(s: Scenario) -> list[str]:
-    """Names a condition may read: true variables, observed estimates, and the level."""
-    return list(s.variables) + list(s.observations) + ["level"]
+    """Names a condition may read: true variables, observed estimates, and each track's level (a file's single
+    ladder is the track 'level')."""
+    return list(s.variables) + list(s.observations) + list(s.track_specs)
+
+
+def track_path(s: Scenario, track: str) -> tuple:
+    """Where a track is written in the file: ('ladder',) for a single ladder, else ('tracks', id)."""
+    return ("ladder",) if s.ladder is not None else ("tracks", track)
+
+
+def rung_positions(s: Scenario) -> dict[str, tuple[str, int]]:
+    """Each rung id -> (its track, its index on that track, lowest 0); the first wins if an id is repeated."""
+    positions: dict[str, tuple[str, int]] = {}
+    for tid, track in s.track_specs.items():
+        for i, rung in enumerate(track.rungs):
+            positions.setdefault(rung.id, (tid, i))
+    return positions
+
+
+def rung_indices(s: Scenario) -> dict[str, int]:
+    """Each rung id -> its index on its own track: what rung('id') gives in a condition."""
+    return {rung: index for rung, (_track, index) in rung_positions(s).items()}
 
 
 def check_references(s: Scenario) -> list[tuple[tuple, str]]:
@@ -45,7 +66,7 @@ def check_references(s: Scenario) -> list[tuple[tuple, str]]:
 
     Covers unknown and twice-used names, conditions that do not parse (ExprError is caught and
     reported) and days outside the scenario."""
-    problems = list(_names(s)) + list(_ladder(s)) + list(_deployments(s)) + list(_observations(s))
+    problems = list(_names(s)) + list(_tracks(s)) + list(_deployments(s)) + list(_observations(s))
     problems += list(_options(s)) + list(_treaties(s)) + list(_dates(s))
     return problems
 
@@ -77,12 +98,24 @@ def _names(s: Scenario) -> Found:
             yield path, f"the name '{name}' is used twice among rungs, options, flags, deployments and treaties"
 
 
-def _ladder(s: Scenario) -> Found:
-    ids = [r.id for r in s.ladder.rungs]
-    yield from _ref(("ladder", "start"), "rung", s.ladder.start, ids)
-    for i, rung in enumerate(s.ladder.rungs):
-        if rung.id in ids[:i]:
-            yield ("ladder", "rungs", i, "id"), f"rung '{rung.id}' appears twice in the ladder"
+def _tracks(s: Scenario) -> Found:
+    seen: dict[str, str] = {}
+    names = set(s.variables) | set(s.observations)
+    for tid, track in s.track_specs.items():
+        base = track_path(s, tid)
+        if s.ladder is None and (tid in RESERVED or tid in names):
+            what = "a reserved word in conditions" if tid in RESERVED else "already a variable or an observation"
+            yield ("tracks", tid, KEY), f"'{tid}' is {what}; a track's id names its level in conditions"
+        ids = [r.id for r in track.rungs]
+        yield from _ref(base + ("start",), "rung of this track", track.start, ids)
+        for i, rung in enumerate(track.rungs):
+            if rung.id in ids[:i]:
+                yield base + ("rungs", i, "id"), f"rung '{rung.id}' appears twice in the track"
+            elif rung.id in seen:
+                yield base + ("rungs", i, "id"), (f"rung '{rung.id}' is already a rung of track '{seen[rung.id]}': "
+                                                  "rung ids are unique across tracks (effects and conditions name "
+                                                  "rungs alone)")
+            seen.setdefault(rung.id, tid)
 
 
 def _deployments(s: Scenario) -> Found:
@@ -124,16 +157,15 @@ def _observations(s: Scenario) -> Found:
 
 
 def _expr(path: tuple, text: str, s: Scenario) -> Found:
-    rungs = [r.id for r in s.ladder.rungs]
     try:
-        parse(text, variables=readable_names(s), events=event_names(s), rungs=rungs)
+        parse(text, variables=readable_names(s), events=event_names(s), rungs=rung_indices(s))
     except ExprError as exc:
         at = f" (at column {exc.column + 1} of the expression)" if exc.column is not None else ""
         yield path, f"{exc.message}{at}"
 
 
 def _effects(path: tuple, effects: list[Effect], s: Scenario) -> Found:
-    rungs = [r.id for r in s.ladder.rungs]
+    rungs = list(rung_positions(s))
     for i, e in enumerate(effects):
         here = path + (i,)
         for key in ("set", "add"):
@@ -142,6 +174,11 @@ def _effects(path: tuple, effects: list[Effect], s: Scenario) -> Found:
         for key in ("ladder", "ladder_set"):
             if getattr(e, key) is not None:
                 yield from _ref(here + (key,), "rung", getattr(e, key), rungs)
+        if e.ladder_step is not None and len(s.track_specs) > 1:
+            yield here + ("ladder_step",), ("with several tracks, say which one moves: write "
+                                            f"step: {{track: {next(iter(s.track_specs))}, by: {e.ladder_step}}}")
+        if e.step is not None:
+            yield from _ref(here + ("step", "track"), "track", e.step.track, s.track_specs)
         for key in ("enable", "disable"):
             for j, opt in enumerate(getattr(e, key) or []):
                 yield from _ref(here + (key, j), "option", opt, s.options)

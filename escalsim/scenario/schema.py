@@ -89,6 +89,25 @@ class Ladder(Strict):
     start: Id = Field(description="the rung the world is on at the start")
 
 
+class Track(Ladder):
+    """One dimension of escalation, an ordered ladder of its own (RAND's Dangerous Thresholds separates vertical,
+    horizontal and political escalation). Its id is a variable in conditions: the index of its current rung."""
+
+    label: Text | None = Field(None, description="how the track is named in tables and figures")
+    kind: Literal["vertical", "horizontal", "political", "other"] | None = Field(
+        None, description="vertical: more violent means; horizontal: new states, forces or places drawn in; "
+                          "political: aims, rhetoric, constraints lifted")
+    description: Text | None = None
+    source: Text | None = None
+
+
+class TrackStep(Strict):
+    """Move one track up (+) or down (-) by a number of rungs."""
+
+    track: Id
+    by: Annotated[int, Field(ge=-100, le=100)]
+
+
 class Actor(Strict):
     """A party in the scenario: it owns variables, sends forces, observes, decides and signs treaties."""
 
@@ -112,9 +131,11 @@ class Effect(Strict):
 
     set: dict[Id, AnyNumber] | None = Field(None, description="set variables to values")
     add: dict[Id, AnyNumber] | None = Field(None, description="add to variables")
-    ladder: Id | None = Field(None, description="raise the world to at least this rung (never lowers it)")
-    ladder_step: Annotated[int, Field(ge=-100, le=100)] | None = Field(None, description="move up (+) or down (-)")
-    ladder_set: Id | None = Field(None, description="put the world on this rung, up or down")
+    ladder: Id | None = Field(None, description="raise the track of this rung to at least this rung (never lowers it)")
+    ladder_step: Annotated[int, Field(ge=-100, le=100)] | None = Field(
+        None, description="move the only track up (+) or down (-); with several tracks use step")
+    ladder_set: Id | None = Field(None, description="put the track of this rung on this rung, up or down")
+    step: TrackStep | None = Field(None, description="move a named track up (+) or down (-)")
     enable: list[Id] | None = Field(None, description="response options that become possible")
     disable: list[Id] | None = Field(None, description="response options that are taken off the table")
     scale_flow: ScaleFlow | None = Field(None, description="multiply a deployment's batch rate")
@@ -318,7 +339,9 @@ class Scenario(Strict):
                              "2025-10-14 make 365 days")
     checkpoints: dict[Id, When] = Field(default_factory=dict, max_length=400,
                                         description="named days; each reports the state at the end of that day")
-    ladder: Ladder
+    ladder: Ladder | None = Field(None, description="one escalation ladder (a single track, named 'level')")
+    tracks: dict[Id, Track] = Field(default_factory=dict, max_length=20,
+                                    description="several escalation tracks, instead of ladder:")
     actors: dict[Id, Actor] = Field(min_length=1, max_length=200)
     variables: dict[Id, Variable] = Field(default_factory=dict, max_length=1000)
     flags: list[Id] = Field(default_factory=list, max_length=1000, description="events set by `flag:` effects")
@@ -334,6 +357,17 @@ class Scenario(Strict):
         if end is not None and info.data.get("horizon_days") is not None:  # located at end:, not at the top
             raise ValueError("give exactly one of horizon_days or end, not both")
         return end
+
+    @model_validator(mode="after")
+    def _one_ladder(self):
+        if (self.ladder is None) == (not self.tracks):
+            raise ValueError("give exactly one of ladder: (one track) or tracks: (several)")
+        return self
+
+    @property
+    def track_specs(self) -> dict[str, Ladder]:
+        """Every track by id: a file's single `ladder:` is the track 'level'."""
+        return {"level": self.ladder} if self.ladder is not None else dict(self.tracks)
 
     @model_validator(mode="after")
     def _horizon(self):

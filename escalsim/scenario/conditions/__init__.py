@@ -6,7 +6,7 @@ parsing; `compiler` the whitelist walk over Python's expression AST; `closures` 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from escalsim.scenario.conditions.base import ALLOWED, FUNCTIONS, MAX_DEPTH, MAX_LENGTH, Expr, ExprError, suggest
 from escalsim.scenario.conditions.closures import next_change_fn
@@ -17,7 +17,7 @@ __all__ = ["ALLOWED", "FUNCTIONS", "MAX_DEPTH", "MAX_LENGTH", "Expr", "ExprError
 
 
 def parse(
-    text: str, *, variables: Collection[str], events: Collection[str], rungs: Sequence[str]
+    text: str, *, variables: Collection[str], events: Collection[str], rungs: Sequence[str] | Mapping[str, int]
 ) -> Expr:
     """Parse and compile ``text``; raise ExprError if it is not a valid condition.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import operator
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from escalsim.scenario.conditions.base import (
     ALLOWED,
@@ -103,14 +103,17 @@ class Compiler:
     """Walks the whitelisted AST into closures, collecting names, events and time atoms."""
 
     def __init__(self, source: str, lead: int, variables: Collection[str],
-                 events: Collection[str], rungs: Sequence[str]):
+                 events: Collection[str], rungs: Sequence[str] | Mapping[str, int]):
         self.source = source.encode("utf-8")
         self.lead = lead
-        self.known_variables = frozenset(variables) | {"level"}
+        self.known_variables = frozenset(variables)
         self.known_events = dict.fromkeys(events)
         self.rungs: dict[str, int] = {}
-        for index, name in enumerate(rungs):
-            self.rungs.setdefault(name, index)
+        if isinstance(rungs, Mapping):  # rung id -> index on its own track
+            self.rungs.update(rungs)
+        else:
+            for index, name in enumerate(rungs):
+                self.rungs.setdefault(name, index)
         self.names: set[str] = set()
         self.events_used: set[str] = set()
         self.atoms: list[Atom] = []

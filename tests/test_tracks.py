@@ -1,0 +1,81 @@
+"""Escalation tracks: a jump enters only the rung it lands on; several tracks move independently; bad files."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from worlds import TRACKS, merge, model_of, write
+
+from escalsim.engine.core import simulate
+from escalsim.engine.story import story
+from escalsim.errors import ScenarioError
+from escalsim.scenario.loader import load_scenario
+
+
+def _jump_world(tmp_path):
+    """One option that raises the ladder from 'low' straight to 'high' on day 10, passing over 'mid'."""
+    return model_of(tmp_path, {"options": {"go": {"actor": "a", "label": "jump", "when": "day >= 10",
+                                                  "probability": 1, "effects": [{"ladder": "high"}]}}})
+
+
+def test_a_jump_enters_only_the_rung_it_lands_on(tmp_path):
+    model = _jump_world(tmp_path)
+    r = simulate(model, 1, trace=True)
+    low, mid, high = (model.rungs.index(x) for x in ("low", "mid", "high"))
+    assert r.at_or_above[mid] == r.at_or_above[high] == 10          # at or above both from day 10
+    assert math.isnan(r.entered[mid]) and r.entered_cause[mid] == ""  # passed over: never on it, no cause
+    assert r.entered[high] == 10 and r.entered_cause[high] == "A: jump"
+    assert r.entered[low] == 0 and r.entered_cause[low] == "start"
+    text = "\n".join(story(model, r))
+    assert "entered high on 2025-01-11 (day 10) because: A: jump" in text
+    assert "passed over mid on 2025-01-11 (day 10): never on it" in text
+    assert "because: A: jump" not in text.split("passed over mid")[1].splitlines()[0]
+
+
+def test_a_rung_entered_on_the_way_down_is_entered(tmp_path):
+    model = model_of(tmp_path, {"options": {
+        "up": {"actor": "a", "label": "up", "when": "day >= 10", "probability": 1, "effects": [{"ladder": "high"}]},
+        "down": {"actor": "a", "label": "down", "when": "day >= 20", "probability": 1,
+                 "effects": [{"ladder_set": "mid"}]}}})
+    r = simulate(model, 1)
+    mid = model.rungs.index("mid")
+    assert r.entered[mid] == 20 and r.entered_cause[mid] == "A: down" and r.at_or_above[mid] == 10
+    assert r.final_levels == (1,) and r.max_levels == (2,)
+
+
+def test_two_tracks_move_independently(tmp_path):
+    model = model_of(tmp_path, merge(TRACKS, {"options": {
+        "widen": {"actor": "a", "label": "widen", "when": "day >= 5", "probability": 1,
+                  "effects": [{"step": {"track": "wide", "by": 2}}]},
+        "escalate": {"actor": "b", "label": "escalate", "when": "wide >= rung('w2')", "probability": 1,
+                     "delay_days": 3, "effects": [{"ladder": "m1"}]}}}))
+    assert [t.id for t in model.tracks] == ["wide", "means"] and model.rungs == ["w0", "w1", "w2", "w3", "m0", "m1"]
+    r = simulate(model, 1, trace=True)
+    assert r.final_levels == (2, 1) and r.max_levels == (2, 1)
+    assert r.entered[model.rungs.index("w2")] == 5 and math.isnan(r.entered[model.rungs.index("w1")])
+    assert r.entered[model.rungs.index("m1")] == 8 and r.entered_cause[model.rungs.index("m1")] == "B: escalate"
+    assert r.level_paths == (((0.0, 0), (5.0, 2)), ((0.0, 0), (8.0, 1)))
+    assert "Widening: up to w2 (from w0)" in [f"{e.subject}: {e.text}" for e in r.trace]
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ({"options": {"go": {"actor": "a", "label": "go", "when": "day > 1", "probability": 1,
+                         "effects": [{"ladder_step": 1}]}}},
+     "with several tracks, say which one moves: write step: {track: wide, by: 1}"),
+    ({"tracks": {"means": {"rungs": [{"id": "m0"}, {"id": "w1"}]}}}, "rung 'w1' is already a rung of track 'wide'"),
+    ({"variables": {"wide": {"initial": 0}}}, "'wide' is already a variable or an observation"),
+    ({"options": {"go": {"actor": "a", "label": "go", "when": "level > 0", "probability": 1}}},
+     "unknown"),
+    ({"options": {"go": {"actor": "a", "label": "go", "when": "day > 1", "probability": 1,
+                         "effects": [{"step": {"track": "wdie", "by": 1}}]}}}, "did you mean 'wide'"),
+])
+def test_track_mistakes_are_located_errors(tmp_path, extra, message):
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(write(tmp_path, merge(TRACKS, extra)))
+    assert message in str(info.value)
+
+
+def test_ladder_and_tracks_together_are_refused(tmp_path):
+    with pytest.raises(ScenarioError, match="give exactly one of ladder: .one track. or tracks: .several."):
+        load_scenario(write(tmp_path, {"tracks": TRACKS["tracks"]}))
