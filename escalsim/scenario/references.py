@@ -107,7 +107,7 @@ def _tracks(s: Scenario) -> Found:
             what = "a reserved word in conditions" if tid in RESERVED else "already a variable or an observation"
             yield ("tracks", tid, KEY), f"'{tid}' is {what}; a track's id names its level in conditions"
         ids = [r.id for r in track.rungs]
-        yield from _ref(base + ("start",), "rung of this track", track.start, ids)
+        yield from _ref(base + ("start",), "rung", track.start, ids)
         for i, rung in enumerate(track.rungs):
             if rung.id in ids[:i]:
                 yield base + ("rungs", i, "id"), f"rung '{rung.id}' appears twice in the track"

@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, StringConstraints, field_validator, model_validator
 
-from escalsim.scenario.parameters import AnyNumber, Count, Days, NonNegative, Param, Probability, Strict, support
+from escalsim.scenario.distributions import Strict
+from escalsim.scenario.parameters import AnyNumber, Count, Days, NonNegative, Param, Probability, support
 from escalsim.scenario.parameters import mean as param_mean
 
 FORMAT_VERSION = 1
