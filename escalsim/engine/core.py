@@ -9,13 +9,17 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from operator import itemgetter
 
+from pydantic import BaseModel
+
 from escalsim.engine import deployments, observations, options, tracks, treaties
 from escalsim.engine.draws import Draws, ParamList
 from escalsim.engine.element import ElementKind, Planning
+from escalsim.engine.parameters import ParametersPlan, draw_parameters, plan_parameters
 from escalsim.engine.record import RunRecord
 from escalsim.engine.tracks import TrackModel, track_models
 from escalsim.engine.world import Watch, World
 from escalsim.scenario import conditions as expressions
+from escalsim.scenario.parameters import numbers_in
 from escalsim.scenario.references import event_names, readable_names, rung_indices
 from escalsim.scenario.schema import Injection, Scenario
 
@@ -44,6 +48,10 @@ class Model:
     initial: ParamList
     initial_slots: list[tuple[str, int]]
     elements: list[tuple[ElementKind, list]] = field(default_factory=list)  # each kind with its plans
+    parameters: ParametersPlan | None = None
+    parameter_names: frozenset[str] = frozenset()
+    recorded: list[tuple[str, int]] = field(default_factory=list)  # (stream key, slot) of per-run random values
+    param_columns: list[str] = field(default_factory=list)  # named parameters, then the paths of `recorded`
 
     def date_of(self, day: float) -> dt.date:
         """The calendar date of a (fractional) day of the run."""
@@ -79,9 +87,12 @@ def compile_model(s: Scenario) -> Model:
     def parse(text: str):
         return expressions.parse(text, variables=names, events=events, rungs=indices)
 
+    paths = {id(value): ".".join(map(str, path)) for path, value in numbers_in(s, by_id=True)
+             if isinstance(value, BaseModel)}
     planning = Planning(s, parse, {r: (t, k) for t, track in enumerate(tracks) for k, r in enumerate(track.rungs)},
-                        {track.id: t for t, track in enumerate(tracks)})
-    initial = ParamList()
+                        {track.id: t for t, track in enumerate(tracks)}, paths, [])
+    parameters = plan_parameters(s, planning)
+    initial = ParamList(planning, "variables")
     labels = {k: v.label or k for k, v in s.variables.items()}
     labels.update({k: o.label or f"{s.actors[o.observer].label} estimate of {labels[o.of]}"
                    for k, o in s.observations.items()})
@@ -96,6 +107,9 @@ def compile_model(s: Scenario) -> Model:
         events=[e for e in events if e not in set(rungs)], options=list(s.options), initial=initial,
         initial_slots=[(k, initial.add(v.initial)) for k, v in s.variables.items()],
         elements=[(kind, kind.plans(planning)) for kind in ELEMENT_KINDS],
+        parameters=parameters, parameter_names=frozenset(s.parameters),
+        recorded=[(key, slot) for key, slot, _path in planning.recorded],
+        param_columns=parameters.names + [path for _key, _slot, path in planning.recorded],
     )
 
 
@@ -139,11 +153,14 @@ def _run(w: World, model: Model, injections: Sequence[Injection]) -> RunRecord:
         event_days=tuple(map(w.event_times.get, model.events, repeat(math.nan))),
         fire_counts=tuple(option.fired for option in w.options.values()),
         events=w.events_scheduled, level_paths=tuple(map(tuple, w.level_paths)),
+        params=(*(w.values[name] for name in model.parameters.names),
+                *(w.draws[key].per_run_value(slot) for key, slot in model.recorded)),
         trace=None if w.trace is None else tuple(w.trace),
     )
 
 
 def _set_initial(w: World, model: Model) -> None:
+    draw_parameters(w, model.parameters)
     draws = Draws(w, "variables", model.initial)
     for name, slot in model.initial_slots:
         w.values[name] = draws(slot)

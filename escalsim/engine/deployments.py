@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 
 from escalsim import sampling
-from escalsim.engine.draws import Draws, ParamList
+from escalsim.engine.draws import NON_NEGATIVE, Draws, ParamList
 from escalsim.engine.element import ElementKind, Planning
 from escalsim.engine.record import ATTRITION, DEPLOYMENT
 from escalsim.scenario.parameters import mean as param_mean
@@ -40,27 +40,29 @@ class DeploymentPlan:
 def plan_deployment(did: str, d: DeploymentSpec, planning: Planning) -> DeploymentPlan:
     """A deployment's plan: dates turned into days, parameters into slots, a target into a Poisson rate."""
     s = planning.scenario
-    plist = ParamList()
+    plist = ParamList(planning, "deployment:" + did)
     title = d.label or f"{s.actors[d.from_].label} → {s.actors[d.to].label}"
     plan = DeploymentPlan(did, title, d.unit, d.total,
-                          [(s.day_of(b.when), plist.add(b.size)) for b in d.schedule],
-                          [(st.name, None if st.days is None else plist.add(st.days), st.variable) for st in d.stages],
+                          [(s.day_of(b.when), plist.add(b.size, None, NON_NEGATIVE)) for b in d.schedule],
+                          [(st.name, None if st.days is None else plist.add(st.days, None, NON_NEGATIVE), st.variable)
+                           for st in d.stages],
                           plist=plist)
     if d.flow is not None:
         f = d.flow
         plan.flow_start = s.day_of(f.start) if f.start is not None else 0.0
         plan.flow_until = s.day_of(f.until) if f.until is not None else math.inf
-        plan.size_slot = plist.add(f.batch_size)
+        plan.size_slot = plist.add(f.batch_size, None, NON_NEGATIVE)
         plan.cap = f.cap if f.cap is not None else math.inf
         if f.interval_days is not None:
-            plan.interval_slot = plist.add(f.interval_days)
+            plan.interval_slot = plist.add(f.interval_days, None, NON_NEGATIVE)
         else:
             by = s.day_of(f.target.by)
             before = sum(param_mean(b.size) for b in d.schedule if s.day_of(b.when) <= by)
             missing = max(f.target.total - before, 0.0)
             plan.poisson_rate = missing / (param_mean(f.batch_size) * (by - plan.flow_start))
     if d.attrition is not None:
-        plan.attrition = (plist.add(d.attrition.rate_per_day), d.attrition.every_days, d.attrition.variable)
+        plan.attrition = (plist.add(d.attrition.rate_per_day, None, NON_NEGATIVE), d.attrition.every_days,
+                          d.attrition.variable)
     return plan
 
 
@@ -69,7 +71,7 @@ class Deployment:
 
     def __init__(self, world, plan: DeploymentPlan):
         self.world, self.plan = world, plan
-        self.draws = draws = Draws(world, "deployment:" + plan.id, plan.plist)
+        self.draws = draws = Draws(world, plan.plist.key, plan.plist)
         # batches, stage moves and attrition steps draw on most of a run's events: the stream is opened and
         # the parameters are resolved once (the same draws as opening the stream at the first draw)
         self.r = draws.rng()

@@ -2,32 +2,56 @@
 
 from __future__ import annotations
 
+import math
+
 from escalsim import sampling
 from escalsim.scenario import parameters as P
 from escalsim.scenario.schema import Hazard
 
+PROBABILITY = (0.0, 1.0)          # domains an expression's value is clipped to when used
+NON_NEGATIVE = (0.0, math.inf)
+ANY = (-math.inf, math.inf)
+
 
 class ParamList:
-    """Compile-time list of a component's parameters; `add` returns the index used to draw it."""
+    """Compile-time list of one component's parameters, drawn from its stream `key`; `add` returns the index
+    (slot) used to draw each. `planning` (an element.Planning) parses expressions and names the per-run random
+    values to record; without it (tests), expressions are refused and nothing is recorded."""
 
-    def __init__(self):
-        self.items: list[tuple[object, bool, float | None]] = []  # (sampler, per_run, constant or None)
-        self.constants: list[float | None] = []                   # the third column, copied by each run
-        self.samplers: list = []                                   # the first column, for per-use draws
+    def __init__(self, planning=None, key: str = ""):
+        self.planning, self.key = planning, key
+        self.items: list[tuple] = []                 # (raw sampler, per_run, constant or None, transform or None)
+        self.constants: list[float | None] = []      # the third column, copied by each run
+        self.samplers: list = []                     # per-use draw functions (transform applied)
+        self.expressions: dict[int, tuple] = {}      # slot -> (compiled expression, low, high, transform)
+        self.recorded: list[int] = []                # slots of random values drawn once per run
 
-    def add(self, param, transform=None) -> int:
-        """Register a parameter (optionally mapped through transform, e.g. a hazard into a daily rate)."""
+    def add(self, param, transform=None, domain: tuple[float, float] = ANY) -> int:
+        """Register a parameter (optionally mapped through transform, e.g. a hazard into a daily rate); an
+        expression's value is clipped to `domain` (before the transform) when it is used."""
+        slot = len(self.items)
+        if P.is_expression(param):
+            if self.planning is None:
+                raise ValueError(f"the expression {param!r} needs a scenario to be read against")
+            self.expressions[slot] = (self.planning.parse(param), domain[0], domain[1], transform)
+            self.items.append((None, False, None, transform))
+            self.samplers.append(None)
+            self.constants.append(None)
+            return slot
         fn, per_run = P.sampler(param)
         lo, hi = P.support(param)
         constant = lo if lo == hi else None
+        composed = fn
         if transform is not None:
-            raw = fn
-            fn = lambda r: transform(raw(r))  # noqa: E731
+            composed = lambda r: transform(fn(r))  # noqa: E731
             constant = None if constant is None else transform(constant)
-        self.items.append((fn, per_run, constant))
-        self.samplers.append(fn)
+        self.items.append((fn, per_run, constant, transform))
+        self.samplers.append(composed)
         self.constants.append(constant)
-        return len(self.items) - 1
+        if per_run and constant is None and self.planning is not None:
+            self.recorded.append(slot)
+            self.planning.recorded.append((self.key, slot, self.planning.paths.get(id(param), self.key)))
+        return slot
 
 
 DAYS_PER = {"per_day": 1.0, "per_month": 365.25 / 12, "per_year": 365.25}
@@ -37,30 +61,65 @@ def add_hazard(plist: ParamList, h: Hazard) -> int:
     """Register a hazard as a daily rate (a chance p within d days is the rate -ln(1-p)/d)."""
     if h.probability is not None:
         days = h.within_days
-        return plist.add(h.probability, lambda p: sampling.rate_from_probability(p, days))
+        return plist.add(h.probability, lambda p: sampling.rate_from_probability(p, days), PROBABILITY)
     key = next(k for k in DAYS_PER if getattr(h, k) is not None)
     unit = DAYS_PER[key]
-    return plist.add(getattr(h, key), lambda x: x / unit)
+    return plist.add(getattr(h, key), lambda x: x / unit, NON_NEGATIVE)
 
 
 class Draws:
-    """Run-time values of a ParamList: constants free, per-run values drawn once, per-use values each call."""
+    """Run-time values of a ParamList: constants free, per-run values drawn once (the first draws of the
+    component's stream, whenever it is opened), per-use values and expressions at each call."""
 
-    __slots__ = ("world", "key", "items", "samplers", "values", "r")
+    __slots__ = ("world", "key", "items", "samplers", "values", "r", "raw")
 
     def __init__(self, world, key: str, plist: ParamList):
         self.world, self.key, self.items, self.samplers = world, key, plist.items, plist.samplers
         self.values = plist.constants.copy()
         self.r = None
+        self.raw = None  # per-run random values as the file gives them (before a transform), when recorded
+        if plist.expressions:
+            self.samplers = list(self.samplers)
+            for slot, spec in plist.expressions.items():
+                self._bind(slot, *spec)
+        if plist.recorded:
+            world.draws[key] = self
+
+    def _bind(self, slot: int, expr, low: float, high: float, transform) -> None:
+        """An expression slot: evaluated on the world at each use, clipped to [low, high] (NaN: low); one that
+        reads only parameters is fixed for the run, so it is evaluated once, now."""
+        world = self.world
+        values, times = world.values, world.event_times
+
+        def value(_r=None):
+            x = expr.evaluate(values, world.env._now, times)
+            x = low if x != x else min(max(float(x), low), high)
+            return x if transform is None else transform(x)
+
+        if not expr.events and not expr.uses_time and expr.variables <= world.model.parameter_names:
+            self.values[slot] = value()
+        else:
+            self.samplers[slot] = value
 
     def rng(self):
         """The component's stream; on creation, per-run random parameters are drawn in declaration order."""
         if self.r is None:
             self.r = r = self.world.stream(self.key)
-            for i, (fn, per_run, constant) in enumerate(self.items):
+            raw = None
+            for i, (fn, per_run, constant, transform) in enumerate(self.items):
                 if per_run and constant is None:
-                    self.values[i] = fn(r)
+                    x = fn(r)
+                    if raw is None:
+                        raw = self.raw = {}
+                    raw[i] = x
+                    self.values[i] = x if transform is None else transform(x)
         return self.r
+
+    def per_run_value(self, slot: int) -> float:
+        """The value drawn once per run in `slot`, as the file gives it (before any transform): the stream is
+        opened if the run never needed it, which draws the same values it would have drawn."""
+        self.rng()
+        return self.raw[slot]
 
     def opened(self):
         """The stream, opened now if any parameter is random (else None): a component that draws on most

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from escalsim.engine.draws import ParamList
+from escalsim.engine.draws import NON_NEGATIVE, ParamList
 from escalsim.scenario.schema import Effect
 
 Apply = Callable[[object, object, str], str]  # (world, draws, cause) -> short text of what it did
@@ -43,7 +43,7 @@ def _compile(e: Effect, plist: ParamList, planning) -> Apply:
     if e.disable is not None:
         return _toggle(tuple(e.disable), False)
     if e.scale_flow is not None:
-        return _scale(e.scale_flow.deployment, plist.add(e.scale_flow.factor))
+        return _scale(e.scale_flow.deployment, plist.add(e.scale_flow.factor, None, NON_NEGATIVE))
     if e.stop_flow is not None:
         return _scale(e.stop_flow, None)
     return _flag(e.flag)

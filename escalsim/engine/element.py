@@ -23,6 +23,8 @@ class Planning(NamedTuple):
     parse: Callable[[str], Any]    # condition text -> a compiled condition (scenario.conditions.Expr)
     rungs: dict[str, tuple[int, int]]  # rung id -> (index of its track in Model.tracks, index on that track)
     tracks: dict[str, int]             # track id -> its index in Model.tracks
+    paths: dict[int, str]              # id() of each number of the scenario -> its path, e.g. 'options.x.delay_days'
+    recorded: list[tuple[str, int, str]]  # (stream key, slot, path) of every random value drawn once per run
 
 
 class Element(Protocol):

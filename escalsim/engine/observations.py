@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from escalsim.engine.draws import Draws, ParamList
+from escalsim.engine.draws import NON_NEGATIVE, Draws, ParamList
 from escalsim.engine.element import ElementKind, Planning
 from escalsim.engine.record import OBSERVATION
 from escalsim.scenario.schema import Observation as ObservationSpec
@@ -29,9 +29,10 @@ class ObservationPlan:
 def plan_observation(oid: str, o: ObservationSpec, planning: Planning) -> ObservationPlan:
     """An observation's plan: who observes what, with which lag, noise factor and rounding (as slots)."""
     s = planning.scenario
-    plist = ParamList()
+    plist = ParamList(planning, "observation:" + oid)
     label = o.label or s.variables[o.of].label or o.of
-    return ObservationPlan(oid, s.actors[o.observer].label, o.of, label, plist.add(o.lag_days), plist.add(o.factor),
+    return ObservationPlan(oid, s.actors[o.observer].label, o.of, label, plist.add(o.lag_days, None, NON_NEGATIVE),
+                           plist.add(o.factor, None, NON_NEGATIVE),
                            o.round_to, None if o.initial is None else plist.add(o.initial), plist)
 
 
@@ -42,7 +43,7 @@ class Observer:
 
     def __init__(self, world, plan: ObservationPlan):
         self.world, self.plan = world, plan
-        draws = Draws(world, "observation:" + plan.id, plan.plist)
+        draws = Draws(world, plan.plist.key, plan.plist)
         self.latest_seen = -math.inf
         initial = world.values[plan.of] if plan.initial is None else draws(plan.initial)
         world.values[plan.id] = self._rounded(initial)

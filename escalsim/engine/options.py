@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, field
 
 from escalsim import sampling
-from escalsim.engine.draws import Draws, ParamList, add_hazard
+from escalsim.engine.draws import NON_NEGATIVE, PROBABILITY, Draws, ParamList, add_hazard
 from escalsim.engine.effects import Apply, apply_all, compile_effects
 from escalsim.engine.element import ElementKind, Planning
 from escalsim.engine.record import DECISION, DECLINE, INJECTION, OPTION
@@ -42,10 +42,10 @@ class OptionPlan:
 def plan_option(oid: str, o: ResponseOption, planning: Planning) -> OptionPlan:
     """An option's plan: its parsed condition, and its chance or hazard, delay and effects as slots."""
     s, parse = planning.scenario, planning.parse
-    plist = ParamList()
-    chance = None if o.probability is None else plist.add(o.probability)
+    plist = ParamList(planning, "option:" + oid)
+    chance = None if o.probability is None else plist.add(o.probability, None, PROBABILITY)
     hazard = None if o.hazard is None else add_hazard(plist, o.hazard)
-    delay = plist.add(o.delay_days)
+    delay = plist.add(o.delay_days, None, NON_NEGATIVE)
     effects = compile_effects(o.effects, plist, planning)
     return OptionPlan(oid, s.actors[o.actor].label, o.label, parse(o.when), chance, hazard, delay,
                       o.group, o.repeatable, o.enabled, effects, plist)

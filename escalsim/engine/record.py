@@ -45,4 +45,5 @@ class RunRecord:
     fire_counts: tuple[int, ...]            # times each option fired, in Model.options order
     events: int                             # SimPy events processed
     level_paths: tuple[tuple[tuple[float, int], ...], ...]  # per track, (day, new rung) at each change
+    params: tuple[float, ...]               # values drawn once per run, in Model.param_columns order
     trace: tuple[TraceEvent, ...] | None

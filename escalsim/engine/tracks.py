@@ -52,13 +52,13 @@ class HazardPlan:
 def plan_hazards(tid: str, spec: Ladder, planning: Planning) -> HazardPlan:
     """A track's hazards as parameter slots. A single `ladder:` keeps the stream key 'ladder', so its draws are
     those of the files written before tracks existed."""
-    plist = ParamList()
+    key = "ladder" if planning.scenario.ladder is not None else f"track:{tid}"
+    plist = ParamList(planning, key)
     slots = []
     for rung in spec.rungs:
         up = None if rung.escalate is None else add_hazard(plist, rung.escalate)
         down = None if rung.deescalate is None else add_hazard(plist, rung.deescalate)
         slots.append((up, down))
-    key = "ladder" if planning.scenario.ladder is not None else f"track:{tid}"
     return HazardPlan(planning.tracks[tid], tid, key, plist, slots)
 
 

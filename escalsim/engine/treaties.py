@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from escalsim.engine.draws import Draws, ParamList
+from escalsim.engine.draws import NON_NEGATIVE, PROBABILITY, Draws, ParamList
 from escalsim.engine.effects import Apply, apply_all, compile_effects
 from escalsim.engine.element import ElementKind, Planning
 from escalsim.engine.record import OBLIGATION, TREATY
@@ -54,18 +54,20 @@ class TreatyPlan:
 def plan_treaty(tid: str, t: Treaty, planning: Planning) -> TreatyPlan:
     """A treaty's plan: its steps in order (dated or after others), its casus foederis, each obligation."""
     s = planning.scenario
-    plist = ParamList()
+    plist = ParamList(planning, "treaty:" + tid)
     ids = [st.id for st in t.steps]
     steps = []
     for i, st in enumerate(t.steps):
         after = [ids.index(a) for a in st.after] if st.after is not None else ([i - 1] if i and not st.date else [])
         steps.append(StepPlan(f"{tid}.{st.id}", st.label or st.id, None if st.date is None else s.day_of(st.date),
-                              after, plist.add(st.delay_days), plist.add(st.probability)))
+                              after, plist.add(st.delay_days, None, NON_NEGATIVE),
+                              plist.add(st.probability, None, PROBABILITY)))
     obligations = []
     for ob in t.obligations:
-        op = ParamList()
+        op = ParamList(planning, f"treaty:{tid}:{tid}.{ob.party}")
         obligations.append(ObligationPlan(f"{tid}.{ob.party}", s.actors[ob.party].label, ob.label,
-                                          op.add(ob.compliance), op.add(ob.delay_days),
+                                          op.add(ob.compliance, None, PROBABILITY),
+                                          op.add(ob.delay_days, None, NON_NEGATIVE),
                                           compile_effects(ob.effects, op, planning), op))
     return TreatyPlan(tid, t.label, steps, planning.parse(t.casus_foederis), obligations, plist)
 
@@ -75,8 +77,8 @@ class TreatyRun(Watch):
 
     def __init__(self, world, plan: TreatyPlan):
         self.world, self.plan = world, plan
-        self.draws = Draws(world, "treaty:" + plan.id, plan.plist)
-        self.ob_draws = [Draws(world, f"treaty:{plan.id}:{ob.event}", ob.plist) for ob in plan.obligations]
+        self.draws = Draws(world, plan.plist.key, plan.plist)
+        self.ob_draws = [Draws(world, ob.plist.key, ob.plist) for ob in plan.obligations]
         self.done: set[int] = set()
         self.in_force = self.invoked = False
         super().__init__(world, plan.casus)

@@ -59,6 +59,7 @@ class World:
         self.options: dict = {}
         self.groups: dict[str, list] = defaultdict(list)
         self.deployments: dict = {}
+        self.draws: dict = {}  # stream key -> Draws, for the components whose per-run random values are recorded
         self.dirty: dict[Watch, None] = {}  # conditions to re-check once the current event is done (ordered)
 
     def release(self) -> None:
@@ -69,7 +70,7 @@ class World:
         self.env._queue.clear()
         self._callbacks = ()
         for table in (self.options, self.groups, self.deployments, self.var_watchers, self.event_watchers,
-                      self.change_listeners, self.dirty):
+                      self.change_listeners, self.dirty, self.draws):
             table.clear()
 
     # --- time -------------------------------------------------------------------------------------------

@@ -18,7 +18,9 @@ def column_names(model: Model) -> dict[str, str]:
     `at_or_above.<rung>` (first day its track was at or above it), `entered.<rung>` (first day on it; NaN if
     never, e.g. passed over by a jump) and `cause.<rung>` (what put the track on it then). Per event (options,
     obligations, treaty steps and entry into force, casus foederis, deployments and their stages, flags):
-    `event.<name>` (first day; NaN never; negative: before the start). Per option: `count.<option>`."""
+    `event.<name>` (first day; NaN never; negative: before the start). Per option: `count.<option>`. Per value
+    drawn at random once per run: `param.<name>` for a named parameter, `param.<path>` for one written in place
+    (e.g. `param.options.seoul_sends_weapons.hazard.per_month`), as the file gives it (before any conversion)."""
     cols = {"run": "int64", "seed": "uint64", "events": "int64"}
     cols.update({f"max.{track.id}": "int16" for track in model.tracks})
     cols.update({f"at_or_above.{r}": "float64" for r in model.rungs})
@@ -29,6 +31,7 @@ def column_names(model: Model) -> dict[str, str]:
     cols.update({f"final.{v}": "float64" for v in model.readable})
     cols.update({f"event.{e}": "float64" for e in model.events})
     cols.update({f"count.{o}": "int32" for o in model.options})
+    cols.update({f"param.{p}": "float64" for p in model.param_columns})
     return cols
 
 
@@ -50,6 +53,7 @@ def columns(model: Model, records: Sequence[RunRecord]) -> dict[str, np.ndarray 
     _block(out, "final.{}", model.readable, [r.final for r in records], np.float64)
     _block(out, "event.{}", model.events, [r.event_days for r in records], np.float64)
     _block(out, "count.{}", model.options, [r.fire_counts for r in records], np.int32)
+    _block(out, "param.{}", model.param_columns, [r.params for r in records], np.float64)
     return out
 
 
@@ -104,7 +108,8 @@ def describe(model: Model) -> dict:
         "checkpoints": [{"name": name, "day": day} for name, day in model.checkpoints],
         "readable": model.readable, "labels": model.labels,
         "key_variables": [k for k, v in s.variables.items() if v.key],
-        "event_names": model.events, "options": model.options, "outcomes": model.outcomes,
+        "event_names": model.events, "param_columns": model.param_columns, "options": model.options,
+        "outcomes": model.outcomes,
         "outcome_labels": labels,
         "event_labels": {**{e: e for e in model.events}, **labels},
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from escalsim.scenario.conditions import ExprError, parse, suggest
+from escalsim.scenario.parameters import is_expression, is_per_run_random, numbers_in
 from escalsim.scenario.schema import RESERVED, Effect, Scenario
 
 Found = Iterator[tuple[tuple, str]]
@@ -39,7 +40,7 @@ def _events(s: Scenario) -> list[tuple[str, str, tuple]]:
 def readable_names(s: Scenario) -> list[str]:
     """Names a condition may read: true variables, observed estimates, and each track's level (a file's single
     ladder is the track 'level')."""
-    return list(s.variables) + list(s.observations) + list(s.track_specs)
+    return list(s.variables) + list(s.observations) + list(s.track_specs) + list(s.parameters)
 
 
 def track_path(s: Scenario, track: str) -> tuple:
@@ -68,6 +69,7 @@ def check_references(s: Scenario) -> list[tuple[tuple, str]]:
     reported) and days outside the scenario."""
     problems = list(_names(s)) + list(_tracks(s)) + list(_deployments(s)) + list(_observations(s))
     problems += list(_options(s)) + list(_treaties(s)) + list(_dates(s))
+    problems += list(_parameters(s)) + list(_correlations(s)) + list(_number_expressions(s))
     return problems
 
 
@@ -236,3 +238,67 @@ def _dates(s: Scenario) -> Found:
                                           f"{s.horizon - 1:g}, its last day)")
     if s.end is not None and s.end < s.start:
         yield ("end",), f"the end ({s.end}, the last day simulated) must not come before the start ({s.start})"
+
+
+def _parameters(s: Scenario) -> Found:
+    others = set(s.variables) | set(s.observations) | set(s.track_specs)
+    for name, value in s.parameters.items():
+        here = ("parameters", name)
+        if name in RESERVED or name in others:
+            what = "a reserved word in conditions" if name in RESERVED else "already a variable, estimate or track"
+            yield here + (KEY,), f"'{name}' is {what}; a parameter needs its own name"
+        if is_expression(value):
+            yield here, "a parameter is a number or a distribution (drawn once per run), not an expression"
+        elif getattr(value, "per", None) == "use":
+            yield here + ("per",), ("a parameter is drawn once per run: write per: run (a value drawn anew at each "
+                                    "use is written where it is used)")
+
+
+def _correlations(s: Scenario) -> Found:
+    random = [name for name, value in s.parameters.items() if is_per_run_random(value)]
+    seen: set[frozenset] = set()
+    for i, c in enumerate(s.correlations):
+        here = ("correlations", i)
+        for j, name in enumerate(c.between):
+            if name not in random:
+                yield from _ref(here + ("between", j), "parameter drawn at random once per run", name, random)
+        pair = frozenset(c.between)
+        if len(pair) == 1:
+            yield here + ("between",), "a parameter cannot be correlated with itself"
+        elif pair in seen:
+            yield here + ("between",), f"the correlation of {' and '.join(sorted(pair))} is given twice"
+        seen.add(pair)
+    if s.correlations and len(seen) == len(s.correlations):
+        yield from _positive_definite(s)
+
+
+def _positive_definite(s: Scenario) -> Found:
+    """Rank correlations must form a valid correlation matrix (positive definite, as a Gaussian copula needs)."""
+    import numpy as np
+
+    names = sorted({n for c in s.correlations for n in c.between})
+    matrix = np.eye(len(names))
+    for c in s.correlations:
+        a, b = names.index(c.between[0]), names.index(c.between[1])
+        matrix[a, b] = matrix[b, a] = 2 * np.sin(np.pi * c.rank / 6)  # Spearman's rank -> Pearson of the normals
+    if np.linalg.eigvalsh(matrix).min() <= 1e-9:
+        yield ("correlations",), ("these rank correlations cannot hold together (their matrix is not positive "
+                                  "definite): weaken some of them")
+
+
+def _number_expressions(s: Scenario) -> Found:
+    names = readable_names(s)
+    for path, value in numbers_in(s):
+        if not is_expression(value):
+            continue
+        if path[0] == "parameters":
+            continue  # reported by _parameters
+        try:
+            expr = parse(value, variables=names, events=event_names(s), rungs=rung_indices(s))
+        except ExprError as exc:
+            at = f" (at column {exc.column + 1} of the expression)" if exc.column is not None else ""
+            yield path, (f"{value!r} is not a number; read as an expression (a parameter's name or arithmetic): "
+                         f"{exc.message}{at}")
+            continue
+        if expr.uses_time:
+            yield path, "a number cannot depend on the day (only conditions can); use a parameter or a variable"

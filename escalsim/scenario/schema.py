@@ -318,6 +318,15 @@ class Treaty(Strict):
     source: Text | None = None
 
 
+class Correlation(Strict):
+    """A rank correlation between two parameters drawn at random once per run (a Gaussian copula)."""
+
+    between: tuple[Id, Id]
+    rank: Annotated[float, Field(gt=-1, lt=1, allow_inf_nan=False)] = Field(
+        description="Spearman's rank correlation between the two parameters' draws, in (-1, 1)")
+    source: Text | None = None
+
+
 class Injection(Strict):
     """A decision forced from outside (a wargame move): this option fires on this day."""
 
@@ -344,6 +353,12 @@ class Scenario(Strict):
     tracks: dict[Id, Track] = Field(default_factory=dict, max_length=20,
                                     description="several escalation tracks, instead of ladder:")
     actors: dict[Id, Actor] = Field(min_length=1, max_length=200)
+    parameters: dict[Id, Param] = Field(
+        default_factory=dict, max_length=1000,
+        description="named values used by name wherever a number is expected and in expressions: a number, or a "
+                    "distribution drawn once per run (per: run); each recorded with every run as param.<name>")
+    correlations: list[Correlation] = Field(default_factory=list, max_length=1000,
+                                            description="rank correlations between parameters drawn per run")
     variables: dict[Id, Variable] = Field(default_factory=dict, max_length=1000)
     flags: list[Id] = Field(default_factory=list, max_length=1000, description="events set by `flag:` effects")
     deployments: dict[Id, Deployment] = Field(default_factory=dict, max_length=100)
