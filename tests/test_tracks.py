@@ -79,3 +79,28 @@ def test_track_mistakes_are_located_errors(tmp_path, extra, message):
 def test_ladder_and_tracks_together_are_refused(tmp_path):
     with pytest.raises(ScenarioError, match="give exactly one of ladder: .one track. or tracks: .several."):
         load_scenario(write(tmp_path, {"tracks": TRACKS["tracks"]}))
+
+
+def test_date_and_before_in_conditions(tmp_path):
+    """date() is a day number from the start (BASE starts 2025-01-01); before('a', 'b') is true once a happened
+    if b had not happened before it."""
+    model = model_of(tmp_path, {"options": {
+        "first": {"actor": "a", "label": "first", "when": "day >= date('2025-01-11')", "probability": 1},
+        "second": {"actor": "a", "label": "second", "when": "day >= 20", "probability": 1},
+        "ordered": {"actor": "b", "label": "ordered", "when": "before('first', 'second')", "probability": 1},
+        "reversed": {"actor": "b", "label": "reversed", "when": "before('second', 'first')", "probability": 1}}})
+    r = simulate(model, 1)
+    assert model.day_of_event(r, "first") == 10 and model.day_of_event(r, "ordered") == 10
+    assert math.isnan(model.day_of_event(r, "reversed"))
+
+
+@pytest.mark.parametrize(("when", "message"), [
+    ("day >= date('2025-13-01')", "is not a date written YYYY-MM-DD"),
+    ("before('first')", "before() takes two quoted event names"),
+    ("before('first', 'nope')", "unknown event 'nope'"),
+])
+def test_date_and_before_mistakes(tmp_path, when, message):
+    with pytest.raises(ScenarioError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_scenario(write(tmp_path, {"options": {
+            "first": {"actor": "a", "label": "first", "when": "day > 1", "probability": 1},
+            "go": {"actor": "a", "label": "go", "when": when, "probability": 1}}}))

@@ -85,7 +85,7 @@ def compile_model(s: Scenario) -> Model:
     names, events, indices = readable_names(s), event_names(s), rung_indices(s)
 
     def parse(text: str):
-        return expressions.parse(text, variables=names, events=events, rungs=indices)
+        return expressions.parse(text, variables=names, events=events, rungs=indices, start=s.start)
 
     paths = {id(value): ".".join(map(str, path)) for path, value in numbers_in(s, by_id=True)
              if isinstance(value, BaseModel)}

@@ -160,7 +160,7 @@ def _observations(s: Scenario) -> Found:
 
 def _expr(path: tuple, text: str, s: Scenario) -> Found:
     try:
-        parse(text, variables=readable_names(s), events=event_names(s), rungs=rung_indices(s))
+        parse(text, variables=readable_names(s), events=event_names(s), rungs=rung_indices(s), start=s.start)
     except ExprError as exc:
         at = f" (at column {exc.column + 1} of the expression)" if exc.column is not None else ""
         yield path, f"{exc.message}{at}"
@@ -294,7 +294,7 @@ def _number_expressions(s: Scenario) -> Found:
         if path[0] == "parameters":
             continue  # reported by _parameters
         try:
-            expr = parse(value, variables=names, events=event_names(s), rungs=rung_indices(s))
+            expr = parse(value, variables=names, events=event_names(s), rungs=rung_indices(s), start=s.start)
         except ExprError as exc:
             at = f" (at column {exc.column + 1} of the expression)" if exc.column is not None else ""
             yield path, (f"{value!r} is not a number; read as an expression (a parameter's name or arithmetic): "

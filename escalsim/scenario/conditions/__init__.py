@@ -6,6 +6,7 @@ parsing; `compiler` the whitelist walk over Python's expression AST; `closures` 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 
 from escalsim.scenario.conditions.base import ALLOWED, FUNCTIONS, MAX_DEPTH, MAX_LENGTH, Expr, ExprError, suggest
@@ -17,14 +18,17 @@ __all__ = ["ALLOWED", "FUNCTIONS", "MAX_DEPTH", "MAX_LENGTH", "Expr", "ExprError
 
 
 def parse(
-    text: str, *, variables: Collection[str], events: Collection[str], rungs: Sequence[str] | Mapping[str, int]
+    text: str, *, variables: Collection[str], events: Collection[str], rungs: Sequence[str] | Mapping[str, int],
+    start: dt.date | None = None,
 ) -> Expr:
     """Parse and compile ``text``; raise ExprError if it is not a valid condition.
 
     Grammar (a whitelist over Python expression syntax, walked with ``ast``, never run by
     Python): numbers, ``true``/``false``, variable names, ``level``, ``day``, ``+ - * /``,
     unary ``- +``, comparisons ``< <= > >= == !=`` (chains allowed), ``and``/``or``/``not``,
-    parentheses and ``min max abs rung days_since happened``. Newlines count as spaces.
+    parentheses and ``min max abs rung days_since happened before date``. Newlines count as spaces.
+    ``date('2025-03-01')`` is that date's day number (needs ``start``); ``before('a', 'b')`` is true once ``a``
+    has happened if ``b`` had not happened before it (a tie is not before).
 
     * ``and``/``or``/``not`` and truthiness are Python's; division by zero gives IEEE
       results (``1/0`` is inf, ``-1/0`` is -inf, ``0/0`` is nan).
@@ -40,7 +44,7 @@ def parse(
     """
     source, lead = prepare(text)
     tree = parse_ast(source, lead)
-    compiler = Compiler(source, lead, variables, events, rungs)
+    compiler = Compiler(source, lead, variables, events, rungs, start)
     compiler.check_no_comment(tree.body)
     code = compiler.visit(tree.body, 1)
     return Expr(

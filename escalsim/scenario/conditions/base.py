@@ -13,12 +13,12 @@ MAX_LENGTH = 1000
 MAX_DEPTH = 50
 
 
-FUNCTIONS = ("min", "max", "abs", "rung", "days_since", "happened")
+FUNCTIONS = ("min", "max", "abs", "rung", "days_since", "happened", "before", "date")
 
 
 ALLOWED = (
     "allowed: numbers, variable names, + - * /, comparisons, and/or/not, "
-    "min/max/abs/rung/days_since/happened"
+    "min/max/abs/rung/days_since/happened/before/date"
 )
 
 
@@ -31,7 +31,7 @@ Fn = Callable[[Values, float, Values], Any]
 BOOLS = {"true": True, "false": False, "True": True, "False": False}
 
 
-STRING_FUNCTIONS = {"rung": "rung", "days_since": "event", "happened": "event"}
+STRING_FUNCTIONS = {"rung": "rung", "days_since": "event", "happened": "event", "before": "event", "date": "date"}
 
 
 NUMERIC_FUNCTIONS = {"min": (min, 2, None), "max": (max, 2, None), "abs": (abs, 1, 1)}

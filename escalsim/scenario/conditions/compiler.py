@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import operator
 from collections.abc import Collection, Mapping, Sequence
 
@@ -103,7 +104,8 @@ class Compiler:
     """Walks the whitelisted AST into closures, collecting names, events and time atoms."""
 
     def __init__(self, source: str, lead: int, variables: Collection[str],
-                 events: Collection[str], rungs: Sequence[str] | Mapping[str, int]):
+                 events: Collection[str], rungs: Sequence[str] | Mapping[str, int], start: dt.date | None = None):
+        self.start = start
         self.source = source.encode("utf-8")
         self.lead = lead
         self.known_variables = frozenset(variables)
@@ -263,7 +265,40 @@ class Compiler:
         if name == "happened":
             event = self.event_argument(node)
             return Code(lambda v, t, e: event in e)
+        if name == "before":
+            first, then = self.event_pair(node)
+            return Code(lambda v, t, e: first in e and (then not in e or e[first] < e[then]))
+        if name == "date":
+            return const(self.date_argument(node))
         return self.numeric_call(node, name, depth)
+
+    def event_pair(self, node: ast.Call) -> tuple[str, str]:
+        """The two events of before('a', 'b'), checked and recorded. Raises ExprError unless there are two
+        quoted event names."""
+        if len(node.args) != 2 or not all(_is_string_literal([a]) for a in node.args):
+            raise self.error(node, "before() takes two quoted event names, e.g. before('a', 'b'): true once "
+                                   "'a' has happened, if 'b' had not happened before it")
+        names = []
+        for arg in node.args:
+            if arg.value not in self.known_events:
+                raise self.error(arg, _unknown("event", arg.value, list(self.known_events)))
+            names.append(arg.value)
+            self.events_used.add(arg.value)
+        return names[0], names[1]
+
+    def date_argument(self, node: ast.Call) -> float:
+        """The day number of date('YYYY-MM-DD') counted from the scenario's start. Raises ExprError for
+        anything but one quoted date, or when no start is known."""
+        if not _is_string_literal(node.args):
+            raise self.error(node, "date() takes one quoted date, e.g. date('2025-03-01')")
+        text = node.args[0].value
+        try:
+            when = dt.date.fromisoformat(text)
+        except ValueError:
+            raise self.error(node.args[0], f"{text!r} is not a date written YYYY-MM-DD") from None
+        if self.start is None:
+            raise self.error(node, "date() needs the scenario's start date to count days from")
+        return float((when - self.start).days)
 
     def function_name(self, node: ast.Call) -> str:
         """The called function's name. Raises ExprError if the callee is not a plain name, for
