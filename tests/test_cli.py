@@ -96,7 +96,7 @@ def test_trace_bad_set_exit_1(cli):
 def test_schema_is_json_and_matches_the_committed_file(cli):
     result = cli("schema")
     doc = json.loads(result.output)
-    assert doc["title"] == "escalsim scenario" and "ladder" in doc["properties"] and "ladder" in doc["required"]
+    assert doc["title"] == "escalsim scenario" and "ladder" in doc["properties"] and "actors" in doc["required"]
     assert (ROOT / "docs" / "scenario.schema.json").read_text() == schema_text(), \
         "regenerate with: escalsim schema --out docs/scenario.schema.json"
 

@@ -2,13 +2,22 @@
 
 `scenario_cmds` (validate, trace, schema) work on scenario files; `run_cmd` (run) writes a results directory;
 `output_cmds` (plot, report) read one. `common` holds what they share. The CLI only calls the layers below it.
+
+Every command fails cleanly: the group's `main` turns what escapes a command (Ctrl-C, a full disk or a closed
+pipe on stdout, any other OSError) into a message and an exit code, never a traceback. The command modules
+import the heavy layers inside their functions, so that a Ctrl-C while they load is caught here too.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+
 import click
 
 from escalsim import __version__
+from escalsim.cli.common import EXIT_CODES, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, StdoutError, warn, why
 from escalsim.cli.output_cmds import plot, report
 from escalsim.cli.run_cmd import run
 from escalsim.cli.scenario_cmds import schema, schema_text, trace, validate
@@ -16,14 +25,97 @@ from escalsim.cli.scenario_cmds import schema, schema_text, trace, validate
 __all__ = ["main", "schema_text"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Escalsim(click.Group):
+    """A click group whose `main` never ends in a traceback for what the outside world does to it."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:  # click would take a closed pipe for its own and exit 1 without a word
+            raise _Failed(exc) from None
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            _flush_stdout()
+        except click.Abort as exc:  # click's own wrapping of Ctrl-C (and of end of input at a prompt)
+            if isinstance(exc.__context__, KeyboardInterrupt) or isinstance(exc.__cause__, KeyboardInterrupt):
+                _interrupted(newline=False)  # click has ended the line
+            warn("Aborted!")
+            sys.exit(EXIT_INVALID)
+        except click.ClickException as exc:
+            with contextlib.suppress(OSError):
+                exc.show()
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            _interrupted()
+        except StdoutError as exc:
+            _stdout_failed(exc.error)
+        except _Failed as exc:
+            _os_error(exc.error)
+        except OSError as exc:  # e.g. writing --help to a full disk
+            _os_error(exc)
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+class _Failed(Exception):
+    """An OSError that escaped a command, carried past click's handler."""
+
+    def __init__(self, error: OSError):
+        super().__init__(str(error))
+        self.error = error
+
+
+def _flush_stdout() -> None:
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        raise StdoutError(exc) from None
+
+
+def _interrupted(newline: bool = True):
+    warn("\ninterrupted" if newline else "interrupted")
+    sys.exit(EXIT_INTERRUPTED)
+
+
+def _os_error(exc: OSError):
+    if isinstance(exc, BrokenPipeError):
+        _stdout_failed(exc)
+    where = f" ({exc.filename})" if exc.filename else ""
+    warn(f"error: {why(exc)}{where}")
+    sys.exit(EXIT_INVALID)
+
+
+def _stdout_failed(exc: OSError):
+    """A closed pipe is the reader's choice (`| head`): stop quietly. Any other failure is an error."""
+    _discard_stdout()
+    if isinstance(exc, BrokenPipeError):
+        sys.exit(EXIT_OK)
+    warn(f"error: cannot write to standard output: {why(exc)}")
+    sys.exit(EXIT_INVALID)
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's final flush of what is still buffered cannot fail again."""
+    try:
+        fd = sys.stdout.fileno()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (click's test runner): nothing will flush it at exit
+
+
+@click.group(cls=_Escalsim, context_settings={"help_option_names": ["-h", "--help"]}, help=f"""
+    Escalation scenarios as discrete-event Monte Carlo models.
+
+    {EXIT_CODES}
+    """)
 @click.version_option(__version__, prog_name="escalsim")
 def main() -> None:
-    """Escalation scenarios as discrete-event Monte Carlo models.
-
-    Exit codes: 0 success, 1 invalid scenario or results directory, 2 bad command-line usage,
-    130 interrupted (finished runs are kept).
-    """
+    pass
 
 
 for _command in (validate, trace, run, plot, report, schema):

@@ -1,57 +1,171 @@
-"""What the commands share: exit codes, loading a scenario or a results directory with errors printed, moves
-parsed from the command line, and the progress bar."""
+"""What the commands share: exit codes, writing to stdout and to files without tracebacks, loading a scenario or
+a results directory with errors printed, moves parsed from the command line, and the progress bar.
+
+Heavy modules (pydantic models, pandas, the engine) are imported inside the functions that need them, so that
+`escalsim` starts in a few milliseconds and a Ctrl-C while it loads is reported like any other (exit 130).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
+import re
+import stat
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from escalsim.errors import ScenarioError
-from escalsim.scenario.loader import load_scenario
-from escalsim.scenario.schema import Injection, Scenario
+if TYPE_CHECKING:
+    from escalsim.scenario.schema import Injection, Scenario
 
-EXIT_INVALID = 1
-EXIT_INTERRUPTED = 130
+EXIT_OK = 0            # success; also when whoever read stdout stopped reading (`escalsim ... | head -3`)
+EXIT_INVALID = 1       # invalid input (scenario, results directory) or a write that failed
+EXIT_USAGE = 2         # bad command-line usage (click's own code)
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 
-SET_HELP = "Override a value of the file, e.g. --set deployments.dprk_to_russia.flow.cap=15000 (repeatable)."
+EXIT_CODES = ("Exit codes: 0 success (also when the reader of the output stops early, as `| head` does), "
+              "1 invalid scenario or results directory, or a file that cannot be written, 2 bad command-line "
+              "usage, 130 interrupted.")
+
+SET_EXAMPLE = "deployments.dprk_to_russia.flow.cap=15000"
+INJECT_EXAMPLE = "seoul_sends_weapons@2024-11-15"
+SET_HELP = f"Override a value of the file, e.g. --set {SET_EXAMPLE} (repeatable)."
+INJECT_HELP = f"Force an option on a date or day, e.g. --inject {INJECT_EXAMPLE} (repeatable)."
+
+
+class StdoutError(Exception):
+    """Writing to standard output failed (a full disk, a closed pipe): not an OSError, so that click does not
+    handle it as its own; the group's `main` reports it."""
+
+    def __init__(self, error: OSError):
+        super().__init__(error.strerror or str(error))
+        self.error = error
+
+
+def echo(text: str = "", nl: bool = True) -> None:
+    """click.echo to stdout; a failed write raises StdoutError."""
+    try:
+        click.echo(text, nl=nl)
+    except OSError as exc:
+        raise StdoutError(exc) from None
+
+
+def warn(text: str) -> None:
+    """A line on stderr; if stderr itself cannot be written there is nobody to tell, so nothing is raised."""
+    with contextlib.suppress(OSError, ValueError):
+        click.echo(text, err=True)
+
+
+def fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
+    """Print `error: message` on stderr and exit with `code`."""
+    warn(f"error: {message}")
+    sys.exit(code)
+
+
+def why(exc: OSError) -> str:
+    """An OSError's reason without the file name it names (which may be a temporary file of ours)."""
+    return exc.strerror or str(exc)
+
+
+def check_output_file(path: str | Path, what: str, replaceable: bool = False) -> Path:
+    """Refuse (exit 1) an output file that cannot be created: its folder missing or not a folder, or the path a
+    folder. Checked before any work, so that a long computation does not end in a failed write. `replaceable`:
+    the file will be replaced by a rename, so it must be a regular file (never a device such as /dev/null)."""
+    path = Path(path)
+    parent = path.parent
+    if path.is_dir():
+        fail(f"cannot write {what} to {path}: it is a directory; give a file name")
+    if replaceable and path.exists() and not path.is_file():
+        fail(f"cannot write {what} to {path}: it is not a regular file (a device or a pipe); give a file name")
+    if not parent.exists():
+        fail(f"cannot write {what} to {path}: the folder {parent} does not exist")
+    if not parent.is_dir():
+        fail(f"cannot write {what} to {path}: {parent} is not a folder")
+    return path
+
+
+def write_file(path: str | Path, text: str, what: str) -> None:
+    """Write `text` to `path` whole or not at all (exit 1 with the reason).
+
+    A regular file (or a new one) is written to a temporary file in the same folder, fsynced and renamed over
+    it, so a full disk or a Ctrl-C never leaves half a file. A device or a pipe (/dev/stdout, a fifo) is written
+    directly: it cannot be replaced, and must not be."""
+    path = check_output_file(path, what)
+    data = text.encode("utf-8")
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        fail(f"cannot write {what} to {path}: {why(exc)}")
+    try:
+        if mode is not None and not stat.S_ISREG(mode):
+            with open(path, "wb") as fh:
+                fh.write(data)
+            return
+        _replace(path, data)
+    except OSError as exc:
+        fail(f"cannot write {what} to {path}: {why(exc)}; nothing was written")
+
+
+def _replace(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "xb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # a full disk, a read-only folder, Ctrl-C: no half-written file is left
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
 
 
 def load(path: str, overrides: tuple[str, ...] = ()) -> Scenario:
     """Load or exit 1 with every problem printed as FILE:LINE:COLUMN: path: message."""
+    from escalsim.errors import ScenarioError
+    from escalsim.scenario.loader import load_scenario
+
     try:
         return load_scenario(path, overrides)
     except ScenarioError as exc:
         for problem in exc.problems:
-            click.echo(str(problem), err=True)
+            warn(str(problem))
         sys.exit(EXIT_INVALID)
 
 
 def parse_injection(text: str, scenario: Scenario) -> Injection:
     """'option@2024-11-15' or 'option@30' (a day number) -> Injection.
 
-    Raises click.BadParameter for another form, an unknown option, or a day outside the scenario."""
+    Raises click.BadParameter for another form, an unknown option, a date written without dashes (20241115
+    would be day 20,241,115), or a day outside the scenario."""
+    from escalsim.scenario.schema import Injection
+
     option, sep, when = text.partition("@")
     if not sep or not option or not when:
-        raise click.BadParameter(f"{text!r}: expected OPTION@DATE or OPTION@DAY, e.g. seoul_lethal_aid@2024-11-15")
+        raise click.BadParameter(f"{text!r}: expected OPTION@DATE or OPTION@DAY, e.g. {INJECT_EXAMPLE}")
     if option not in scenario.options:
         from escalsim.scenario.conditions import suggest
 
         hint = suggest(option, scenario.options)
         raise click.BadParameter(f"{text!r}: unknown option '{option}'" + (f" (did you mean '{hint}'?)" if hint else "")
                                  + "; options: " + ", ".join(scenario.options))
+    if re.fullmatch(r"\d{8}", when.strip()):
+        shown = f"{when[:4]}-{when[4:6]}-{when[6:8]}"
+        raise click.BadParameter(f"{text!r}: {when} would be day {int(when):,}; write a date as YYYY-MM-DD "
+                                 f"({option}@{shown}), or give a day number from 0 to {scenario.horizon:g}")
     try:
         day = scenario.day_of(dt.date.fromisoformat(when)) if "-" in when.lstrip("-") else float(when)
     except ValueError:
         raise click.BadParameter(f"{text!r}: {when!r} is neither a date (YYYY-MM-DD) nor a day number") from None
-    return Injection(day=day, option=option) if 0 <= day < scenario.horizon else _outside(text, scenario)
-
-
-def _outside(text: str, scenario: Scenario):
-    raise click.BadParameter(f"{text!r}: the day must fall within the scenario (day 0 to {scenario.horizon:g})")
+    if not 0 <= day < scenario.horizon:  # NaN fails this too
+        raise click.BadParameter(f"{text!r}: the day must fall within the scenario (day 0 to {scenario.horizon:g})")
+    return Injection(day=day, option=option)
 
 
 def results_or_exit(directory: str):
@@ -62,38 +176,49 @@ def results_or_exit(directory: str):
     try:
         return load_results(directory)
     except ResultsError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_INVALID)
-
-
+        fail(str(exc))
 
 
 @contextlib.contextmanager
 def progress_bar(label: str, enabled: bool) -> Iterator[Callable[[int, int, float], None] | None]:
     """A click progress bar (runs done, runs/s, time left) as a Progress callback, on stderr: stdout keeps
-    only the summary, for a pipe or a file."""
-    if not enabled:
+    only the summary, for a pipe or a file.
+
+    Only on a terminal: elsewhere (a log file, a pipe) a bar cannot redraw itself and would leave stray lines.
+    If stderr stops accepting writes (a closed pipe), the bar stops and the runs go on."""
+    if not enabled or not _is_terminal(sys.stderr):
         yield None
         return
     state: dict = {}
 
     def update(done: int, total: int, rate: float) -> None:
-        bar = state.get("bar")
-        if bar is None or state["total"] != total:
-            if bar is not None:
-                bar.render_finish()
-            bar = state["bar"] = click.progressbar(length=total, label=label, show_eta=True, show_pos=True,
-                                                   item_show_func=lambda item: item,
-                                                   file=sys.stderr)  # looked up now: CliRunner swaps it
-            state["total"], state["done"] = total, 0
-        bar.current_item = f"{rate:,.0f} runs/s"
-        bar.update(done - state["done"])
-        state["done"] = done
+        if state.get("broken"):
+            return
+        try:
+            bar = state.get("bar")
+            if bar is None or state["total"] != total:
+                if bar is not None:
+                    bar.render_finish()
+                bar = state["bar"] = click.progressbar(length=total, label=label, show_eta=True, show_pos=True,
+                                                       item_show_func=lambda item: item,
+                                                       file=sys.stderr)  # looked up now: CliRunner swaps it
+                state["total"], state["done"] = total, 0
+            bar.current_item = f"{rate:,.0f} runs/s"
+            bar.update(done - state["done"])
+            state["done"] = done
+        except OSError:
+            state["broken"] = True
 
     try:
         yield update
     finally:
-        if state.get("bar") is not None:
-            state["bar"].render_finish()
+        if state.get("bar") is not None and not state.get("broken"):
+            with contextlib.suppress(OSError):
+                state["bar"].render_finish()
 
 
+def _is_terminal(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False

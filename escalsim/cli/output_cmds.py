@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from escalsim.cli.common import EXIT_INVALID, results_or_exit
+from escalsim.cli.common import check_output_file, echo, fail, results_or_exit, why
 
 
 @click.command()
@@ -20,31 +19,44 @@ from escalsim.cli.common import EXIT_INVALID, results_or_exit
 @click.option("--run", "run_index", type=click.IntRange(0), help="The run drawn by the timeline [default: the "
               "first traced run].")
 def plot(directory: str, kinds: tuple[str, ...], out_dir: str | None, fmt: str, run_index: int | None) -> None:
-    """Draw figures from a results DIRECTORY (never re-simulates)."""
+    """Draw figures from a results DIRECTORY (never re-simulates).
+
+    \b
+    e.g. escalsim plot results/dprk --kind fan
+    """
+    results = results_or_exit(directory)
+    folder = Path(out_dir) if out_dir else Path(directory) / "figures"
+    if folder.exists() and not folder.is_dir():
+        fail(f"cannot write the figures to {folder}: it exists and is not a folder")
     from escalsim.outputs import plots
 
-    results = results_or_exit(directory)
     try:
-        paths = plots.save_all(results, out_dir or Path(directory) / "figures", kinds or None, fmt, run_index)
+        paths = plots.save_all(results, folder, kinds or None, fmt, run_index)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
     except OSError as exc:
-        click.echo(f"error: cannot write the figures: {exc}", err=True)
-        sys.exit(EXIT_INVALID)
+        fail(f"cannot write the figures in {folder}: {why(exc)}")
     for path in paths:
-        click.echo(str(path))
+        echo(str(path))
 
 
 @click.command()
 @click.argument("directory", type=click.Path(file_okay=False, exists=True))
 @click.option("--out", type=click.Path(dir_okay=False), help="The page to write [default: DIR/report.html].")
 def report(directory: str, out: str | None) -> None:
-    """Write a self-contained HTML report (figures embedded, no network needed) of a results DIRECTORY."""
+    """Write a self-contained HTML report (figures embedded, no network needed) of a results DIRECTORY.
+
+    \b
+    e.g. escalsim report results/dprk
+    """
+    target = check_output_file(out or Path(directory) / "report.html", "the report", replaceable=True)
+    results = results_or_exit(directory)
     from escalsim.outputs.report import write_report
 
-    results = results_or_exit(directory)
     try:
-        click.echo(str(write_report(results, out)))
-    except (ValueError, OSError) as exc:
-        click.echo(f"error: cannot write the report: {exc}", err=True)
-        sys.exit(EXIT_INVALID)
+        written = write_report(results, out)
+    except ValueError as exc:
+        fail(f"cannot write the report {target}: {exc}")
+    except OSError as exc:  # its message may name the report's temporary file: say which page, and why
+        fail(f"cannot write the report {target}: {why(exc)}")
+    echo(str(written))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import time
@@ -10,25 +11,23 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from escalsim.cli.common import EXIT_INTERRUPTED, EXIT_INVALID, SET_HELP, load, progress_bar
-from escalsim.engine.world import RunawayError
-from escalsim.montecarlo.files import JOB
-from escalsim.montecarlo.results import read_manifest
-from escalsim.outputs.tables import summary, summary_frame, write_csv
+from escalsim.cli.common import EXIT_INTERRUPTED, SET_HELP, echo, fail, load, progress_bar, warn
 
-# run's parameters a resumed run keeps as they were started (parameter name: its flag)
+# run's parameters a resumed run keeps as they were started (parameter name: its flag); --runs may change how
+# many runs there are (never what any run is), down to the runs already saved
 FIXED_ON_RESUME = {"seed": "--seed", "out_dir": "--out", "trace_runs": "--traces", "min_runs": "--min-runs",
-                   "max_runs": "--max-runs", "batch_size": "--batch-size", "overrides": "--set", "runs": "--runs",
+                   "max_runs": "--max-runs", "batch_size": "--batch-size", "overrides": "--set",
                    "precision": "--precision"}
 
 
 @click.command()
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
-@click.option("--runs", type=click.IntRange(1, 10**9), help="Number of runs [default: 10,000].")
+@click.option("--runs", type=click.IntRange(1, 10**9), help="Number of runs [default: 10,000]. With --resume: "
+              "a new target, at least the runs already saved (e.g. the runs done, to finish with them).")
 @click.option("--seed", default=1, show_default=True, type=click.IntRange(0, 2**63 - 1), help="Root seed.")
 @click.option("--workers", type=click.IntRange(1, 1024), help="Worker processes [default: every core].")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
-              help="New results directory [default: results/<scenario>-<timestamp>].")
+              help="New results directory [default: results/<scenario>-<timestamp>, with -2, -3... if taken].")
 @click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE", help=SET_HELP)
 @click.option("--precision", type=click.FloatRange(1e-4, 0.5),
               help="Add runs until every reported probability's 95% half-width is at most this (e.g. 0.01).")
@@ -42,7 +41,7 @@ FIXED_ON_RESUME = {"seed": "--seed", "out_dir": "--out", "trace_runs": "--traces
 @click.option("--traces", "trace_runs", default=10, show_default=True, type=click.IntRange(0),
               help="Keep the event traces of the first K runs.")
 @click.option("--resume", "resume_dir", type=click.Path(file_okay=False, exists=True),
-              help="Continue an interrupted results directory to its requested run count.")
+              help="Continue an interrupted results directory to its requested run count (or to --runs).")
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary printed (the summary CSVs are "
               "still written).")
 def run(file, runs, seed, workers, out_dir, overrides, precision, min_runs, max_runs, scheduler, batch_size,
@@ -50,28 +49,53 @@ def run(file, runs, seed, workers, out_dir, overrides, precision, min_runs, max_
     """Run FILE many times and summarise the outcomes with 95% intervals.
 
     Results go to a directory (runs.parquet, levels.parquet, traces.parquet, manifest.json and summary CSVs)
-    that pandas, polars and DuckDB read directly. Ctrl-C stops cleanly: finished runs are kept, and
-    `escalsim run --resume DIR` completes them with exactly the results an uninterrupted run would give.
-    """
-    from escalsim.montecarlo import runs as montecarlo
+    that pandas, polars and DuckDB read directly. The progress bar is drawn on a terminal only. Ctrl-C stops
+    cleanly: finished runs are kept, and `escalsim run --resume DIR` completes them with exactly the results an
+    uninterrupted run would give, or `escalsim run --resume DIR --runs N` finishes with N runs (at least those
+    saved). A run interrupted before it saved anything leaves nothing behind.
 
+    \b
+    e.g. escalsim run scenarios/dprk_russia_2024.yaml --runs 2000 --out results/dprk
+    """
     _check_flags(file, resume_dir, runs, precision, min_runs, max_runs, scheduler)
+    try:
+        settings, scenario, where, claimed = _prepare(file, resume_dir, runs, seed, workers, out_dir, overrides,
+                                                      precision, min_runs, max_runs, scheduler, batch_size,
+                                                      trace_runs)
+    except KeyboardInterrupt:
+        warn("\ninterrupted before any run started: nothing was written")
+        sys.exit(EXIT_INTERRUPTED)
+    began = time.perf_counter()
+    directory = _simulate(scenario, file, where, settings, runs if scenario is None else None, quiet, claimed)
+    _report(directory, began, quiet)
+
+
+def _prepare(file, resume_dir, runs, seed, workers, out_dir, overrides, precision, min_runs, max_runs, scheduler,
+             batch_size, trace_runs):
+    """The settings, the scenario (None for a resume), the directory, and whether it is a default one claimed
+    here; exit 1 with the reason when the scenario or the directory cannot be used."""
+    from escalsim.montecarlo import runs as montecarlo
+    from escalsim.montecarlo.files import ResultsError
+
     settings = montecarlo.Settings(
         runs=runs or montecarlo.DEFAULT_RUNS, seed=seed, workers=workers, scheduler=scheduler,
         batch_size=batch_size, trace_runs=trace_runs, precision=precision, min_runs=min_runs, max_runs=max_runs,
         overrides=list(overrides))
     scenario = None if file is None else load(file, overrides)
-    where = Path(resume_dir) if scenario is None else Path(out_dir or montecarlo.default_out_dir(scenario.name))
-    began = time.perf_counter()
-    directory = _simulate(scenario, file, where, settings, quiet)
-    manifest = read_manifest(directory)
-    runs_frame = _summary_tables(directory, manifest)
-    if not quiet:
-        for line in summary(runs_frame, manifest):
-            click.echo(line)
-        click.echo("")
-    click.echo(f"{manifest['stopped_because']}: {manifest['runs']:,} runs, {manifest['runs_per_s']:,.0f} runs/s, "
-               f"{time.perf_counter() - began:.1f} s. Results: {directory}")
+    claimed = False
+    try:
+        if scenario is None:
+            where = Path(resume_dir)
+        elif out_dir:
+            where = Path(out_dir)
+            montecarlo.check_new_directory(where)
+        else:
+            where, claimed = montecarlo.claim_default_dir(scenario.name), True
+    except ResultsError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot create a results directory under {Path('results').absolute()}: {exc.strerror or exc}")
+    return settings, scenario, where, claimed
 
 
 def _check_flags(file, resume_dir, runs, precision, min_runs, max_runs, scheduler) -> None:
@@ -83,7 +107,7 @@ def _check_flags(file, resume_dir, runs, precision, min_runs, max_runs, schedule
              if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT]
     if resume_dir is not None and given:
         raise click.UsageError(f"--resume continues a run as it was started: {', '.join(given)} cannot change "
-                               "(only --workers and --scheduler may)")
+                               "(only --runs, --workers and --scheduler may)")
     if precision is not None and not math.isfinite(precision):
         raise click.BadParameter(f"{precision} is not a number", param_hint="--precision")
     if precision is not None and runs:
@@ -95,8 +119,11 @@ def _check_flags(file, resume_dir, runs, precision, min_runs, max_runs, schedule
         raise click.BadParameter("an address such as tcp://host:8786, or 'local'", param_hint="--scheduler")
 
 
-def _simulate(scenario, file: str | None, where: Path, settings, quiet: bool) -> Path:
-    """Run (or resume) into `where` with a progress bar; exit 130 on Ctrl-C, 1 on a failure."""
+def _simulate(scenario, file: str | None, where: Path, settings, runs: int | None, quiet: bool,
+              claimed: bool) -> Path:
+    """Run (or resume) into `where` with a progress bar; exit 130 on Ctrl-C, 1 on a failure, each time saying
+    what the directory now holds."""
+    from escalsim.engine.world import RunawayError
     from escalsim.montecarlo import runs as montecarlo
     from escalsim.montecarlo.backends import BackendError
     from escalsim.montecarlo.files import ResultsError
@@ -105,30 +132,101 @@ def _simulate(scenario, file: str | None, where: Path, settings, quiet: bool) ->
         with progress_bar("runs", not quiet) as progress:
             if scenario is not None:
                 return montecarlo.run(scenario, where, settings, file, progress)
-            return montecarlo.resume(where, settings, progress)
+            return montecarlo.resume(where, settings, progress, runs=runs)
     except KeyboardInterrupt:
-        if (where / JOB).is_file():
-            click.echo(f"\ninterrupted: finished runs are kept in {where}. Continue with: "
-                       f"escalsim run --resume {where}", err=True)
-        else:
-            click.echo("\ninterrupted before any run was saved: nothing to resume", err=True)
+        _forget(where, claimed)
+        warn("\n" + _interrupted(where))
         sys.exit(EXIT_INTERRUPTED)
-    except (ResultsError, BackendError, OSError, RunawayError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_INVALID)
+    except (ResultsError, RunawayError) as exc:
+        _forget(where, claimed)
+        fail(str(exc))
+    except (BackendError, OSError) as exc:
+        _forget(where, claimed)
+        fail(f"{_described(exc)}{_kept(where)}")
+
+
+def _described(exc: Exception) -> str:
+    """An error's message without Python's '[Errno N]' prefix; a plain OSError's with the file it names."""
+    from escalsim.montecarlo.files import ResultsWriteError
+
+    if isinstance(exc, ResultsWriteError):
+        return exc.strerror or str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror + (f": {exc.filename}" if exc.filename else "")
+    return str(exc)
+
+
+def _forget(where: Path, claimed: bool) -> None:
+    """Remove the default directory this run claimed if it is still empty (nothing was saved in it)."""
+    if claimed:
+        with contextlib.suppress(OSError):
+            where.rmdir()
+
+
+def _interrupted(where: Path) -> str:
+    """What an interruption leaves in `where`, and what to do with it."""
+    from escalsim.montecarlo.runs import saved_runs
+
+    saved = saved_runs(where)
+    if saved is None:
+        reuse = f"; {where} can be used again" if where.is_dir() else ""
+        return f"interrupted before any run was saved: nothing is kept{reuse}"
+    if saved.complete:
+        return f"interrupted once the results were complete in {where} (the summary was not printed)"
+    if saved.runs >= saved.target:
+        return (f"interrupted while writing the final tables: all {saved.runs:,} runs are saved in {where}; "
+                f"`escalsim run --resume {where}` writes the tables")
+    if saved.runs == 0:
+        return f"interrupted: no run is saved yet in {where}. Continue with: escalsim run --resume {where}"
+    return (f"interrupted: {saved.runs:,} of {saved.target:,} runs are saved in {where}. Continue with: "
+            f"escalsim run --resume {where}\n  or finish with the runs done: escalsim run --resume {where} "
+            f"--runs {saved.runs}")
+
+
+def _kept(where: Path) -> str:
+    """After a failure: what is saved in `where` and how to go on, or that nothing was kept."""
+    from escalsim.montecarlo.runs import saved_runs
+
+    saved = saved_runs(where)
+    if saved is None:
+        return "; no run was saved"
+    if saved.complete:
+        return ""
+    return (f"; {saved.runs:,} of {saved.target:,} runs are saved in {where}: once the cause is fixed, "
+            f"`escalsim run --resume {where}` continues")
+
+
+def _report(directory: Path, began: float, quiet: bool) -> None:
+    """The summary (unless quiet) and the closing line on stdout, the summary CSVs in the directory."""
+    from escalsim.montecarlo.files import ResultsError
+    from escalsim.montecarlo.results import read_manifest
+    from escalsim.outputs.tables import summary
+
+    try:
+        manifest = read_manifest(directory)
+    except ResultsError as exc:
+        fail(str(exc))
+    runs_frame = _summary_tables(directory, manifest)
+    if not quiet:
+        for line in summary(runs_frame, manifest):
+            echo(line)
+        echo("")
+    echo(f"{manifest['stopped_because']}: {manifest['runs']:,} runs, {manifest['runs_per_s']:,.0f} runs/s, "
+         f"{time.perf_counter() - began:.1f} s. Results: {directory}")
 
 
 def _summary_tables(directory: Path, manifest: dict):
     """The summary's runs frame, with its CSVs written (they are part of the results, --quiet or not)."""
+    from escalsim.outputs.tables import summary_frame, write_csv
+
     try:
         runs_frame = summary_frame(directory, manifest)
         write_csv(runs_frame, manifest, directory)
     except KeyboardInterrupt:
-        click.echo(f"\ninterrupted while writing the summary tables: the {manifest['runs']:,} runs are complete "
-                   f"in {directory} (runs.parquet, manifest.json); summary_*.csv may be missing", err=True)
+        warn(f"\ninterrupted while writing the summary tables: the {manifest['runs']:,} runs are complete "
+             f"in {directory} (runs.parquet, manifest.json); summary_*.csv may be missing")
         sys.exit(EXIT_INTERRUPTED)
     except OSError as exc:
-        click.echo(f"error: cannot write the summary tables in {directory}: {exc.strerror or exc}; the runs "
-                   "(runs.parquet, manifest.json) are complete and intact", err=True)
-        sys.exit(EXIT_INVALID)
+        fail(f"cannot write the summary tables in {directory}: {exc.strerror or exc}; the runs "
+             "(runs.parquet, manifest.json) are complete and intact")
     return runs_frame

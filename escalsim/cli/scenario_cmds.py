@@ -7,19 +7,20 @@ import sys
 
 import click
 
-from escalsim.cli.common import EXIT_INVALID, SET_HELP, load, parse_injection
-from escalsim.engine import InjectionError, compile_model, simulate
-from escalsim.engine.story import json_lines, story
-from escalsim.engine.world import RunawayError
-from escalsim.errors import ScenarioError
-from escalsim.scenario.loader import load_scenario
-from escalsim.scenario.schema import Scenario
+from escalsim.cli.common import EXIT_INVALID, INJECT_HELP, SET_HELP, echo, load, parse_injection, warn, write_file
 
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 def validate(files: tuple[str, ...]) -> None:
-    """Check scenario FILES; print every problem as FILE:LINE:COLUMN: path: message."""
+    """Check scenario FILES; print every problem as FILE:LINE:COLUMN: path: message.
+
+    \b
+    e.g. escalsim validate scenarios/minimal.yaml
+    """
+    from escalsim.errors import ScenarioError
+    from escalsim.scenario.loader import load_scenario
+
     bad = 0
     for path in files:
         try:
@@ -27,12 +28,15 @@ def validate(files: tuple[str, ...]) -> None:
         except ScenarioError as exc:
             bad += 1
             for problem in exc.problems:
-                click.echo(str(problem), err=True)
+                warn(str(problem))
             continue
-        click.echo(f"{path}: ok ({s.name}: {len(s.ladder.rungs)} rungs, {len(s.actors)} actors, "
-                   f"{len(s.options)} options, {len(s.treaties)} treaties, {s.horizon:g} days)")
+        tracks = s.track_specs
+        rungs = sum(len(track.rungs) for track in tracks.values())
+        shape = f"{rungs} rungs" if len(tracks) == 1 else f"{len(tracks)} tracks, {rungs} rungs"
+        echo(f"{path}: ok ({s.name}: {shape}, {len(s.actors)} actors, {len(s.options)} options, "
+             f"{len(s.treaties)} treaties, {s.horizon:g} days)")
     if bad:
-        click.echo(f"{bad} of {len(files)} file(s) invalid", err=True)
+        warn(f"{bad} of {len(files)} file(s) invalid")
         sys.exit(EXIT_INVALID)
 
 
@@ -41,13 +45,20 @@ def validate(files: tuple[str, ...]) -> None:
 @click.option("--seed", default=1, show_default=True, type=click.IntRange(0, 2**63 - 1), help="Root seed.")
 @click.option("--run", "run_index", default=0, show_default=True, type=click.IntRange(0, 2**63 - 1),
               help="Which run of that seed (run i of a Monte Carlo batch).")
-@click.option("--inject", "injections", multiple=True, metavar="OPTION@WHEN",
-              help="Force an option on a date or day, e.g. seoul_lethal_aid@2024-11-15 (repeatable).")
+@click.option("--inject", "injections", multiple=True, metavar="OPTION@WHEN", help=INJECT_HELP)
 @click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE", help=SET_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the events as JSON lines instead of text.")
 def trace(file: str, seed: int, run_index: int, injections: tuple[str, ...], overrides: tuple[str, ...],
           as_json: bool) -> None:
-    """Run FILE once and tell its story day by day, each ladder move with its cause."""
+    """Run FILE once and tell its story day by day, each ladder move with its cause.
+
+    \b
+    e.g. escalsim trace scenarios/dprk_russia_2024.yaml --seed 3 --inject seoul_sends_weapons@2024-11-15
+    """
+    from escalsim.engine import InjectionError, compile_model, simulate
+    from escalsim.engine.story import json_lines, story
+    from escalsim.engine.world import RunawayError
+
     scenario = load(file, overrides)
     model = compile_model(scenario)
     forced = [parse_injection(text, scenario) for text in injections]
@@ -56,29 +67,35 @@ def trace(file: str, seed: int, run_index: int, injections: tuple[str, ...], ove
     except InjectionError as exc:
         raise click.BadParameter(str(exc)) from None
     except RunawayError as exc:
-        click.echo(f"{file}: {exc}", err=True)
+        warn(f"{file}: {exc}")
         sys.exit(EXIT_INVALID)
     for line in (json_lines if as_json else story)(model, record):
-        click.echo(line)
+        echo(line)
 
 
 @click.command()
-@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to this file instead of stdout.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write to this file instead of stdout (whole or "
+              "not at all).")
 @click.option("--variant", is_flag=True, help="The schema of a variant file (one with extends:), where every key "
               "is optional because the base supplies it.")
 def schema(out: str | None, variant: bool) -> None:
-    """Print the JSON Schema of scenario files (for editors: yaml-language-server)."""
+    """Print the JSON Schema of scenario files (for editors: yaml-language-server).
+
+    \b
+    e.g. escalsim schema --out scenario.schema.json
+    """
     text = schema_text(variant)
     if out:
-        with open(out, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        write_file(out, text, "the schema")
     else:
-        click.echo(text, nl=False)
+        echo(text, nl=False)
 
 
 def schema_text(variant: bool = False) -> str:
     """The JSON Schema of scenario files, as indented JSON ending in a newline; `variant` drops every
     `required`, for files with extends:."""
+    from escalsim.scenario.schema import Scenario
+
     doc = Scenario.model_json_schema(by_alias=True)
     doc["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     doc["title"] = "escalsim scenario variant" if variant else "escalsim scenario"
@@ -96,6 +113,3 @@ def _drop_required(node) -> None:
     elif isinstance(node, list):
         for value in node:
             _drop_required(value)
-
-
-

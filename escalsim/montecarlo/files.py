@@ -65,8 +65,9 @@ def atomic(path: Path, write: Callable[[BinaryIO], None], sync_dir: bool = True)
 
 
 def write_error(exc: OSError, what: str) -> ResultsWriteError:
-    """A ResultsWriteError saying `what` failed and why, with the errno (returned, not raised)."""
-    message = f"{what}: {exc.strerror or exc}; the runs saved before are intact"
+    """A ResultsWriteError saying `what` failed and why, with the errno (returned, not raised). It claims
+    nothing about the runs saved before: the caller knows whether there are any."""
+    message = f"{what}: {exc.strerror or exc}"
     return ResultsWriteError(exc.errno, message) if exc.errno is not None else ResultsWriteError(message)
 
 

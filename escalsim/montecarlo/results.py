@@ -40,8 +40,11 @@ def read_manifest(directory) -> dict:
     if not (directory / MANIFEST).is_file():
         if has_kind(directory / PROGRESS):
             progress = read_json(directory / PROGRESS)
-            raise ResultsError(f"{directory} is incomplete: {progress['next_run']} of {progress['target_runs']} "
-                               f"runs done; `escalsim run --resume {directory}` continues it")
+            done, target = progress.get("next_run"), progress.get("target_runs")
+            finish = (f", or `escalsim run --resume {directory} --runs {done}` finishes it with the runs done"
+                      if isinstance(done, int) and done > 0 else "")
+            raise ResultsError(f"{directory} is incomplete: {done} of {target} runs done; "
+                               f"`escalsim run --resume {directory}` continues it{finish}")
         raise ResultsError(f"{directory} is not an escalsim results directory (no {MANIFEST})")
     manifest = read_json(directory / MANIFEST)
     check_format(directory, manifest.get("format"))

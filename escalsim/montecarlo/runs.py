@@ -3,16 +3,21 @@ progress reports and sequential stopping on precision."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from escalsim.montecarlo.backends import Backend, backend_for
 from escalsim.montecarlo.batches import run_many
-from escalsim.montecarlo.files import ResultsError
+from escalsim.montecarlo.files import JOB, MANIFEST, PROGRESS, ResultsError, has_kind, is_results_dir, read_json
+from escalsim.montecarlo.jobspec import Progress as ProgressRecord
 from escalsim.montecarlo.jobspec import StopRule
 from escalsim.montecarlo.precision import Tally
 from escalsim.montecarlo.store import ResultsWriter
@@ -56,47 +61,118 @@ Progress = Callable[[int, int, float], None]  # (runs done in this session, runs
 
 
 def default_out_dir(name: str) -> Path:
-    """results/<scenario>-<local time to the second>: where `escalsim run` writes without --out."""
+    """results/<scenario>-<local time to the second>: where `escalsim run` writes without --out (see
+    `claim_default_dir`, which makes it unique)."""
     return Path("results") / f"{name}-{dt.datetime.now().strftime('%Y%m%dT%H%M%S')}"
+
+
+def claim_default_dir(name: str) -> Path:
+    """Create and return a new, empty default results directory: `default_out_dir`, or the same name with -2, -3,
+    ... if it is taken. Each name is taken with one mkdir, so two runs started in the same second get two
+    directories. Raises OSError when results/ cannot be created or written."""
+    base = default_out_dir(name)
+    base.parent.mkdir(parents=True, exist_ok=True)
+    for n in range(1, 10_000):
+        directory = base if n == 1 else base.with_name(f"{base.name}-{n}")
+        try:
+            directory.mkdir()
+        except FileExistsError:
+            continue
+        return directory
+    raise FileExistsError(errno.EEXIST, "every default results directory name is taken", str(base))
 
 
 def check_new_directory(directory: Path) -> None:
     """A new run never overwrites anything: the directory must not exist or be empty (else ResultsError)."""
-    if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
-        kind = "results directory" if (directory / "manifest.json").exists() else "directory"
-        raise ResultsError(f"{directory} is an existing {kind} that is not empty; choose another --out "
-                           "(or continue an interrupted run with --resume)")
+    if directory.exists() and not directory.is_dir():
+        raise ResultsError(f"{directory} exists and is not a directory; choose another --out")
+    if directory.is_dir() and any(directory.iterdir()):
+        if is_results_dir(directory):
+            raise ResultsError(f"{directory} holds escalsim results already; choose another --out (or continue "
+                               f"an interrupted run with `escalsim run --resume {directory}`)")
+        raise ResultsError(f"{directory} is an existing directory that is not empty; choose another --out")
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What a results directory holds: `runs` saved of `target`, and whether it is complete (finalized)."""
+
+    runs: int
+    target: int
+    complete: bool
+
+
+def saved_runs(directory: str | Path) -> Saved | None:
+    """What `directory` holds of escalsim runs, or None if it holds none (it is missing, empty, or foreign)."""
+    directory = Path(directory)
+    if has_kind(directory / MANIFEST):
+        manifest = read_json(directory / MANIFEST)
+        return Saved(manifest.get("runs", 0), manifest.get("target_runs", 0), True)
+    if not has_kind(directory / JOB):
+        return None
+    try:
+        progress = ProgressRecord.model_validate(read_json(directory / PROGRESS))
+    except (ResultsError, ValidationError):
+        return Saved(0, 0, False)
+    return Saved(progress.next_run, progress.target_runs, False)
 
 
 def run(scenario: Scenario, out: str | Path | None = None, settings: Settings | None = None,
         source_file: str | Path | None = None, progress: Progress | None = None) -> Path:
     """Run a scenario many times into a new results directory and return its path (Python API and CLI).
 
-    `out` defaults to `default_out_dir`; `source_file` (the scenario's file) is recorded with its bases in the
-    manifest; `progress(done, planned, runs_per_s)` is called after every batch. Raises ResultsError for an
-    unusable directory, files.ResultsWriteError when the disk refuses, backends.BackendError when the workers
-    cannot run, and KeyboardInterrupt leaves the saved runs resumable."""
+    `out` defaults to a new `claim_default_dir`; `source_file` (the scenario's file) is recorded with its bases
+    in the manifest; `progress(done, planned, runs_per_s)` is called after every batch. Raises ResultsError for
+    an unusable directory, files.ResultsWriteError when the disk refuses, backends.BackendError when the workers
+    cannot run, and KeyboardInterrupt leaves the saved runs resumable. Whenever it stops before a first batch is
+    saved, nothing is left behind: what it created is removed (an --out given empty stays, empty)."""
     settings = settings or Settings()
-    directory = Path(out) if out is not None else default_out_dir(scenario.name)
-    check_new_directory(directory)
-    sources = scenario_sources(Path(source_file)) if source_file else {}
-    first = settings.min_runs if settings.precision else settings.runs
-    with backend_for(settings.scheduler, settings.workers) as backend:
-        writer = ResultsWriter.create(
-            directory, scenario=scenario, sources=sources, seed=settings.seed, runs=first, backend=backend.name,
-            workers=backend.workers, trace_runs=settings.trace_runs, grid_step=settings.grid_step,
-            overrides=settings.overrides, settings=settings.stop_rule())
-        return _continue(writer, backend, progress)
+    claimed = out is None
+    directory = claim_default_dir(scenario.name) if claimed else Path(out)
+    try:
+        check_new_directory(directory)
+        sources = scenario_sources(Path(source_file)) if source_file else {}
+        first = settings.min_runs if settings.precision else settings.runs
+        with backend_for(settings.scheduler, settings.workers) as backend:
+            writer = ResultsWriter.create(
+                directory, scenario=scenario, sources=sources, seed=settings.seed, runs=first,
+                backend=backend.name, workers=backend.workers, trace_runs=settings.trace_runs,
+                grid_step=settings.grid_step, overrides=settings.overrides, settings=settings.stop_rule())
+            try:
+                return _continue(writer, backend, progress)
+            except BaseException:
+                writer.close(discard=writer.next_run == 0)  # nothing saved: nothing that blocks a new run
+                raise
+    except BaseException:
+        if claimed:
+            with contextlib.suppress(OSError):
+                directory.rmdir()
+        raise
 
 
-def resume(directory: str | Path, settings: Settings | None = None, progress: Progress | None = None) -> Path:
+def resume(directory: str | Path, settings: Settings | None = None, progress: Progress | None = None,
+           runs: int | None = None) -> Path:
     """Continue an interrupted results directory to its requested run count (same results as uninterrupted);
-    of `settings`, only `workers` and `scheduler` are used. Raises as `run` does."""
+    of `settings`, only `workers` and `scheduler` are used.
+
+    `runs` sets a new target, at least the runs already saved: it changes how many runs there are, never what
+    any run is (run i depends on the seed and i only), so `runs` equal to the runs saved finishes a directory
+    with them. The runs then stop at that target even if the directory was started with a precision to reach.
+    Raises ResultsError for a target below the runs saved, and otherwise as `run` does."""
     writer = ResultsWriter.resume(Path(directory))
-    settings = settings or Settings()
-    with backend_for(settings.scheduler, settings.workers) as backend:
-        writer.backend, writer.workers = backend.name, backend.workers  # the manifest names what finished it
-        return _continue(writer, backend, progress)
+    try:
+        if runs is not None:
+            if runs < writer.next_run:
+                raise ResultsError(f"{directory} holds {writer.next_run:,} runs already; --runs must be at least "
+                                   f"that (--runs {writer.next_run} finishes with the runs done)")
+            writer.retarget(runs)
+        settings = settings or Settings()
+        with backend_for(settings.scheduler, settings.workers) as backend:
+            writer.backend, writer.workers = backend.name, backend.workers  # the manifest names what finished it
+            return _continue(writer, backend, progress)
+    except BaseException:
+        writer.close()
+        raise
 
 
 def _continue(writer: ResultsWriter, backend: Backend, progress: Progress | None) -> Path:
@@ -117,6 +193,9 @@ def _continue(writer: ResultsWriter, backend: Backend, progress: Progress | None
 def _stop_reason(writer: ResultsWriter, tally: Tally, s: StopRule) -> str | None:
     """None to go on (after raising the target), else why the run ends."""
     precision = s.precision
+    if writer.retargeted_from is not None:
+        return (f"the requested {writer.target:,} runs are done (the target was {writer.retargeted_from:,} "
+                "until a resume changed it)")
     if not precision:
         return f"the requested {writer.target:,} runs are done"
     name, half = tally.widest()
@@ -142,4 +221,4 @@ def _run_to_target(writer: ResultsWriter, backend: Backend, tally: Tally, batch_
             progress(done, stop - start, done / max(time.perf_counter() - began, 1e-9))
 
 
-__all__ = ["DEFAULT_RUNS", "Settings", "run", "resume"]
+__all__ = ["DEFAULT_RUNS", "Saved", "Settings", "claim_default_dir", "resume", "run", "saved_runs"]

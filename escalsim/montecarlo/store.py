@@ -47,6 +47,7 @@ from escalsim.montecarlo.files import (
     write_error,
     write_json,
 )
+from escalsim.montecarlo.files import discard as discard_file
 from escalsim.montecarlo.jobspec import JobSpec, Progress, StopRule
 from escalsim.montecarlo.parquet import (
     ARROW_TYPES,
@@ -84,6 +85,8 @@ class ResultsWriter:
         self._opened = time.monotonic()
         self.model = model_of(self.scenario)
         self.names = records.column_names(self.model)
+        self.created = False                      # whether `create` made the directory itself
+        self.retargeted_from: int | None = None   # the target before `retarget`, if it was called
 
     @property
     def settings(self) -> StopRule:
@@ -130,7 +133,9 @@ class ResultsWriter:
                 with contextlib.suppress(OSError):
                     directory.rmdir()
             raise
-        return cls(directory, spec, progress)
+        writer = cls(directory, spec, progress)
+        writer.created = created
+        return writer
 
     @classmethod
     def resume(cls, directory: Path) -> ResultsWriter:
@@ -180,6 +185,33 @@ class ResultsWriter:
         if expected != self.next_run:
             raise ResultsError(f"{self.directory} is damaged: runs {expected} to {self.next_run - 1} are missing")
         return ranges
+
+    def retarget(self, runs: int) -> None:
+        """Set a new number of runs (at least those saved) that ends the job whatever its stopping rule: how many
+        runs there are changes, never what any run is. The manifest's `stopped_because` says so.
+
+        Raises ValueError below the runs already saved, ResultsWriteError if progress.json cannot be written."""
+        before = self.target
+        self.set_target(runs)
+        self.retargeted_from = before
+
+    def close(self, discard: bool = False) -> None:
+        """Stop writing (release the lock) without finalizing, e.g. after an interruption. `discard` removes
+        what this writer's directory holds of the job when no run was saved yet (job.json, progress.json, the
+        chunks, and the directory if `create` made it), so that nothing blocks starting again there."""
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+        if not discard or self.next_run > 0:
+            return
+        shutil.rmtree(self.chunks_dir, ignore_errors=True)
+        for name in (JOB, PROGRESS):
+            discard_file(self.directory / name)
+        for path in self.directory.glob("*.tmp"):
+            discard_file(path)
+        if self.created:
+            with contextlib.suppress(OSError):
+                self.directory.rmdir()
 
     def set_target(self, runs: int) -> None:
         """Change the number of runs aimed at (it may grow, e.g. until a precision is reached).

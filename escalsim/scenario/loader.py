@@ -155,6 +155,11 @@ def apply_override(source: Source, text: str, number: int = 1) -> None:
     except ScenarioError as exc:  # located in the wrapped text: say which override, and where in its value
         raise ScenarioError([Problem("--set", number, len(dotted) + 1 + max(p.column - len(prefix), 1), p.path,
                                      f"--set {text!r}: {p.message}") for p in exc.problems]) from None
+    if _holds_null(value):
+        said = "is empty" if not value_text.strip() else "is null (or holds a null)"
+        fail(*where, f"--set {text!r}: the value {said}, which would remove '{format_path(parts)}' silently (an "
+                     f"unset shell variable?); give a value. To remove a value on purpose, write "
+                     f"'{parts[-1]}: null' in a variant file (one with extends:)")
     node = source.data
     for depth, part in enumerate(parts[:-1]):
         node = _descend(node, part, parts[:depth], text, where)
@@ -164,6 +169,17 @@ def apply_override(source: Source, text: str, number: int = 1) -> None:
     _drop_positions(source, parts)
     source.values[parts] = where
     source.keys[parts] = where
+
+
+def _holds_null(value) -> bool:
+    """Whether a --set value is null or holds one (`cap=`, `cap=null`, `cap=~`, `x={a: }`)."""
+    if value is None:
+        return True
+    if isinstance(value, dict):
+        return any(_holds_null(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_null(v) for v in value)
+    return False
 
 
 def _descend(node, part, done: tuple, text: str, where: tuple):
@@ -192,7 +208,9 @@ def validate(source: Source) -> Scenario:
         problems = [_pydantic_problem(source, err) for err in exc.errors()]
         rest, left_out = _without_bad_parts(source.data, exc.errors())
         if rest is not None:
-            problems += [_problem(source, p, m) for p, m in check_references(rest) if not _mentions(m, left_out)]
+            groups = _groups_of(source.data, left_out)
+            problems += [_problem(source, p, m) for p, m in check_references(rest)
+                         if not _mentions(m, left_out) and not any(f"group '{g}'" in m for g in groups)]
         raise ScenarioError(problems) from None
     problems = [_problem(source, p, m) for p, m in check_references(scenario)]
     if problems:
@@ -219,6 +237,16 @@ def _without_bad_parts(data: dict, errors: list) -> tuple[Scenario | None, set[s
         except ValidationError as exc:
             errors = exc.errors()
     return None, left_out
+
+
+def _groups_of(data: dict, names: set[str]) -> set[str]:
+    """The `group:` of each left-out option: the options left in such a group may now look alone, and an
+    error about that would be a knock-on of the first (e.g. of --set options.x.probability=1.5)."""
+    options = data.get("options")
+    if not isinstance(options, dict):
+        return set()
+    return {entry["group"] for name, entry in options.items()
+            if str(name) in names and isinstance(entry, dict) and isinstance(entry.get("group"), str)}
 
 
 def _mentions(message: str, names: set[str]) -> bool:
