@@ -1,4 +1,5 @@
-"""Results built in memory from real simulations, shaped like escalsim.store.Results, for tests and plot development."""
+"""Results built in memory from real simulations, shaped like escalsim's Results (results format 2), for tests and
+plot development."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ DPRK = SCENARIOS / "dprk_russia_2024.yaml"
 
 @dataclass
 class StandInResults:
-    """The fields of escalsim.store.Results that the plots read (used until store.py exists)."""
+    """The fields of escalsim.montecarlo.results.Results that the plots read (if that class cannot be used)."""
 
     directory: Path
     manifest: dict
@@ -37,22 +38,27 @@ def build_results(scenario: Path = MINIMAL, runs: int = 300, seed: int = 2024, t
     dtypes = records.column_names(model)
     cols = records.columns(model, recs)
     table = pd.DataFrame({k: pd.Series(cols[k], dtype=object if dtypes[k] == "str" else dtypes[k]) for k in dtypes})
-    grid = records.level_grid(model, recs, step)
-    levels = pd.DataFrame({"run": table["run"].to_numpy()})
-    levels = pd.concat([levels, pd.DataFrame(grid, columns=[f"d{j}" for j in range(grid.shape[1])])], axis=1)
+    grid = records.level_grid(model, recs, step)  # runs x tracks x days: one row per run and track, as stored
+    runs_n, tracks_n, days_n = grid.shape
+    levels = pd.DataFrame({"run": np.repeat(table["run"].to_numpy(), tracks_n),
+                           "track": np.tile([t.id for t in model.tracks], runs_n)})
+    levels = pd.concat([levels, pd.DataFrame(grid.reshape(runs_n * tracks_n, days_n),
+                                             columns=[f"d{j}" for j in range(days_n)])], axis=1)
     traces = pd.DataFrame(records.trace_rows(model, recs))
     manifest = records.describe(model) | {"seed": seed, "runs": runs, "version": escalsim.__version__,
                                           "grid_step": step, "trace_runs": min(trace_runs, runs)}
     fields = dict(directory=Path(directory or f"/nonexistent/{model.name}"), manifest=manifest, runs=table,
                   levels=levels, traces=traces)
     try:
-        from escalsim.montecarlo.store import Results  # the real class once store.py lands
+        from escalsim.montecarlo.results import Results
         return Results(**fields)
     except (ImportError, TypeError):  # not there yet, or it needs fields the plots do not read
         return StandInResults(**fields)
 
 
-def level_matrix(results) -> np.ndarray:
-    """The levels table as an int matrix (runs x grid days)."""
-    cols = sorted((c for c in results.levels.columns if c != "run"), key=lambda c: int(c[1:]))
-    return results.levels[cols].to_numpy()
+def level_matrix(results, track: str | None = None) -> np.ndarray:
+    """One track's rows of the levels table (None: the first track) as an int matrix (runs x grid days)."""
+    levels = results.levels
+    levels = levels[levels["track"] == (track or results.manifest["tracks"][0]["id"])]
+    cols = sorted((c for c in levels.columns if c not in ("run", "track")), key=lambda c: int(c[1:]))
+    return levels[cols].to_numpy()

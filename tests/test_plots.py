@@ -14,7 +14,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from results_factory import DPRK, MINIMAL, build_results, level_matrix  # noqa: E402
 
-from escalsim.outputs import plots, style, timeline  # noqa: E402
+from escalsim.outputs import drivers, plots, style, timeline  # noqa: E402
 from escalsim.outputs.labels import percent  # noqa: E402
 from escalsim.stats import wilson  # noqa: E402
 
@@ -178,7 +178,7 @@ def test_first_passage_curves_end_at_the_share_that_reached_each_rung(minimal):
     assert [line.get_gid() for line in lines] == ["rung:1", "rung:2"]  # rungs above the start only
     n = len(minimal.runs)
     for line, rung in zip(lines, ["crisis", "war"]):
-        first = minimal.runs[f"first_passage.{rung}"]
+        first = minimal.runs[f"at_or_above.{rung}"]
         y = line.get_ydata()
         assert y[-1] == pytest.approx(first.notna().sum() / n)
         assert np.all(np.diff(y) >= 0) and y[0] == 0
@@ -188,7 +188,7 @@ def test_first_passage_curves_end_at_the_share_that_reached_each_rung(minimal):
 
 def test_first_passage_bands_are_wilson_intervals(minimal):
     ax = plots.first_passage_curves(minimal)
-    reached = int(minimal.runs["first_passage.war"].notna().sum())
+    reached = int(minimal.runs["at_or_above.war"].notna().sum())
     _, low, high = wilson(reached, len(minimal.runs))
     band = ax.collections[1].get_paths()[0].vertices[:, 1]  # war's band, the second drawn
     assert band.min() == pytest.approx(0) and band.max() == pytest.approx(float(high))
@@ -198,8 +198,8 @@ def test_first_passage_bands_are_wilson_intervals(minimal):
 def test_a_rare_rung_rises_visibly_above_the_axis_floor(minimal):
     """Two runs in 301 at war (0.7%): on a linear axis up to the crisis's share it would be a flat line at 0."""
     runs = minimal.runs.copy()
-    at_war = np.flatnonzero(runs["first_passage.war"].notna().to_numpy())
-    runs.loc[at_war[2:], "first_passage.war"] = np.nan
+    at_war = np.flatnonzero(runs["at_or_above.war"].notna().to_numpy())
+    runs.loc[at_war[2:], "at_or_above.war"] = np.nan
     ax = plots.first_passage_curves(with_runs(minimal, runs))
     war = by_gid(ax, "rung:2")[0]
     end = ax.transLimits.transform((0, war.get_ydata()[-1]))[1]  # axes fraction: 0 is the floor, 1 the top
@@ -221,8 +221,8 @@ def test_max_rung_bars_sum_to_100_percent_and_match_the_runs(dprk):
     bars = by_gid(ax, "max_rung")
     widths = np.array([b.get_width() for b in bars])
     assert widths.sum() == pytest.approx(100)
-    start = dprk.manifest["start_level"]
-    expected = [100 * np.mean(dprk.runs["max_level"] == k) for k in range(start, len(dprk.manifest["rungs"]))]
+    start = dprk.manifest["tracks"][0]["start"]
+    expected = [100 * np.mean(dprk.runs["max.level"] == k) for k in range(start, len(dprk.manifest["rungs"]))]
     np.testing.assert_allclose(widths, expected)
     labels = [t.get_text().replace("\n", " ") for t in ax.get_yticklabels()]
     assert labels == dprk.manifest["rung_labels"][start:]
@@ -275,7 +275,7 @@ def test_unknown_variable_or_checkpoint_is_refused_with_the_choices(minimal):
 # --- drivers ---------------------------------------------------------------------------------------------
 def test_drivers_bars_are_cause_shares_of_the_runs_that_reached_each_rung(minimal):
     ax = plots.escalation_drivers(minimal)
-    causes = minimal.runs["first_cause.crisis"]
+    causes = minimal.runs["cause.crisis"]
     reached = causes[causes != ""]
     segments = {p.get_gid().split("|")[1]: p.get_width() for p in by_gid(ax, "rung:1|", ax.patches)}
     expected = {c: 100 * k / len(reached) for c, k in reached.value_counts().items()}
@@ -286,9 +286,9 @@ def test_drivers_bars_are_cause_shares_of_the_runs_that_reached_each_rung(minima
 
 def test_rare_causes_are_grouped_as_other(minimal):
     runs = minimal.runs.copy()
-    hit = np.flatnonzero(runs["first_cause.war"].to_numpy() != "")
+    hit = np.flatnonzero(runs["cause.war"].to_numpy() != "")
     rare = [f"Actor {i}: a rare move" for i in range(12)]
-    runs.loc[hit[:12], "first_cause.war"] = rare
+    runs.loc[hit[:12], "cause.war"] = rare
     ax = plots.escalation_drivers(with_runs(minimal, runs))
     segments = {p.get_gid().split("|")[1] for p in by_gid(ax, "rung:2|", ax.patches)}
     assert "other" in segments and not segments & set(rare)
@@ -300,12 +300,12 @@ def test_a_rare_rungs_main_cause_keeps_its_colour(minimal):
     """Ten common causes of the crisis fill the palette by their totals; war, reached in 7 runs, 6 of them by one
     cause, must still show that cause (it used to be grey 'other': 86% of the bar)."""
     runs = minimal.runs.copy()
-    crisis = np.flatnonzero(runs["first_passage.crisis"].notna().to_numpy())
-    runs.loc[crisis, "first_cause.crisis"] = [f"Actor {i % 10}: a common move" for i in range(len(crisis))]
-    war = np.flatnonzero(runs["first_passage.war"].notna().to_numpy())
+    crisis = np.flatnonzero(runs["entered.crisis"].notna().to_numpy())
+    runs.loc[crisis, "cause.crisis"] = [f"Actor {i % 10}: a common move" for i in range(len(crisis))]
+    war = np.flatnonzero(runs["entered.war"].notna().to_numpy())
     assert len(war) > 7
-    runs.loc[war[7:], ["first_passage.war", "first_cause.war"]] = [np.nan, ""]
-    runs.loc[war[:7], "first_cause.war"] = ["Z: the rare decider"] * 6 + ["background hazard"]
+    runs.loc[war[7:], ["at_or_above.war", "entered.war", "cause.war"]] = [np.nan, np.nan, ""]
+    runs.loc[war[:7], "cause.war"] = ["Z: the rare decider"] * 6 + ["background hazard"]
     ax = plots.escalation_drivers(with_runs(minimal, runs))
     segments = {p.get_gid().split("|")[1]: p.get_width() for p in by_gid(ax, "rung:2|", ax.patches)}
     assert max(segments, key=segments.get) == "Z: the rare decider"
@@ -314,24 +314,25 @@ def test_a_rare_rungs_main_cause_keeps_its_colour(minimal):
     assert "Z: the rare decider" in texts(ax) and "2.3% of runs (7)" in texts(ax)
 
 
-def test_drivers_count_every_run_at_or_above_the_rung(minimal):
-    """A run at or above a rung without a recorded cause still counts, as 'no cause recorded'."""
+def test_drivers_show_runs_that_jumped_past_a_rung_as_passed_over(minimal):
+    """A run at or above a rung that was never on it (a jump went past) counts, as passed over, never as a cause."""
     runs = minimal.runs.copy()
-    war = np.flatnonzero(runs["first_passage.war"].notna().to_numpy())
-    blank = war[: len(war) // 3]
-    runs.loc[blank, "first_cause.war"] = ""
+    crisis = np.flatnonzero(runs["at_or_above.crisis"].notna().to_numpy())
+    jumped = crisis[: len(crisis) // 3]
+    runs.loc[jumped, ["entered.crisis", "cause.crisis"]] = [np.nan, ""]
     ax = plots.escalation_drivers(with_runs(minimal, runs))
-    segments = {p.get_gid().split("|")[1]: p.get_width() for p in by_gid(ax, "rung:2|", ax.patches)}
-    assert segments["no cause recorded"] == pytest.approx(100 * len(blank) / len(war))
-    assert f"({len(war):,})" in texts(ax) and "or higher" in ax.get_title(loc="left")
+    segments = {p.get_gid().split("|")[1]: p.get_width() for p in by_gid(ax, "rung:1|", ax.patches)}
+    assert segments[drivers.PASSED] == pytest.approx(100 * len(jumped) / len(crisis))
+    assert sum(segments.values()) == pytest.approx(100) and "" not in segments
+    assert f"({len(crisis):,})" in texts(ax) and "passed over" in texts(ax).lower()
 
 
 def test_drivers_read_causes_stored_as_categories(minimal):
     """Parquet round trips turn string columns into pandas categories, with NaN for missing."""
     runs = minimal.runs.copy()
     for rung in ("crisis", "war"):
-        column = runs[f"first_cause.{rung}"]
-        runs[f"first_cause.{rung}"] = column.where(column != "").astype("category")
+        column = runs[f"cause.{rung}"]
+        runs[f"cause.{rung}"] = column.where(column != "").astype("category")
     ax = plots.escalation_drivers(with_runs(minimal, runs))
     total = sum(p.get_width() for p in by_gid(ax, "rung:1|", ax.patches))
     assert total == pytest.approx(100) and "" not in {p.get_gid().split("|")[1] for p in ax.patches if p.get_gid()}
@@ -407,11 +408,11 @@ def test_save_all_refuses_unknown_kinds_formats_and_runs_before_writing(minimal,
 
 
 def test_a_manifest_without_the_model_description_is_named(minimal, tmp_path):
-    manifest = {k: v for k, v in minimal.manifest.items() if k not in ("horizon_days", "start_level")}
+    manifest = {k: v for k, v in minimal.manifest.items() if k not in ("horizon_days", "tracks")}
     results = types.SimpleNamespace(**(vars(minimal) | {"manifest": manifest}))
-    with pytest.raises(ValueError, match="manifest lacks horizon_days, start_level"):
+    with pytest.raises(ValueError, match="manifest lacks horizon_days, tracks"):
         plots.fan_chart(results)
-    with pytest.raises(ValueError, match="manifest lacks horizon_days, start_level"):
+    with pytest.raises(ValueError, match="manifest lacks horizon_days, tracks"):
         plots.save_all(results, tmp_path / "out")
     assert not (tmp_path / "out").exists()
 

@@ -15,18 +15,18 @@ def rung_probabilities(runs: pd.DataFrame, manifest: dict) -> pd.DataFrame:
 
     'By a date' means the rung was reached on or before the end of that day (first passage), so the
     probability never falls over time even when the world later de-escalates. Takes the runs table (its
-    first_passage.* columns) and the manifest; returns one row per rung and mark (rung, label, by, day, runs,
-    hits, p, low, high). Raises KeyError if a column or manifest key is missing.
+    at_or_above.* columns) and the manifest; returns one row per rung and mark (track, rung, label, by, day,
+    runs, hits, p, low, high). Raises KeyError if a column or manifest key is missing.
     """
     n = len(runs)
     marks = [(c["name"], c["day"]) for c in manifest["checkpoints"]] + [("horizon", manifest["horizon_days"])]
     rows = []
-    for rung, label in zip(manifest["rungs"], manifest["rung_labels"]):
-        first = runs[f"first_passage.{rung}"].to_numpy()
+    for track, rung, label in _rungs(manifest):
+        first = runs[f"at_or_above.{rung}"].to_numpy()
         for name, day in marks:
             k = int(np.count_nonzero(first < day))
             p, lo, hi = wilson(k, n)
-            rows.append({"rung": rung, "label": label, "by": name, "day": day, "runs": n, "hits": k,
+            rows.append({"track": track, "rung": rung, "label": label, "by": name, "day": day, "runs": n, "hits": k,
                          "p": float(p), "low": float(lo), "high": float(hi)})
     return pd.DataFrame(rows)
 
@@ -34,16 +34,16 @@ def rung_probabilities(runs: pd.DataFrame, manifest: dict) -> pd.DataFrame:
 def first_passage_quantiles(runs: pd.DataFrame, manifest: dict) -> pd.DataFrame:
     """For each rung: P(at or above it by the horizon), and the 5/50/95% first-passage day among runs that got there.
 
-    Takes the runs table and the manifest; returns one row per rung (rung, label, p, low, high, q05, median, q95;
-    NaN days for a rung never reached). Raises KeyError if a column or manifest key is missing.
+    Takes the runs table and the manifest; returns one row per rung (track, rung, label, p, low, high, q05, median,
+    q95; NaN days for a rung never reached). Raises KeyError if a column or manifest key is missing.
     """
     rows = []
-    for rung, label in zip(manifest["rungs"], manifest["rung_labels"]):
-        first = runs[f"first_passage.{rung}"].to_numpy()
+    for track, rung, label in _rungs(manifest):
+        first = runs[f"at_or_above.{rung}"].to_numpy()
         reached = first[~np.isnan(first)]
         p, lo, hi = wilson(len(reached), len(first))
         q = np.quantile(reached, QUANTILES) if len(reached) else [np.nan] * len(QUANTILES)
-        rows.append({"rung": rung, "label": label, "p": float(p), "low": float(lo), "high": float(hi),
+        rows.append({"track": track, "rung": rung, "label": label, "p": float(p), "low": float(lo), "high": float(hi),
                      "q05": q[0], "median": q[1], "q95": q[2]})
     return pd.DataFrame(rows)
 
@@ -67,18 +67,27 @@ def variable_quantiles(runs: pd.DataFrame, manifest: dict, variables: list[str])
 
 
 def outcome_frequencies(runs: pd.DataFrame, manifest: dict) -> pd.DataFrame:
-    """How often each response option and treaty obligation fired, when (median day), and how many times.
+    """How often each response option and treaty obligation fired, when (median first day), and how many times.
 
-    Takes the runs table (fired.* and count.* columns) and the manifest; returns one row per outcome (outcome,
-    p, low, high, median_day, mean_count). Raises KeyError if a column or manifest key is missing.
+    Takes the runs table (event.* columns, and count.* of the options) and the manifest; returns one row per
+    outcome (outcome, p, low, high, median_day, mean_count: NaN for what has no count, an obligation, which
+    happens at most once). Raises KeyError if an event column or a manifest key is missing.
     """
     rows = []
     n = len(runs)
     for outcome in manifest["outcomes"]:
-        day = runs[f"fired.{outcome}"].to_numpy()
+        day = runs[f"event.{outcome}"].to_numpy()
         fired = day[~np.isnan(day)]
         p, lo, hi = wilson(len(fired), n)
+        count = runs.get(f"count.{outcome}")
         rows.append({"outcome": outcome, "p": float(p), "low": float(lo), "high": float(hi),
                      "median_day": float(np.median(fired)) if len(fired) else np.nan,
-                     "mean_count": float(runs[f"count.{outcome}"].mean())})
+                     "mean_count": float(count.mean()) if count is not None else np.nan})
     return pd.DataFrame(rows)
+
+
+def _rungs(manifest: dict):
+    """(track id, rung id, rung label) of every rung, track by track, lowest first."""
+    for track in manifest["tracks"]:
+        for rung, label in zip(track["rungs"], track["rung_labels"]):
+            yield track["id"], rung, label

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.ticker import PercentFormatter
 
-from escalsim.outputs.contract import level_grid
-from escalsim.outputs.labels import day_dates, wrap
+from escalsim.outputs.contract import check_results, level_grid, track_of
+from escalsim.outputs.labels import day_dates, scenario_title, track_prefix, wrap
 from escalsim.outputs.style import (
     BAND,
     INK,
@@ -27,14 +27,17 @@ from escalsim.outputs.style import (
 FAN_BANDS = ((0.025, 0.975, 0.16), (0.10, 0.90, 0.26), (0.25, 0.75, 0.40))  # quantiles and opacity
 
 
-def fan_chart(results, ax=None, samples: int = 5):
-    """The escalation level over time: median, 50/80/95% bands of the runs, and a few sample runs.
+def fan_chart(results, ax=None, samples: int = 5, track: str | None = None):
+    """The escalation level of a track over time: median, 50/80/95% bands of the runs, and a few sample runs.
 
-    Takes a results object, an optional Axes to draw on and how many sample runs to draw; returns the Axes.
-    Raises ValueError if the manifest lacks what figures read, or the results hold no runs or no level grid.
+    Takes a results object, an optional Axes to draw on, how many sample runs to draw and the track's id (None:
+    the first); returns the Axes. Raises ValueError if the manifest lacks what figures read, the track is
+    unknown, or the results hold no runs or no level grid.
     """
-    grid, days = level_grid(results)
+    check_results(results)  # before the grid, whose track the manifest names
+    grid, days = level_grid(results, track)
     m, _, ax = begin(results, ax)
+    t = track_of(m, track)
     for low_q, high_q, alpha in FAN_BANDS:
         low, high = np.quantile(grid, [low_q, high_q], axis=0)
         x, low, high = steps(m, days, low, high)
@@ -48,10 +51,11 @@ def fan_chart(results, ax=None, samples: int = 5):
                 label=f"{len(picks)} sample runs (offset slightly)" if j == 0 else "_sample")
     x, median = steps(m, days, np.median(grid, axis=0))
     ax.step(x, median, where="post", lw=3, color="#0b2540", label="median", gid="median")
-    rung_axis(ax, m, min(int(grid.min()), m["start_level"]), len(m["rungs"]) - 1)
+    rung_axis(ax, t, min(int(grid.min()), t["start"]), len(t["rungs"]) - 1)
     date_axis(ax, m)
     clean_axes(ax)
-    titles(ax, "Escalation over time", f"{wrap(m['title'], 100)}\nThe rung each run is on at the end of each day")
+    titles(ax, f"{track_prefix(m, t)}Escalation over time",
+           f"{wrap(scenario_title(m), 100)}\nThe rung each run is on at the end of each day")
     legend_below(ax)
     return ax
 
@@ -62,17 +66,21 @@ def _sample_runs(n: int, samples: int) -> list[int]:
     return sorted(np.random.default_rng(n).choice(n, samples, replace=False).tolist()) if samples else []
 
 
-def ladder_probabilities(results, ax=None, style: str = "area"):
-    """P(on each rung or higher) by date; 'area' stacks the rungs (top edges = at or above), 'lines' draws them.
+def ladder_probabilities(results, ax=None, style: str = "area", track: str | None = None):
+    """P(on each rung of a track or higher) by date; 'area' stacks the rungs (top edges = at or above), 'lines'
+    draws them.
 
-    Takes a results object, an optional Axes and the style; returns the Axes. Raises ValueError for another
-    style, a manifest that lacks what figures read, or results without runs or a level grid.
+    Takes a results object, an optional Axes, the style and the track's id (None: the first); returns the Axes.
+    Raises ValueError for another style, an unknown track, a manifest that lacks what figures read, or results
+    without runs or a level grid.
     """
     if style not in ("area", "lines"):
         raise ValueError(f"style must be 'area' or 'lines', not {style!r}")
-    grid, days = level_grid(results)
+    check_results(results)  # before the grid, whose track the manifest names
+    grid, days = level_grid(results, track)
     m, _, ax = begin(results, ax)
-    colours, labels = rung_colours(m), m["rung_labels"]
+    t = track_of(m, track)
+    colours, labels = rung_colours(t), t["rung_labels"]
     above = [np.mean(grid >= k, axis=0) for k in range(len(labels))] + [np.zeros(grid.shape[1])]
     for k in range(len(labels)):
         if not (above[k] - above[k + 1]).any() or (style == "lines" and k == 0):
@@ -89,7 +97,8 @@ def ladder_probabilities(results, ax=None, style: str = "area"):
     date_axis(ax, m)
     clean_axes(ax)
     what = "each band's top edge is the share on that rung or higher" if style == "area" else "lines by rung"
-    titles(ax, "Where the runs stand on the ladder", f"Share of runs on each rung at the end of each day ({what})")
+    titles(ax, f"{track_prefix(m, t)}Where the runs stand on the ladder",
+           f"Share of runs on each rung at the end of each day ({what})")
     handles, names = ax.get_legend_handles_labels()
     ax.legend(handles[::-1] if style == "lines" else handles, names[::-1] if style == "lines" else names,
               loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=NOTE + 1, frameon=False,

@@ -82,11 +82,23 @@ def end_label(manifest: dict, day: float) -> str:
 
 
 # --- names from the manifest -----------------------------------------------------------------------------
+def scenario_title(manifest: dict) -> str:
+    """The scenario's title, or its name when the file gives no title; raises KeyError without 'scenario'."""
+    return manifest.get("title") or manifest["scenario"]
+
+
 def variable_label(manifest: dict, variable: str, unit: bool = False) -> str:
     """A variable's label from the manifest (its id if it has none), with its unit in brackets if `unit` and known."""
     label = manifest.get("labels", {}).get(variable, variable)
     known = manifest.get("units", {}).get(variable) if unit else None
     return f"{label} ({known})" if known else label
+
+
+def track_prefix(manifest: dict, track: dict) -> str:
+    """'' when the results hold one track, else the track's label (its id if none) and ': ', to name it in titles."""
+    if len(manifest.get("tracks", [])) <= 1:
+        return ""
+    return f"{track.get('label') or track['id']}: "
 
 
 def checkpoint_day(manifest: dict, at: str | None) -> float:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.ticker import FuncFormatter, LogLocator, PercentFormatter
 
-from escalsim.outputs.labels import day_dates, end_label, percent, percent_range, wrap
+from escalsim.outputs.contract import above_start, track_of
+from escalsim.outputs.labels import day_dates, end_label, percent, percent_range, track_prefix, wrap
 from escalsim.outputs.style import (
     INK,
     LABEL,
@@ -23,22 +24,22 @@ from escalsim.stats import wilson
 RARE = 0.05  # a rung reached by less than this share of the most-reached rung's runs would be a flat line at 0
 
 
-def first_passage_curves(results, ax=None, scale: str = "auto"):
-    """For each rung above the start: the share of runs that have been on it or higher by each date, with 95% Wilson
-    bands, censored at the horizon.
+def first_passage_curves(results, ax=None, scale: str = "auto", track: str | None = None):
+    """For each rung of a track above its start: the share of runs whose track has been on it or higher by each
+    date, with 95% Wilson bands, censored at the horizon.
 
     `scale` is 'linear', 'log' (rare rungs readable: the axis runs from below one run in n to 100%) or 'auto':
-    log when some rung reached by any run would otherwise rise less than RARE of the axis. Takes a results object
-    and an optional Axes; returns the Axes. Raises ValueError for another scale, a manifest that lacks what
-    figures read or results without runs.
+    log when some rung reached by any run would otherwise rise less than RARE of the axis. Takes a results object,
+    an optional Axes, the scale and the track's id (None: the first); returns the Axes. Raises ValueError for
+    another scale, an unknown track, a manifest that lacks what figures read or results without runs.
     """
     if scale not in ("auto", "linear", "log"):
         raise ValueError(f"scale must be 'auto', 'linear' or 'log', not {scale!r}")
     m, n, ax = begin(results, ax)
-    colours, horizon = rung_colours(m), m["horizon_days"]
-    ks = range(m["start_level"] + 1, len(m["rungs"]))
-    reached = {k: _reached(results.runs[f"first_passage.{m['rungs'][k]}"]) for k in ks}
-    log = scale == "log" or (scale == "auto" and log_scale(results))
+    t = track_of(m, track)
+    colours, horizon, ks = rung_colours(t), m["horizon_days"], above_start(t)
+    reached = {k: _reached(results.runs[f"at_or_above.{t['rungs'][k]}"]) for k in ks}
+    log = scale == "log" or (scale == "auto" and log_scale(results, track))
     top = 0.05
     for k in ks:
         days = np.concatenate([[0.0], reached[k], [horizon]])
@@ -48,14 +49,14 @@ def first_passage_curves(results, ax=None, scale: str = "auto"):
         ax.fill_between(x, low, high, where=shown, step="post", color=colours[k], alpha=0.2, lw=0)
         _, lo_end, hi_end = wilson(len(reached[k]), n)
         ax.step(x, p, where="post", color=colours[k], lw=2.4, gid=f"rung:{k}",
-                label=f"{wrap(m['rung_labels'][k], 30)}\n{percent(p[-1])} ({percent_range(lo_end, hi_end)})")
+                label=f"{wrap(t['rung_labels'][k], 30)}\n{percent(p[-1])} ({percent_range(lo_end, hi_end)})")
         top = max(top, float(high.max()))
     floor = _share_axis(ax, n, top, log)
     date_axis(ax, m)
     clean_axes(ax)
     note = (f"\nLog scale, so that rare rungs show: the bottom edge ({percent(floor)}) is below one run in {n:,}."
             if log else "")
-    titles(ax, "How soon the world reaches each rung or a higher one",
+    titles(ax, f"{track_prefix(m, t)}How soon the world reaches each rung or a higher one",
            "Share of runs that have been on the rung or higher by each date; shaded: 95% Wilson interval.\n"
            f"Censored at the horizon ({end_label(m, horizon)}): a run not there by then counts as never there.{note}")
     handles, names = ax.get_legend_handles_labels()
@@ -65,14 +66,16 @@ def first_passage_curves(results, ax=None, scale: str = "auto"):
     return ax
 
 
-def log_scale(results) -> bool:
-    """Whether `first_passage_curves` draws a log scale by itself: some rung above the start was reached by some
-    run, but by less than RARE of the share of the most-reached rung (on a linear axis, a flat line at 0).
+def log_scale(results, track: str | None = None) -> bool:
+    """Whether `first_passage_curves` draws a log scale by itself: some rung of the track (None: the first) above
+    its start was reached by some run, but by less than RARE of the share of the most-reached rung (on a linear
+    axis, a flat line at 0).
 
-    Takes a results object; raises KeyError if a first_passage column or manifest key is missing.
+    Takes a results object and a track id; raises ValueError for an unknown track, KeyError if an at_or_above
+    column is missing.
     """
-    m = results.manifest
-    ends = [results.runs[f"first_passage.{rung}"].notna().mean() for rung in m["rungs"][m["start_level"] + 1:]]
+    t = track_of(results.manifest, track)
+    ends = [results.runs[f"at_or_above.{t['rungs'][k]}"].notna().mean() for k in above_start(t)]
     return any(0 < e < RARE * max(ends) for e in ends)
 
 
@@ -98,28 +101,30 @@ def _share_axis(ax, n: int, top: float, log: bool) -> float:
     return float(floor)
 
 
-def max_rung_histogram(results, ax=None):
-    """How far up the ladder the runs got: the share of runs whose highest rung is each rung, with 95% CIs.
+def max_rung_histogram(results, ax=None, track: str | None = None):
+    """How far up a track's ladder the runs got: the share of runs whose highest rung is each rung, with 95% CIs.
 
-    Takes a results object and an optional Axes; returns the Axes. Raises ValueError if the manifest lacks
-    what figures read or the results hold no runs.
+    Takes a results object, an optional Axes and the track's id (None: the first); returns the Axes. Raises
+    ValueError for an unknown track, a manifest that lacks what figures read or results without runs.
     """
     m, n, ax = begin(results, ax)
-    ks = np.arange(min(m["start_level"], int(results.runs["max_level"].min())), len(m["rungs"]))
-    counts = np.array([np.count_nonzero(results.runs["max_level"].to_numpy() == k) for k in ks])
+    t = track_of(m, track)
+    highest = results.runs[f"max.{t['id']}"].to_numpy()
+    ks = np.arange(min(t["start"], int(highest.min())), len(t["rungs"]))
+    counts = np.array([np.count_nonzero(highest == k) for k in ks])
     p, low, high = wilson(counts, n)
-    colours = rung_colours(m)
+    colours = rung_colours(t)
     ax.barh(ks, 100 * p, height=0.7, color=[colours[k] for k in ks], edgecolor="none", gid="max_rung")
     ax.errorbar(100 * p, ks, xerr=100 * np.clip([p - low, high - p], 0, None), fmt="none", ecolor="#333333",
                 elinewidth=1.2, capsize=4)
     for k, share, hi, count in zip(ks, p, high, counts):
         ax.text(100 * hi + 1, k, f"{percent(share)}  ({count:,})", va="center", fontsize=TICK, color=INK)
-    rung_axis(ax, m, int(ks[0]), int(ks[-1]))
+    rung_axis(ax, t, int(ks[0]), int(ks[-1]))
     ax.set_ylabel("Highest rung reached", fontsize=LABEL, color=INK)
     ax.set_xlim(0, min(100.0, 100 * float(high.max())) * 1.22 + 1)
     ax.xaxis.set_major_formatter(PercentFormatter(100))
     ax.set_xlabel("Share of runs (bars sum to 100%; whiskers: 95% Wilson interval)", fontsize=LABEL, color=INK)
     clean_axes(ax, grid_axis="x")
-    titles(ax, "How far up the ladder the runs went",
+    titles(ax, f"{track_prefix(m, t)}How far up the ladder the runs went",
            f"Highest rung reached by {end_label(m, m['horizon_days'])}, out of {n:,} runs (run count in brackets)")
     return ax

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from escalsim.outputs.contract import CONTRACT, check_results, key_variables
 from escalsim.outputs.drivers import escalation_drivers
 from escalsim.outputs.fan import fan_chart, ladder_probabilities
-from escalsim.outputs.labels import capitalised, end_label, moment_label, variable_label
+from escalsim.outputs.labels import capitalised, end_label, moment_label, track_prefix, variable_label
 from escalsim.outputs.passage import first_passage_curves, log_scale, max_rung_histogram
 from escalsim.outputs.style import DPI, FIGSIZE, OKABE_ITO, footer, new_figure, rung_colours
 from escalsim.outputs.timeline import check_traced, run_timeline, traced_runs
@@ -105,23 +105,33 @@ def drawings(results, kinds: Iterable[str] | None = None, run: int | None = None
             found.append(Drawing(f"timeline_run{run}", _timeline_caption(run),
                                  lambda ax, run=run: run_timeline(results, run, ax=ax)))
         else:
-            found.append(Drawing(kind, CAPTIONS[kind](results), lambda ax, fn=PLOTS[kind]: fn(results, ax=ax)))
+            found += _track_drawings(results, kind)
     return found
 
 
-CAPTIONS = {
-    "fan": lambda r: ("Escalation over time: the median rung, the bands holding the middle 50%, 80% and 95% of "
+def _track_drawings(results, kind: str) -> list[Drawing]:
+    """One drawing of a kind drawn by track: stem `kind` for results of one track, `kind_<track>` for each of
+    several tracks (the caption then starts with the track's label)."""
+    m = results.manifest
+    if len(m["tracks"]) == 1:
+        return [Drawing(kind, CAPTIONS[kind](results, None), lambda ax, fn=PLOTS[kind]: fn(results, ax=ax))]
+    return [Drawing(f"{kind}_{t['id']}", track_prefix(m, t) + CAPTIONS[kind](results, t["id"]),
+                    lambda ax, fn=PLOTS[kind], track=t["id"]: fn(results, ax=ax, track=track)) for t in m["tracks"]]
+
+
+CAPTIONS = {  # (results, track id or None) -> the caption of a figure drawn by track
+    "fan": lambda r, t: ("Escalation over time: the median rung, the bands holding the middle 50%, 80% and 95% of "
                       "the runs at the end of each day, and a few sample runs."),
-    "ladder": lambda r: ("Share of runs on each rung at the end of each day; each band's top edge is the share of "
+    "ladder": lambda r, t: ("Share of runs on each rung at the end of each day; each band's top edge is the share of "
                          "runs on that rung or a higher one."),
-    "first_passage": lambda r: ("Share of runs that have been on each rung or a higher one by each date, with 95% "
-                                "Wilson bands, censored at the horizon"
-                                + (" (log scale, so that rare rungs show)." if log_scale(r) else ".")),
-    "max_rung": lambda r: (f"The highest rung each run reached by the horizon (the end of "
-                           f"{end_label(r.manifest, r.manifest['horizon_days'])}), as shares of the runs, with 95% "
-                           "Wilson intervals."),
-    "drivers": lambda r: ("What first took the world to each rung or a higher one, as shares of the runs that got "
-                          "there."),
+    "first_passage": lambda r, t: ("Share of runs that have been on each rung or a higher one by each date, with 95% "
+                                   "Wilson bands, censored at the horizon"
+                                   + (" (log scale, so that rare rungs show)." if log_scale(r, t) else ".")),
+    "max_rung": lambda r, t: (f"The highest rung each run reached by the horizon (the end of "
+                              f"{end_label(r.manifest, r.manifest['horizon_days'])}), as shares of the runs, with "
+                              "95% Wilson intervals."),
+    "drivers": lambda r, t: ("What first put the world on each rung, among the runs that were on it or a higher one; "
+                             "runs in which a jump went past the rung are shown as passed over."),
 }
 
 

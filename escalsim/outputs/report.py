@@ -10,7 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from escalsim.outputs import analysis, plots
-from escalsim.outputs.labels import date_label, end_label, percent, percent_range
+from escalsim.outputs.contract import shown_rungs
+from escalsim.outputs.labels import date_label, end_label, percent, percent_range, scenario_title
 from escalsim.outputs.tables import key_variable_rows
 
 CSS = """
@@ -48,11 +49,13 @@ def _svg(fig) -> str:
 
 
 def _probabilities(runs: pd.DataFrame, m: dict) -> str:
-    fp = analysis.first_passage_quantiles(runs, m)
-    rows = [[_e(r.label), _pct(r.p, r.low, r.high), _e(date_label(m, r.median)),
-             _e(f"{date_label(m, r.q05)} – {date_label(m, r.q95)}")] for r in fp.itertuples()
-            if m["rungs"].index(r.rung) > m["start_level"]]
-    return _table(["rung", "at or above it by the horizon (95% CI)", "median first day", "5–95% range"], rows)
+    """Each rung above its track's start: P(at or above it by the horizon), and when it was first reached."""
+    fp = analysis.first_passage_quantiles(runs, m).set_index("rung")
+    rows = [[_e(label), _pct(*fp.loc[r, ["p", "low", "high"]]), _e(date_label(m, fp.loc[r, "median"])),
+             _e(f"{date_label(m, fp.loc[r, 'q05'])} – {date_label(m, fp.loc[r, 'q95'])}")]
+            for r, label in shown_rungs(m)]
+    return _table(["rung", "at or above it by the horizon (95% CI)", "first day at or above: median", "5–95% range"],
+                  rows)
 
 
 def _outcomes(runs: pd.DataFrame, m: dict) -> str:
@@ -127,7 +130,7 @@ def render(results) -> str:
     """
     m, runs = results.manifest, results.runs
     figures = _figures(results)
-    title = m.get("title") or m["scenario"]
+    title = scenario_title(m)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{_e(title)} — escalsim report</title><style>{CSS}</style></head>

@@ -31,11 +31,12 @@ KIND_NAMES = {"decision": "decision", "obligation": "treaty obligation", "treaty
 TIMELINE_KINDS = tuple(KIND_COLOURS)
 
 
-def rung_colours(manifest: dict) -> list:
-    """One colour per rung of the manifest's ladder, the same in every figure: a sequential colour-blind-safe map,
-    darker = higher. Returns RGBA tuples, lowest rung first; raises KeyError without 'rungs'."""
+def rung_colours(ladder: dict) -> list:
+    """One colour per rung of a ladder (a track of the manifest, or a manifest of one track), the same in every
+    figure: a sequential colour-blind-safe map, darker = higher. Returns RGBA tuples, lowest rung first; raises
+    KeyError without 'rungs'."""
     cmap = matplotlib.colormaps[RUNG_MAP]
-    return [cmap(x) for x in np.linspace(*RUNG_RANGE, len(manifest["rungs"]))]
+    return [cmap(x) for x in np.linspace(*RUNG_RANGE, len(ladder["rungs"]))]
 
 
 def axes_for(ax, results):
@@ -140,9 +141,10 @@ def date_axis(ax, manifest: dict) -> None:
     ax.set_xlabel("Date", fontsize=LABEL, color=INK)
 
 
-def rung_axis(ax, manifest: dict, lo: int, hi: int) -> None:
-    """A y-axis of rungs `lo` to `hi` (indices into the ladder), each tick named by its label."""
-    labels = manifest["rung_labels"]
+def rung_axis(ax, ladder: dict, lo: int, hi: int) -> None:
+    """A y-axis of rungs `lo` to `hi` (indices into the ladder: a track of the manifest), each tick named by its
+    label."""
+    labels = ladder["rung_labels"]
     ax.set_yticks(range(lo, hi + 1), [wrap(labels[k], 26) for k in range(lo, hi + 1)])
     ax.set_ylim(lo - 0.5, hi + 0.5)
     ax.set_ylabel("Escalation rung", fontsize=LABEL, color=INK)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 
 from escalsim.outputs import analysis
-from escalsim.outputs.contract import key_variables
+from escalsim.outputs.contract import key_variables, shown_rungs
 from escalsim.outputs.labels import date_label, end_label, percent
 
 
@@ -56,28 +57,25 @@ def summary(runs: pd.DataFrame, manifest: dict) -> Iterator[str]:
 
 
 def _rung_lines(runs: pd.DataFrame, manifest: dict) -> Iterator[str]:
-    above = manifest["rungs"][manifest["start_level"] + 1:]
-    labels = dict(zip(manifest["rungs"], manifest["rung_labels"]))
     probs = analysis.rung_probabilities(runs, manifest)
     marks = shown_marks(manifest)
-    yield (f"Probability (%) of having reached each rung by each date ({len(runs):,} runs; "
+    yield (f"Probability (%) of having reached each rung (or a higher one) by each date ({len(runs):,} runs; "
            "± is the half-width of the 95% Wilson interval)")
     rows = []
-    for r in above:
+    for r, label in shown_rungs(manifest):
         sel = probs[probs["rung"] == r].set_index("by")
-        rows.append([labels[r]] + [_pct(*sel.loc[by, ["p", "low", "high"]]) for by, _ in marks])
+        rows.append([label] + [_pct(*sel.loc[by, ["p", "low", "high"]]) for by, _ in marks])
     yield from _table(["rung"] + [end_label(manifest, day) for _, day in marks], rows)
     if len(marks) < len(manifest["checkpoints"]) + 1:
         yield "(every checkpoint, with both interval bounds: summary_rungs.csv)"
 
 
 def _first_passage_lines(runs: pd.DataFrame, manifest: dict) -> Iterator[str]:
-    above = manifest["rungs"][manifest["start_level"] + 1:]
-    labels = dict(zip(manifest["rungs"], manifest["rung_labels"]))
-    yield "First-passage day of each rung, among runs that reached it (censored at the horizon)"
+    yield "First day on each rung or a higher one, among the runs that got there (censored at the horizon)"
     fp = analysis.first_passage_quantiles(runs, manifest).set_index("rung")
-    rows = [[labels[r], _pct(*fp.loc[r, ["p", "low", "high"]]), date_label(manifest, fp.loc[r, "median"]),
-             f"{date_label(manifest, fp.loc[r, 'q05'])} .. {date_label(manifest, fp.loc[r, 'q95'])}"] for r in above]
+    rows = [[label, _pct(*fp.loc[r, ["p", "low", "high"]]), date_label(manifest, fp.loc[r, "median"]),
+             f"{date_label(manifest, fp.loc[r, 'q05'])} .. {date_label(manifest, fp.loc[r, 'q95'])}"]
+            for r, label in shown_rungs(manifest)]
     yield from _table(["rung", "reached %", "median date", "5%-95% range"], rows)
 
 
@@ -104,8 +102,8 @@ def key_variable_rows(runs: pd.DataFrame, manifest: dict) -> tuple[list[str], li
 def _outcome_lines(runs: pd.DataFrame, manifest: dict) -> Iterator[str]:
     yield "Response options and treaty obligations: how often they fired (%), and when"
     of = analysis.outcome_frequencies(runs, manifest)
-    rows = [[o.outcome, _pct(o.p, o.low, o.high), date_label(manifest, o.median_day), f"{o.mean_count:.2f}"]
-            for o in of.itertuples()]
+    rows = [[o.outcome, _pct(o.p, o.low, o.high), date_label(manifest, o.median_day),
+             "-" if math.isnan(o.mean_count) else f"{o.mean_count:.2f}"] for o in of.itertuples()]
     yield from _table(["option / obligation", "fired %", "median date", "mean times"], rows)
 
 
@@ -150,8 +148,9 @@ def _variable_frame(directory: Path, manifest: dict, variable: str) -> pd.DataFr
 def summary_frame(directory: Path, manifest: dict) -> pd.DataFrame:
     """The columns of DIRECTORY/runs.parquet that the printed summary needs, as a DataFrame (not every variable:
     memory stays modest for a million runs). Raises OSError or an Arrow error if the file cannot be read."""
-    cols = ["run"] + [f"first_passage.{r}" for r in manifest["rungs"]]
-    cols += [f"fired.{o}" for o in manifest["outcomes"]] + [f"count.{o}" for o in manifest["outcomes"]]
+    options = set(manifest.get("options", []))
+    cols = ["run"] + [f"at_or_above.{r}" for r in manifest["rungs"]] + [f"event.{o}" for o in manifest["outcomes"]]
+    cols += [f"count.{o}" for o in manifest["outcomes"] if o in options]
     for v in key_variables(manifest):
         cols += _variable_columns(manifest, v)
     return pd.read_parquet(Path(directory) / "runs.parquet", columns=cols)

@@ -9,8 +9,8 @@ import matplotlib.dates as mdates
 import matplotlib.patches
 import numpy as np
 
-from escalsim.outputs.contract import level_grid
-from escalsim.outputs.labels import day_date, day_dates, wrap
+from escalsim.outputs.contract import check_results, level_grid, track_levels, track_of
+from escalsim.outputs.labels import day_date, day_dates, scenario_title, track_prefix, wrap
 from escalsim.outputs.style import (
     INK,
     KIND_COLOURS,
@@ -36,27 +36,30 @@ PRIORITY = {"treaty": 0, "decision": 1, "obligation": 2, "injection": 3, "ladder
 LABEL_FITS = ((10.5, 100), (10.5, 80), (10.5, 64), (10, 54), (9, 46), (8.5, 40))  # (points, characters) to try
 
 
-def run_timeline(results, run: int, ax=None):
-    """One traced run for a briefing: its rung as a step line, and its key events as dated labels below.
+def run_timeline(results, run: int, ax=None, track: str | None = None):
+    """One traced run for a briefing: a track's rung as a step line, and the run's key events as dated labels below.
 
-    Takes a results object, the run's index and an optional Axes; returns the Axes. Raises ValueError if the run
-    is not held or has no stored trace, the manifest lacks what figures read, or there is no level grid.
+    Takes a results object, the run's index, an optional Axes and the track's id (None: the first); returns the
+    Axes. Raises ValueError if the run is not held or has no stored trace, the track is unknown, the manifest
+    lacks what figures read, or there is no level grid.
     """
+    check_results(results)
     items, treaty = _key_events(results, run)
-    grid, days = level_grid(results)
+    grid, days = level_grid(results, track)
     m, _, ax = begin(results, ax)
-    row = int(np.flatnonzero(results.levels["run"].to_numpy() == run)[0])
+    t = track_of(m, track)
+    row = int(np.flatnonzero(track_levels(results, track)["run"].to_numpy() == run)[0])
     x, y = steps(m, days, grid[row])
     ax.step(x, y, where="post", color=INK, lw=2.6, gid="level")
-    lo = min(int(grid[row].min()), m["start_level"])
-    hi = min(len(m["rungs"]) - 1, int(grid[row].max()) + 1)
-    rung_axis(ax, m, lo, hi)
+    lo = min(int(grid[row].min()), t["start"])
+    hi = min(len(t["rungs"]) - 1, int(grid[row].max()) + 1)
+    rung_axis(ax, t, lo, hi)
     ax.set_ylabel("")
     date_axis(ax, m)
     clean_axes(ax)
-    final, top = m["rung_labels"][int(grid[row][-1])], m["rung_labels"][int(grid[row].max())]
-    reach = f"Highest rung: {top}" + ("" if final == top else f"; at the horizon: {final}")
-    subtitle = f"{wrap(m['title'], 110)}\n{reach}"
+    final, top = t["rung_labels"][int(grid[row][-1])], t["rung_labels"][int(grid[row].max())]
+    reach = f"{track_prefix(m, t)}Highest rung: {top}" + ("" if final == top else f"; at the horizon: {final}")
+    subtitle = f"{wrap(scenario_title(m), 110)}\n{reach}"
     titles(ax, f"One simulated course of events (run {run})", subtitle)
     _kind_legend(ax, items, treaty)
     hidden = _place_labels(ax, m, items, lo, hi)
