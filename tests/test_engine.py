@@ -229,7 +229,7 @@ def test_injection_forces_an_option(tmp_path):
     model = _option_world(tmp_path, {"when": "x > 100", "probability": 0.0, "effects": [{"ladder": "high"}]})
     r = simulate(model, 1, injections=[Injection(day=42, option="go")], trace=True)
     assert fired_day(model, r, 0) == 42 and r.max_levels[0] == 2 and r.entered_cause[2].startswith("A: go")
-    with pytest.raises(InjectionError, match="unknown option 'nope'"):
+    with pytest.raises(InjectionError, match="unknown option or obligation 'nope'"):
         simulate(model, 1, injections=[Injection(day=1, option="nope")])
     with pytest.raises(InjectionError, match="outside the run"):
         simulate(model, 1, injections=[Injection(day=500, option="go")])

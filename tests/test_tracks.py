@@ -104,3 +104,93 @@ def test_date_and_before_mistakes(tmp_path, when, message):
         load_scenario(write(tmp_path, {"options": {
             "first": {"actor": "a", "label": "first", "when": "day > 1", "probability": 1},
             "go": {"actor": "a", "label": "go", "when": when, "probability": 1}}}))
+
+
+# --- effects on deployments, decisions and obligations ----------------------------------------------------------
+
+def _combat_world(tmp_path, effects, **extra):
+    """1000 troops arrive on day 0, train 10 days, then fight (attrition 1%/day in weekly steps); an option on
+    day 30 applies `effects`."""
+    return model_of(tmp_path, {
+        "checkpoints": {"d29": 29, "d60": 60},
+        "variables": {"troops": {"initial": 0}, "training": {"initial": 0}, "fighting": {"initial": 0},
+                      "dead": {"initial": 0}},
+        "deployments": {"dep": {"from": "a", "to": "b", "total": "troops", "schedule": [{"when": 0, "size": 1000}],
+                                "stages": [{"name": "training", "days": 10, "variable": "training"},
+                                           {"name": "combat", "variable": "fighting"}],
+                                "attrition": {"rate_per_day": 0.01, "variable": "dead"}}},
+        "options": {"go": {"actor": "a", "label": "go", "when": "day >= 30", "probability": 1, "effects": effects}},
+        **extra})
+
+
+def _at(model, record, checkpoint: int, name: str) -> float:
+    return record.checkpoints[checkpoint][model.readable.index(name)]
+
+
+def test_withdraw_out_of_the_country_and_back_to_an_earlier_stage(tmp_path):
+    model = _combat_world(tmp_path, [{"withdraw": {"deployment": "dep", "share": 0.5}}])
+    r = simulate(model, 3)
+    before = _at(model, r, 0, "fighting")
+    assert _at(model, r, 1, "troops") <= before - round(before * 0.5) + 0.0 and _at(model, r, 1, "troops") >= 0
+    assert _at(model, r, 1, "troops") == _at(model, r, 1, "fighting")  # the rest stays in combat
+    model = _combat_world(tmp_path, [{"withdraw": {"deployment": "dep", "to": "training"}}])
+    r = simulate(model, 3)
+    # all of them back in training on day 30, in combat again from day 40; the total never drops for it
+    assert _at(model, r, 1, "troops") == 1000 - _at(model, r, 1, "dead")
+
+
+def test_a_ceasefire_stops_losses_and_a_resumed_flow_sends_again(tmp_path):
+    model = _combat_world(tmp_path, [{"scale_attrition": {"deployment": "dep", "factor": 0}}])
+    for r in (simulate(model, seed) for seed in range(20)):
+        assert _at(model, r, 1, "dead") == _at(model, r, 0, "dead")  # no losses after day 30
+    model = model_of(tmp_path, {
+        "checkpoints": {"d19": 19, "d40": 40},
+        "variables": {"troops": {"initial": 0}},
+        "deployments": {"dep": {"from": "a", "to": "b", "total": "troops",
+                                "flow": {"batch_size": 100, "interval_days": 5}}},
+        "options": {"stop": {"actor": "a", "label": "stop", "when": "day >= 10", "probability": 1,
+                             "effects": [{"stop_flow": "dep"}, {"scale_flow": {"deployment": "dep", "factor": 3}}]},
+                    "again": {"actor": "a", "label": "again", "when": "day >= 20", "probability": 1,
+                              "effects": [{"resume_flow": "dep"}]}}})
+    r = simulate(model, 1)
+    assert _at(model, r, 0, "troops") == 200   # days 5 and 10 (the stop comes after the batch of day 10)
+    assert _at(model, r, 1, "troops") == 200 + 400  # days 25, 30, 35, 40: the rate before the stop, not x3
+
+
+def test_cancel_drops_a_pending_decision_and_obligations_can_be_suspended(tmp_path):
+    model = model_of(tmp_path, {
+        "treaties": {"pact": {"label": "Pact", "parties": ["a", "b"], "casus_foederis": "x > 0",
+                              "steps": [{"id": "signed", "date": "2024-06-19"}],
+                              "obligations": [{"party": "b", "label": "help", "compliance": 1, "delay_days": 5}]}},
+        "options": {
+            "slow": {"actor": "a", "label": "slow", "when": "day >= 1", "probability": 1, "delay_days": 20,
+                     "effects": [{"ladder": "high"}]},
+            "attack": {"actor": "a", "label": "attack", "when": "day >= 5", "probability": 1,
+                       "effects": [{"set": {"x": 1}}, {"cancel": ["slow"]}]},
+            "suspend": {"actor": "b", "label": "suspend", "when": "day >= 7", "probability": 1,
+                        "effects": [{"disable": ["pact.b"]}]}}})
+    r = simulate(model, 1, trace=True)
+    assert math.isnan(model.day_of_event(r, "slow")) and r.max_levels == (0,)
+    assert model.day_of_event(r, "pact.casus_foederis") == 5 and math.isnan(model.day_of_event(r, "pact.b"))
+    assert any("suspended: help" in e.text for e in r.trace)
+
+
+def test_an_injected_obligation_is_honoured_on_its_day(tmp_path):
+    from escalsim.scenario.schema import Injection
+
+    model = model_of(tmp_path, {"treaties": {"pact": {
+        "label": "Pact", "parties": ["a", "b"], "casus_foederis": "x > 0", "steps": [{"id": "signed", "date": "2025-01-01"}],
+        "obligations": [{"party": "b", "label": "help", "compliance": 0, "effects": [{"ladder": "mid"}]}]}}})
+    r = simulate(model, 1, injections=[Injection(day=12, option="pact.b")])
+    assert model.day_of_event(r, "pact.b") == 12 and r.entered_cause[model.rungs.index("mid")] == "B: help"
+
+
+@pytest.mark.parametrize(("effects", "message"), [
+    ([{"set": {"troops": 5}}], "'troops' is kept by deployment 'dep'"),
+    ([{"withdraw": {"deployment": "dep", "to": "combat"}}], "unknown earlier stage 'combat'"),
+    ([{"scale_attrition": {"deployment": "nope", "factor": 0}}], "unknown deployment with attrition 'nope'"),
+    ([{"cancel": ["goo"]}], "did you mean 'go'"),
+])
+def test_deployment_effect_mistakes(tmp_path, effects, message):
+    with pytest.raises(ScenarioError, match=message):
+        _combat_world(tmp_path, effects)

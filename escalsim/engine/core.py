@@ -177,12 +177,16 @@ def _set_initial(w: World, model: Model) -> None:
 
 def _inject(w: World, model: Model, injections: Sequence[Injection]) -> None:
     for inj in injections:
-        if inj.option not in w.options:
-            raise InjectionError(f"injection names unknown option '{inj.option}'")
+        if inj.option not in w.options and inj.option not in w.obligations:
+            raise InjectionError(f"injection names unknown option or obligation '{inj.option}'")
         if not 0 <= inj.day < model.horizon:
             raise InjectionError(f"injection day {inj.day:g} is outside the run (0 to {model.horizon:g})")
-        option = w.options[inj.option]
-        w.at(inj.day, option.force, f"injected decision for day {inj.day:g}")
+        cause = f"injected decision for day {inj.day:g}"
+        if inj.option in w.options:
+            w.at(inj.day, w.options[inj.option].force, cause)
+        else:
+            treaty, i = w.obligations[inj.option]
+            w.at(inj.day, treaty.force, i, cause)
 
 
 def _reader(model: Model) -> Callable[[dict], tuple[float, ...]]:

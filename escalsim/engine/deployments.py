@@ -81,6 +81,8 @@ class Deployment:
         self.in_stage = [0] * len(plan.stages)
         self.sent = 0
         self.factor = 1.0
+        self.factor_before_stop = 1.0
+        self.attrition_factor = 1.0
         self.flow_token = 0
         self.attrition_running = False
 
@@ -118,10 +120,53 @@ class Deployment:
         self._next_batch(token)
 
     def scale(self, factor: float, cause: str) -> None:
-        """Multiply the batch rate (0 stops the flow); the clock to the next batch restarts now."""
-        self.factor = 0.0 if factor == 0 else self.factor * factor
+        """Multiply the batch rate (0 stops the flow); the clock to the next batch restarts now. A stopped flow
+        stays stopped (resume it first)."""
+        if self.factor == 0:
+            self.world.note(DEPLOYMENT, self.plan.title, f"flow stopped: rate x{factor:.3g} has no effect", cause)
+            return
+        if factor == 0:
+            self.factor_before_stop, self.factor = self.factor, 0.0
+        else:
+            self.factor *= factor
         self.flow_token += 1
         self._next_batch(self.flow_token)
+
+    def resume(self, cause: str) -> None:
+        """A stopped flow sends batches again at its rate before it stopped; the clock restarts now."""
+        if self.factor != 0:
+            return
+        self.factor = self.factor_before_stop
+        self.flow_token += 1
+        self._next_batch(self.flow_token)
+
+    def withdraw(self, share: float, to: int | None, cause: str) -> int:
+        """Take round(share x the forces in the last stage) out of it: out of the country (the total falls), or
+        back to stage `to`, which they go through again. Returns how many."""
+        w, plan = self.world, self.plan
+        last = len(plan.stages) - 1
+        n = int(round(self.in_stage[last] * share))
+        if n <= 0:
+            return 0
+        self.in_stage[last] -= n
+        stage_var = plan.stages[last][2]
+        if stage_var is not None:
+            w.set(stage_var, w.values[stage_var] - n)
+        if to is None:
+            w.set(plan.total, w.values[plan.total] - n)
+        else:
+            self._enter(to, n)
+        return n
+
+    def scale_attrition(self, factor: float) -> None:
+        """Multiply the attrition rate from now on (0 stops losses; a later factor > 0 cannot restart a rate of
+        0, since 0 times anything is 0: give the rate back with the inverse factor of an earlier cut)."""
+        self.attrition_factor *= factor
+        attrition = self.plan.attrition
+        if attrition is not None and self.attrition_factor > 0 and not self.attrition_running \
+                and self.in_stage[-1] > 0:
+            self.attrition_running = True
+            self.world.at(attrition[1], self._attrition)
 
     def dispatch(self, size: float, why: str) -> None:
         """Send a batch of `size` forces (rounded; nothing if that is 0 or less): add it to the total,
@@ -154,7 +199,7 @@ class Deployment:
         if days_slot is not None:
             days, draw = self.stage_days[k]
             w.at(days if draw is None else draw(self.r), self._leave, k, size)
-        elif plan.attrition is not None and not self.attrition_running:
+        elif plan.attrition is not None and not self.attrition_running and self.attrition_factor > 0:
             self.attrition_running = True
             w.at(plan.attrition[1], self._attrition)
 
@@ -170,12 +215,12 @@ class Deployment:
         w, plan = self.world, self.plan
         last = len(plan.stages) - 1
         n = self.in_stage[last]
-        if n <= 0:
+        if n <= 0 or self.attrition_factor == 0:
             self.attrition_running = False
             return
         _, step, casualties_var = plan.attrition
         rate, draw = self.attrition_rate
-        p = -math.expm1(-(rate if draw is None else draw(self.r)) * step)
+        p = -math.expm1(-(rate if draw is None else draw(self.r)) * self.attrition_factor * step)
         lost = sampling.binomial(self.r, n, p)
         if lost:
             self.in_stage[last] -= lost

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from escalsim.engine.draws import NON_NEGATIVE, ParamList
+from escalsim.engine.draws import NON_NEGATIVE, PROBABILITY, ParamList
 from escalsim.scenario.schema import Effect
 
 Apply = Callable[[object, object, str], str]  # (world, draws, cause) -> short text of what it did
@@ -46,6 +46,18 @@ def _compile(e: Effect, plist: ParamList, planning) -> Apply:
         return _scale(e.scale_flow.deployment, plist.add(e.scale_flow.factor, None, NON_NEGATIVE))
     if e.stop_flow is not None:
         return _scale(e.stop_flow, None)
+    if e.resume_flow is not None:
+        return _resume(e.resume_flow)
+    if e.cancel is not None:
+        return _cancel(tuple(e.cancel))
+    if e.withdraw is not None:
+        w = e.withdraw
+        stages = [st.name for st in planning.scenario.deployments[w.deployment].stages]
+        return _withdraw(w.deployment, plist.add(w.share, None, PROBABILITY),
+                         None if w.to is None else stages.index(w.to), w.to)
+    if e.scale_attrition is not None:
+        return _scale_attrition(e.scale_attrition.deployment,
+                                plist.add(e.scale_attrition.factor, None, NON_NEGATIVE))
     return _flag(e.flag)
 
 
@@ -96,13 +108,58 @@ def _set_level(track: int, target: int, name: str) -> Apply:
     return apply
 
 
-def _toggle(option_ids: tuple[str, ...], enable: bool) -> Apply:
-    done = f"{'enables' if enable else 'disables'} {', '.join(option_ids)}"
+def _toggle(names: tuple[str, ...], enable: bool) -> Apply:
+    """Enable or disable options, or treaty obligations (named treaty.party)."""
+    done = f"{'enables' if enable else 'disables'} {', '.join(names)}"
+
+    def apply(world, draws, cause):
+        for name in names:
+            if name in world.options:
+                world.options[name].set_enabled(enable, cause)
+            else:
+                treaty, i = world.obligations[name]
+                treaty.set_obligation(i, enable, cause)
+        return done
+
+    return apply
+
+
+def _cancel(option_ids: tuple[str, ...]) -> Apply:
+    done = f"drops the pending decisions of {', '.join(option_ids)}"
 
     def apply(world, draws, cause):
         for oid in option_ids:
-            world.options[oid].set_enabled(enable, cause)
+            world.options[oid].cancel_pending(cause)
         return done
+
+    return apply
+
+
+def _resume(deployment: str) -> Apply:
+    done = f"{deployment} sends again"
+
+    def apply(world, draws, cause):
+        world.deployments[deployment].resume(cause)
+        return done
+
+    return apply
+
+
+def _withdraw(deployment: str, share_slot: int, to: int | None, to_name: str | None) -> Apply:
+    where = "out of the country" if to is None else f"back to {to_name}"
+
+    def apply(world, draws, cause):
+        n = world.deployments[deployment].withdraw(draws(share_slot), to, cause)
+        return "" if world.trace is None else f"{n:,} withdrawn from {deployment} {where}"
+
+    return apply
+
+
+def _scale_attrition(deployment: str, factor_slot: int) -> Apply:
+    def apply(world, draws, cause):
+        factor = draws(factor_slot)
+        world.deployments[deployment].scale_attrition(factor)
+        return "" if world.trace is None else f"{deployment} attrition x{factor:.3g}"
 
     return apply
 

@@ -142,6 +142,18 @@ class Option(Watch):
             if other is not self:
                 other.set_enabled(False, f"alternative chosen: {self.plan.label}")
 
+    def cancel_pending(self, cause: str) -> None:
+        """Drop a decision taken but not yet carried out (in its delay); the option stays possible: with a hazard
+        its clock restarts now if its condition holds, with a probability it is considered again the next time
+        its condition becomes true. Alternatives already taken off the table by the decision stay off."""
+        if self.phase != "delay":
+            return
+        self._cancel()
+        self.world.note(OPTION, self.plan.actor, f"decision dropped before it was carried out: {self.plan.label}",
+                        cause)
+        if self.state and self.plan.hazard is not None:  # a hazard runs while the condition holds; a chance is
+            self._consider()                              # taken again when the condition next becomes true
+
     def force(self, cause: str) -> None:
         """An injected decision: fire now whatever the condition, unless a one-shot option was already used."""
         if self.fired and not self.plan.repeatable:

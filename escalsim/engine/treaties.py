@@ -81,6 +81,10 @@ class TreatyRun(Watch):
         self.ob_draws = [Draws(world, ob.plist.key, ob.plist) for ob in plan.obligations]
         self.done: set[int] = set()
         self.in_force = self.invoked = False
+        self.ob_enabled = [True] * len(plan.obligations)
+        self.ob_token = [0] * len(plan.obligations)  # a disabled obligation's pending honour is dropped
+        for i, ob in enumerate(plan.obligations):
+            world.obligations[ob.event] = (self, i)
         super().__init__(world, plan.casus)
 
     def start(self) -> None:
@@ -132,19 +136,41 @@ class TreatyRun(Watch):
         w, plan = self.world, self.plan
         w.happen(plan.id + ".casus_foederis", plan.casus.text)
         w.note(TREATY, plan.label, "casus foederis: the parties are called on", plan.casus.text)
-        for ob, draws in zip(plan.obligations, self.ob_draws):
-            if draws.chance(ob.compliance):
-                w.at(draws(ob.delay), self._honour, ob, draws)
+        for i, (ob, draws) in enumerate(zip(plan.obligations, self.ob_draws)):
+            if not self.ob_enabled[i]:
+                w.note(OBLIGATION, ob.party, f"suspended, not called on: {ob.label}", plan.label)
+            elif draws.chance(ob.compliance):
+                w.at(draws(ob.delay), self._honour, i, self.ob_token[i])
             else:
                 w.note(OBLIGATION, ob.party, f"does not honour: {ob.label}", plan.label)
 
-    def _honour(self, ob: ObligationPlan, draws: Draws) -> None:
+    def set_obligation(self, i: int, enabled: bool, cause: str) -> None:
+        """Suspend (or restore) obligation i: a suspended one is not called on, and one already decided but
+        not yet carried out is dropped."""
+        if enabled == self.ob_enabled[i]:
+            return
+        self.ob_enabled[i] = enabled
+        self.ob_token[i] += 1
+        ob = self.plan.obligations[i]
+        self.world.note(OBLIGATION, ob.party, f"{'restored' if enabled else 'suspended'}: {ob.label}", cause)
+
+    def force(self, i: int, cause: str) -> None:
+        """An injected move: obligation i is honoured now, whatever the treaty's state (once only)."""
+        if self.plan.obligations[i].event in self.world.event_times:
+            self.world.note(OBLIGATION, self.plan.obligations[i].party, "injection ignored, already honoured", cause)
+            return
+        self._honour(i, self.ob_token[i], cause)
+
+    def _honour(self, i: int, token: int, cause: str | None = None) -> None:
+        if token != self.ob_token[i] or not self.ob_enabled[i]:
+            return
+        ob, draws = self.plan.obligations[i], self.ob_draws[i]
         w = self.world
         w.count_action(ob.event)
         w.happen(ob.event, self.plan.label)
         done = apply_all(ob.effects, w, draws, f"{ob.party}: {ob.label}")
         w.note(OBLIGATION, ob.party, f"honours {self.plan.label}: {ob.label}"
-               + (" → " + "; ".join(done) if done else ""), f"casus foederis: {self.plan.casus.text}")
+               + (" → " + "; ".join(done) if done else ""), cause or f"casus foederis: {self.plan.casus.text}")
 
 
 KIND = ElementKind("treaties", plan_treaty, TreatyRun)

@@ -60,6 +60,7 @@ class World:
         self.groups: dict[str, list] = defaultdict(list)
         self.deployments: dict = {}
         self.draws: dict = {}  # stream key -> Draws, for the components whose per-run random values are recorded
+        self.obligations: dict = {}  # obligation event (treaty.party) -> (treaty run, index)
         self.dirty: dict[Watch, None] = {}  # conditions to re-check once the current event is done (ordered)
 
     def release(self) -> None:
@@ -70,7 +71,7 @@ class World:
         self.env._queue.clear()
         self._callbacks = ()
         for table in (self.options, self.groups, self.deployments, self.var_watchers, self.event_watchers,
-                      self.change_listeners, self.dirty, self.draws):
+                      self.change_listeners, self.dirty, self.draws, self.obligations):
             table.clear()
 
     # --- time -------------------------------------------------------------------------------------------

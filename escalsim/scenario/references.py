@@ -170,9 +170,14 @@ def _effects(path: tuple, effects: list[Effect], s: Scenario) -> Found:
     rungs = list(rung_positions(s))
     for i, e in enumerate(effects):
         here = path + (i,)
+        owned = deployment_variables(s)
         for key in ("set", "add"):
             for var in getattr(e, key) or {}:
                 yield from _ref(here + (key, var, KEY), "variable", var, s.variables)
+                if var in owned:
+                    yield here + (key, var, KEY), (
+                        f"'{var}' is kept by deployment '{owned[var]}' (its forces arrive, move and fall there); "
+                        "change it through the deployment: withdraw, scale_attrition, scale_flow, stop_flow")
         for key in ("ladder", "ladder_set"):
             if getattr(e, key) is not None:
                 yield from _ref(here + (key,), "rung", getattr(e, key), rungs)
@@ -181,9 +186,14 @@ def _effects(path: tuple, effects: list[Effect], s: Scenario) -> Found:
                                             f"step: {{track: {next(iter(s.track_specs))}, by: {e.ladder_step}}}")
         if e.step is not None:
             yield from _ref(here + ("step", "track"), "track", e.step.track, s.track_specs)
+        obligations = [f"{tid}.{ob.party}" for tid, t in s.treaties.items() for ob in t.obligations]
         for key in ("enable", "disable"):
             for j, opt in enumerate(getattr(e, key) or []):
-                yield from _ref(here + (key, j), "option", opt, s.options)
+                yield from _ref(here + (key, j), "option or obligation" if obligations else "option", opt,
+                                list(s.options) + obligations)
+        for j, opt in enumerate(e.cancel or []):
+            yield from _ref(here + ("cancel", j), "option", opt, s.options)
+        yield from _deployment_effects(here, e, s)
         flows = [d for d, dep in s.deployments.items() if dep.flow is not None]
         if e.scale_flow is not None:
             yield from _ref(here + ("scale_flow", "deployment"), "deployment with a flow", e.scale_flow.deployment,
@@ -302,3 +312,31 @@ def _number_expressions(s: Scenario) -> Found:
             continue
         if expr.uses_time:
             yield path, "a number cannot depend on the day (only conditions can); use a parameter or a variable"
+
+
+def deployment_variables(s: Scenario) -> dict[str, str]:
+    """Variables a deployment keeps (its total, stage and casualty variables) -> the deployment's id."""
+    owned: dict[str, str] = {}
+    for did, d in s.deployments.items():
+        names = [d.total] + [st.variable for st in d.stages if st.variable] \
+            + ([d.attrition.variable] if d.attrition is not None else [])
+        for name in names:
+            owned.setdefault(name, did)
+    return owned
+
+
+def _deployment_effects(here: tuple, e: Effect, s: Scenario) -> Found:
+    """References of the effects on deployments: withdraw, scale_attrition, resume_flow."""
+    flows = [d for d, dep in s.deployments.items() if dep.flow is not None]
+    if e.resume_flow is not None:
+        yield from _ref(here + ("resume_flow",), "deployment with a flow", e.resume_flow, flows)
+    if e.scale_attrition is not None:
+        with_attrition = [d for d, dep in s.deployments.items() if dep.attrition is not None]
+        yield from _ref(here + ("scale_attrition", "deployment"), "deployment with attrition",
+                        e.scale_attrition.deployment, with_attrition)
+    if e.withdraw is not None:
+        staged = [d for d, dep in s.deployments.items() if dep.stages]
+        yield from _ref(here + ("withdraw", "deployment"), "deployment with stages", e.withdraw.deployment, staged)
+        if e.withdraw.deployment in staged and e.withdraw.to is not None:
+            earlier = [st.name for st in s.deployments[e.withdraw.deployment].stages[:-1]]
+            yield from _ref(here + ("withdraw", "to"), "earlier stage", e.withdraw.to, earlier)

@@ -21,6 +21,11 @@ Id = Annotated[
     Field(description="lower-case identifier: a letter, then letters, digits or _ (at most 64)"),
 ]
 Text = Annotated[str, StringConstraints(max_length=4000)]
+OptionRef = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}(\.[a-z][a-z0-9_]{0,63})?$"),
+    Field(description="an option id, or a treaty obligation written treaty.party"),
+]
 Expression = Annotated[str, StringConstraints(min_length=1, max_length=1000),
                        Field(description="a condition, e.g. \"us_est_troops >= 5000 and level < rung('x')\"")]
 def _not_a_number(value):
@@ -137,10 +142,23 @@ class Effect(Strict):
         None, description="move the only track up (+) or down (-); with several tracks use step")
     ladder_set: Id | None = Field(None, description="put the track of this rung on this rung, up or down")
     step: TrackStep | None = Field(None, description="move a named track up (+) or down (-)")
-    enable: list[Id] | None = Field(None, description="response options that become possible")
-    disable: list[Id] | None = Field(None, description="response options that are taken off the table")
-    scale_flow: ScaleFlow | None = Field(None, description="multiply a deployment's batch rate")
+    enable: list[OptionRef] | None = Field(
+        None, description="response options (or treaty obligations, treaty.party) that become possible")
+    disable: list[OptionRef] | None = Field(
+        None, description="response options (or treaty obligations, treaty.party) taken off the table; a decision "
+                          "already taken but not yet carried out is dropped")
+    cancel: list[Id] | None = Field(
+        None, description="options whose decision, taken but not yet carried out (in its delay), is dropped; they "
+                          "stay possible")
+    scale_flow: ScaleFlow | None = Field(None, description="multiply a deployment's batch rate (no effect on a "
+                                                            "stopped flow: resume it first)")
     stop_flow: Id | None = Field(None, description="a deployment that sends no more batches")
+    resume_flow: Id | None = Field(None, description="a stopped deployment's flow sends batches again, at its "
+                                                      "rate before it stopped")
+    withdraw: Withdraw | None = Field(None, description="forces leave a deployment's last stage (e.g. combat): "
+                                                         "out of the country, or back to an earlier stage")
+    scale_attrition: ScaleAttrition | None = Field(None, description="multiply a deployment's attrition rate "
+                                                                      "(0: no more losses, e.g. a ceasefire)")
     flag: Id | None = Field(None, description="mark a declared flag as happened (for days_since/happened)")
 
     @model_validator(mode="after")
@@ -151,6 +169,22 @@ class Effect(Strict):
             got = f"got {', '.join(given)}" if given else "got none"
             raise ValueError(f"each effect needs exactly one of {allowed} ({got}); put each in its own list item")
         return self
+
+
+class Withdraw(Strict):
+    """Forces leave a deployment's last stage: a share of those there now (rounded), either out of the country
+    (they no longer count in its total) or back `to` an earlier stage, which they go through again."""
+
+    deployment: Id
+    share: Probability = Field(1.0, description="the share of the forces in the last stage that leave")
+    to: Id | None = Field(None, description="an earlier stage they move back to (default: out of the country)")
+
+
+class ScaleAttrition(Strict):
+    """Multiply a deployment's attrition rate from now on."""
+
+    deployment: Id
+    factor: NonNegative
 
 
 class ScaleFlow(Strict):
@@ -331,7 +365,7 @@ class Injection(Strict):
     """A decision forced from outside (a wargame move): this option fires on this day."""
 
     day: Annotated[float, Field(ge=0, allow_inf_nan=False)]
-    option: Id
+    option: OptionRef = Field(description="an option, or a treaty obligation written treaty.party")
 
 
 class Scenario(Strict):
