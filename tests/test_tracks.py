@@ -179,7 +179,8 @@ def test_an_injected_obligation_is_honoured_on_its_day(tmp_path):
     from escalsim.scenario.schema import Injection
 
     model = model_of(tmp_path, {"treaties": {"pact": {
-        "label": "Pact", "parties": ["a", "b"], "casus_foederis": "x > 0", "steps": [{"id": "signed", "date": "2025-01-01"}],
+        "label": "Pact", "parties": ["a", "b"], "casus_foederis": "x > 0",
+        "steps": [{"id": "signed", "date": "2025-01-01"}],
         "obligations": [{"party": "b", "label": "help", "compliance": 0, "effects": [{"ladder": "mid"}]}]}}})
     r = simulate(model, 1, injections=[Injection(day=12, option="pact.b")])
     assert model.day_of_event(r, "pact.b") == 12 and r.entered_cause[model.rungs.index("mid")] == "B: help"
