@@ -107,3 +107,17 @@ def test_parameter_mistakes_are_located_errors(tmp_path, extra, message):
         load_scenario(write(tmp_path, extra))
     assert message in str(info.value)
     assert all(p.line for p in info.value.problems)
+
+
+def test_an_alias_of_a_per_run_distribution_is_refused_with_the_parameter_as_the_fix(tmp_path):
+    text = (write(tmp_path, {}).read_text().rstrip()[:-1]  # reopen the top mapping of the JSON-as-YAML file
+            + ',\n "options": {\n  "go": {"actor": "a", "label": "go", "when": "day > 1",\n'
+            '   "probability": &p {"dist": "uniform", "low": 0, "high": 1, "per": "run"}},\n'
+            '  "again": {"actor": "a", "label": "again", "when": "day > 2", "probability": *p}}\n}\n')
+    path = tmp_path / "alias.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    problem = info.value.problems[0]
+    assert "declare it once under parameters:" in problem.message and problem.path == "options.again.probability"
+    assert problem.line == text.count("\n", 0, text.index("*p")) + 1

@@ -191,15 +191,16 @@ def load_yaml(path: Path, text: str | None = None) -> Source:
     source = Source(data=None)
     source.values[()] = (name, 1, 1)
     budget = [MAX_NODES]
-    source.data = _plain(doc, (), source, name, budget)
+    source.data = _plain(doc, (), source, name, budget, {})
     return source
 
 
-def _plain(node, path: tuple, source: Source, name: str, budget: list[int]):
+def _plain(node, path: tuple, source: Source, name: str, budget: list[int], seen: dict):
     budget[0] -= 1
     if budget[0] < 0:
         fail(name, 1, 1, f"more than {MAX_NODES:,} values (aliases expanding?)")
     if isinstance(node, CommentedMap):
+        _shared_draw(node, path, source, seen)
         out = {}
         for key, value in node.items():
             kline, kcol, vline, vcol = _positions(node, key)
@@ -209,14 +210,14 @@ def _plain(node, path: tuple, source: Source, name: str, budget: list[int]):
                      format_path(path))
             source.keys[path + (key,)] = (name, kline + 1, kcol + 1)
             source.values[path + (key,)] = (name, vline + 1, vcol + 1)
-            out[key] = _plain(value, path + (key,), source, name, budget)
+            out[key] = _plain(value, path + (key,), source, name, budget, seen)
         return out
     if isinstance(node, CommentedSeq):
         out = []
         for i, value in enumerate(node):
             line, col = node.lc.item(i)
             source.values[path + (i,)] = (name, line + 1, col + 1)
-            out.append(_plain(value, path + (i,), source, name, budget))
+            out.append(_plain(value, path + (i,), source, name, budget, seen))
         return out
     if node is None or isinstance(node, (bool, dt.date)):
         return node
@@ -229,6 +230,19 @@ def _plain(node, path: tuple, source: Source, name: str, budget: list[int]):
     if isinstance(node, TaggedScalar):  # plain `=` or `<<` as a value: YAML 1.1 types; in 1.2 just text
         return str(node.value)
     fail(*source.where(path), f"unsupported YAML value of type {type(node).__name__}", format_path(path))
+
+
+def _shared_draw(node: CommentedMap, path: tuple, source: Source, seen: dict) -> None:
+    """Refuse a YAML alias (*name) of a distribution drawn once per run: it looks like one shared value, but
+    each place would draw its own (the same mapping object meets us twice)."""
+    if node.get("per") != "run" or "dist" not in node:
+        return
+    first = seen.setdefault(id(node), path)
+    if first != path:
+        shown = format_path(first)
+        fail(*source.where(path, key=True), f"an alias of the distribution at {shown} (drawn once per run) would be a "
+             "separate draw here, not the same value: declare it once under parameters: and write its name in "
+             "both places", format_path(path))
 
 
 def _positions(node: CommentedMap, key) -> tuple[int, int, int, int]:
