@@ -6,6 +6,7 @@ import datetime as dt
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import repeat
 from operator import itemgetter
 
@@ -21,7 +22,7 @@ from escalsim.engine.world import Watch, World
 from escalsim.scenario import conditions as expressions
 from escalsim.scenario.parameters import numbers_in
 from escalsim.scenario.references import event_names, readable_names, rung_indices
-from escalsim.scenario.schema import Injection, Scenario
+from escalsim.scenario.schema import Block, Injection, Scenario
 
 # Every kind of scenario element, in the order a run creates and starts them (the order is part of the results:
 # it decides which of two things due at the same moment happens first).
@@ -118,22 +119,23 @@ class InjectionError(ValueError):
 
 
 def simulate(model: Model, seed: int, run: int = 0, injections: Sequence[Injection] = (),
-             trace: bool = False) -> RunRecord:
-    """One run of the model, fully determined by (model, seed, run, injections); the trace is kept if asked.
+             trace: bool = False, blocks: Sequence[Block] = ()) -> RunRecord:
+    """One run of the model, fully determined by (model, seed, run, moves): injected decisions and blocks
+    (declined moves); the trace is kept if asked.
 
-    Raises InjectionError for an injection naming no option or outside the run, and world.RunawayError for a
-    run that would never end."""
+    Raises InjectionError for a move naming no option or obligation or outside the run, and world.RunawayError
+    for a run that would never end."""
     w = World(model, seed, run, trace)
     try:
-        return _run(w, model, injections)
+        return _run(w, model, injections, blocks)
     finally:
         w.release()
 
 
-def _run(w: World, model: Model, injections: Sequence[Injection]) -> RunRecord:
+def _run(w: World, model: Model, injections: Sequence[Injection], blocks: Sequence[Block]) -> RunRecord:
     _set_initial(w, model)
     parts = [kind.create(w, plan) for kind, plans in model.elements for plan in plans]
-    _inject(w, model, injections)
+    _moves(w, model, injections, blocks)
     read = _reader(model)
     snapshots = _schedule_checkpoints(w, model, read)
     for part in parts:
@@ -175,18 +177,40 @@ def _set_initial(w: World, model: Model) -> None:
             w.event_times[track.rungs[k]] = 0.0
 
 
-def _inject(w: World, model: Model, injections: Sequence[Injection]) -> None:
+def _moves(w: World, model: Model, injections: Sequence[Injection], blocks: Sequence[Block]) -> None:
+    """Schedule the moves: injected decisions, and blocks (declined moves) from their start to their end; a
+    block from day 0 is in place before any condition is first checked."""
     for inj in injections:
-        if inj.option not in w.options and inj.option not in w.obligations:
-            raise InjectionError(f"injection names unknown option or obligation '{inj.option}'")
-        if not 0 <= inj.day < model.horizon:
-            raise InjectionError(f"injection day {inj.day:g} is outside the run (0 to {model.horizon:g})")
+        _check_move(w, model, inj.option, inj.day, "injection")
         cause = f"injected decision for day {inj.day:g}"
         if inj.option in w.options:
-            w.at(inj.day, w.options[inj.option].force, cause)
+            w.at(inj.day, w.options[inj.option].force, cause, inj.override)
         else:
             treaty, i = w.obligations[inj.option]
-            w.at(inj.day, treaty.force, i, cause)
+            w.at(inj.day, treaty.force, i, cause, inj.override)
+    for block in blocks:
+        _check_move(w, model, block.option, block.start, "block")
+        target = w.options.get(block.option)
+        toggle = target.block if target is not None else partial(_block_obligation, *w.obligations[block.option])
+        until = f" until day {block.until:g}" if block.until is not None else ""
+        cause = f"blocked by a move from day {block.start:g}{until}"
+        if block.start <= 0:
+            toggle(True, cause)
+        else:
+            w.at(block.start, toggle, True, cause)
+        if block.until is not None:
+            w.at(block.until, toggle, False, f"the block from day {block.start:g} ends")
+
+
+def _block_obligation(treaty, i: int, on: bool, cause: str) -> None:
+    treaty.block(i, on, cause)
+
+
+def _check_move(w: World, model: Model, name: str, day: float, what: str) -> None:
+    if name not in w.options and name not in w.obligations:
+        raise InjectionError(f"{what} names unknown option or obligation '{name}'")
+    if not 0 <= day < model.horizon:
+        raise InjectionError(f"{what} day {day:g} is outside the run (0 to {model.horizon:g})")
 
 
 def _reader(model: Model) -> Callable[[dict], tuple[float, ...]]:

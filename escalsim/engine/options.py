@@ -54,7 +54,7 @@ def plan_option(oid: str, o: ResponseOption, planning: Planning) -> OptionPlan:
 class Option(Watch):
     """One actor's possible move: considered when its condition becomes true, fired after the decision delay."""
 
-    __slots__ = ("plan", "draws", "enabled", "fired", "phase", "token", "decided_on")
+    __slots__ = ("plan", "draws", "enabled", "fired", "phase", "token", "decided_on", "blocked")
 
     def __init__(self, world, plan: OptionPlan):
         self.plan = plan
@@ -64,6 +64,7 @@ class Option(Watch):
         self.phase = None  # None, "hazard" (waiting for the hazard to strike) or "delay" (decided)
         self.token = 0
         self.decided_on = math.nan
+        self.blocked = 0  # moves declining the option now (a block may overlap another)
         super().__init__(world, plan.when)
 
     def start(self) -> None:
@@ -82,8 +83,8 @@ class Option(Watch):
         self.token += 1
 
     def _consider(self) -> None:
-        if not self.enabled or self.phase is not None or (self.fired and not self.plan.repeatable):
-            return  # off the table, already waiting or decided, or used up
+        if not self.enabled or self.phase is not None or (self.fired and not self.plan.repeatable) or self.blocked:
+            return  # off the table, already waiting or decided, used up, or declined by a move
         plan = self.plan
         if plan.chance is not None:
             if self.draws.chance(plan.chance):
@@ -154,13 +155,32 @@ class Option(Watch):
         if self.state and self.plan.hazard is not None:  # a hazard runs while the condition holds; a chance is
             self._consider()                              # taken again when the condition next becomes true
 
-    def force(self, cause: str) -> None:
-        """An injected decision: fire now whatever the condition, unless a one-shot option was already used."""
-        if self.fired and not self.plan.repeatable:
-            self.world.note(INJECTION, self.plan.actor, f"injection ignored, already done: {self.plan.label}",
-                            cause)
+    def force(self, cause: str, override: bool = False) -> None:
+        """An injected decision: fire now whatever the condition and chance, unless a one-shot option was
+        already used, or the option is off the table (its alternative chosen, or disabled) or blocked by a move:
+        then the injection is refused and noted, unless it is an umpire's override, noted as such."""
+        plan, w = self.plan, self.world
+        if self.fired and not plan.repeatable:
+            w.note(INJECTION, plan.actor, f"injection ignored, already done: {plan.label}", cause)
             return
+        if (not self.enabled or self.blocked) and not override:
+            why = "blocked by a move" if self.blocked else "off the table"
+            w.note(INJECTION, plan.actor, f"injection refused, {why}: {plan.label}", cause)
+            return
+        if not self.enabled or self.blocked:
+            cause = f"umpire override ({cause})"
         self.fire(cause)
+
+    def block(self, on: bool, cause: str) -> None:
+        """Start (on) or end a move's block: while blocked the option cannot be chosen, and a decision pending
+        when the block starts is dropped; when the last block ends, it is considered again if its condition
+        holds."""
+        self.blocked += 1 if on else -1
+        if on:
+            self._cancel()
+            self.world.note(OPTION, self.plan.actor, f"declined for now: {self.plan.label}", cause)
+        elif not self.blocked and self.state:
+            self._consider()
 
     def set_enabled(self, enabled: bool, cause: str) -> None:
         """Put the option on or off the table. Off cancels a running hazard and a decision not yet

@@ -154,15 +154,23 @@ class TreatyRun(Watch):
         ob = self.plan.obligations[i]
         self.world.note(OBLIGATION, ob.party, f"{'restored' if enabled else 'suspended'}: {ob.label}", cause)
 
-    def force(self, i: int, cause: str) -> None:
-        """An injected move: obligation i is honoured now, whatever the treaty's state (once only)."""
-        if self.plan.obligations[i].event in self.world.event_times:
-            self.world.note(OBLIGATION, self.plan.obligations[i].party, "injection ignored, already honoured", cause)
-            return
-        self._honour(i, self.ob_token[i], cause)
+    def block(self, i: int, on: bool, cause: str) -> None:
+        """A move declines obligation i (on) or stops declining it: the same as suspending and restoring it."""
+        self.set_obligation(i, not on, cause)
 
-    def _honour(self, i: int, token: int, cause: str | None = None) -> None:
-        if token != self.ob_token[i] or not self.ob_enabled[i]:
+    def force(self, i: int, cause: str, override: bool = False) -> None:
+        """An injected move: obligation i is honoured now, whatever the treaty's state (once only); refused and
+        noted if it is suspended or blocked, unless it is an umpire's override."""
+        ob = self.plan.obligations[i]
+        if ob.event in self.world.event_times:
+            self.world.note(OBLIGATION, ob.party, "injection ignored, already honoured", cause)
+        elif not self.ob_enabled[i] and not override:
+            self.world.note(OBLIGATION, ob.party, f"injection refused, suspended or blocked: {ob.label}", cause)
+        else:
+            self._honour(i, self.ob_token[i], cause if self.ob_enabled[i] else f"umpire override ({cause})", True)
+
+    def _honour(self, i: int, token: int, cause: str | None = None, forced: bool = False) -> None:
+        if not forced and (token != self.ob_token[i] or not self.ob_enabled[i]):
             return
         ob, draws = self.plan.obligations[i], self.ob_draws[i]
         w = self.world

@@ -366,6 +366,17 @@ class Injection(Strict):
 
     day: Annotated[float, Field(ge=0, allow_inf_nan=False)]
     option: OptionRef = Field(description="an option, or a treaty obligation written treaty.party")
+    override: bool = Field(False, description="an umpire's override: fire even if the option is off the table "
+                                              "(e.g. its alternative was chosen); recorded in the trace")
+
+
+class Block(Strict):
+    """A move declined (a side will not take it): the option or obligation cannot happen from `start` until
+    `until` (excluded; default: the end of the run). A decision pending when the block starts is dropped."""
+
+    option: OptionRef = Field(description="an option, or a treaty obligation written treaty.party")
+    start: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    until: Annotated[float, Field(gt=0)] | None = None
 
 
 class Scenario(Strict):

@@ -1,0 +1,73 @@
+"""Moves in the engine: injected decisions and blocks (declined moves), alternatives kept exclusive, an
+umpire's override recorded, obligations injected and blocked."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from worlds import model_of
+
+from escalsim.engine.core import InjectionError, simulate
+from escalsim.scenario.schema import Block, Injection
+
+
+def _group_world(tmp_path):
+    return model_of(tmp_path, {"options": {
+        "arm": {"actor": "a", "label": "arm", "when": "day >= 10", "probability": 1, "group": "g",
+                "effects": [{"ladder": "high"}]},
+        "talk": {"actor": "a", "label": "talk", "when": "day >= 50", "probability": 1, "group": "g",
+                 "effects": [{"ladder": "mid"}]}}})
+
+
+def test_injecting_the_second_alternative_after_the_first_fired_is_refused_and_noted(tmp_path):
+    model = _group_world(tmp_path)
+    r = simulate(model, 1, injections=[Injection(day=20, option="talk")], trace=True)
+    assert model.day_of_event(r, "arm") == 10 and math.isnan(model.day_of_event(r, "talk"))
+    assert any(e.text == "injection refused, off the table: talk" for e in r.trace)
+
+
+def test_an_umpire_override_fires_it_and_says_so(tmp_path):
+    model = _group_world(tmp_path)
+    r = simulate(model, 1, injections=[Injection(day=20, option="talk", override=True)], trace=True)
+    assert model.day_of_event(r, "talk") == 20
+    assert any(e.cause.startswith("umpire override") for e in r.trace if e.kind == "decision")
+
+
+def test_a_block_declines_the_option_in_its_window_only(tmp_path):
+    model = _group_world(tmp_path)
+    r = simulate(model, 1, blocks=[Block(option="arm", start=0, until=30)])
+    assert model.day_of_event(r, "arm") == 30  # considered again when the block ends (its condition holds)
+    r = simulate(model, 1, blocks=[Block(option="arm")])  # declined for the whole run: the alternative comes
+    assert math.isnan(model.day_of_event(r, "arm")) and model.day_of_event(r, "talk") == 50
+    r = simulate(model, 1, blocks=[Block(option="arm")], injections=[Injection(day=5, option="arm")], trace=True)
+    assert math.isnan(model.day_of_event(r, "arm"))
+    assert any(e.text == "injection refused, blocked by a move: arm" for e in r.trace)
+
+
+def test_a_block_drops_a_pending_decision(tmp_path):
+    model = model_of(tmp_path, {"options": {"slow": {"actor": "a", "label": "slow", "when": "day >= 1",
+                                                     "probability": 1, "delay_days": 20}}})
+    assert model.day_of_event(simulate(model, 1), "slow") == 21
+    r = simulate(model, 1, blocks=[Block(option="slow", start=5, until=40)])
+    assert model.day_of_event(r, "slow") == 60  # decided again when the block ends (day 40), fired 20 days later
+
+
+def test_moves_on_treaty_obligations(tmp_path):
+    model = model_of(tmp_path, {"treaties": {"pact": {
+        "label": "Pact", "parties": ["a", "b"], "casus_foederis": "day >= 10",
+        "steps": [{"id": "signed", "date": "2025-01-01"}],
+        "obligations": [{"party": "b", "label": "help", "compliance": 1, "delay_days": 2}]}}})
+    assert model.day_of_event(simulate(model, 1), "pact.b") == 12
+    assert math.isnan(model.day_of_event(simulate(model, 1, blocks=[Block(option="pact.b")]), "pact.b"))
+    r = simulate(model, 1, injections=[Injection(day=3, option="pact.b")])
+    assert model.day_of_event(r, "pact.b") == 3
+
+
+@pytest.mark.parametrize(("moves", "message"), [
+    ({"injections": [Injection(day=1, option="nope")]}, "injection names unknown option or obligation 'nope'"),
+    ({"blocks": [Block(option="arm", start=500)]}, "block day 500 is outside the run"),
+])
+def test_bad_moves_are_refused(tmp_path, moves, message):
+    with pytest.raises(InjectionError, match=message):
+        simulate(_group_world(tmp_path), 1, **moves)
