@@ -298,7 +298,8 @@ def _reads(b: _Builder, expr: Expr, reader: str, where: str) -> None:
         b.edge(b.readable[name], reader, "reads", f"reads {name} in its {where}",
                f"read by {b.name(reader)} ({where})")
     for name in sorted(expr.events):
-        b.edge(b.events[name], reader, "reads", f"reads {name} in its {where}", f"read by {b.name(reader)} ({where})")
+        b.edge(b.events[name], reader, "reads", f"reads the event {name} in its {where}",
+               f"its event read by {b.name(reader)} ({where})")
 
 
 def holder_of(s: Scenario, path: tuple) -> tuple[str | None, str]:
