@@ -13,19 +13,22 @@ import numpy as np
 from escalsim.engine import Model, compile_model, simulate
 from escalsim.montecarlo import records
 from escalsim.montecarlo.backends import Backend
-from escalsim.scenario.schema import Scenario
+from escalsim.scenario.schema import Block, Injection, Scenario
 
 MIN_BATCH, MAX_BATCH = 100, 1000     # per task: below ~100 runs pool overheads show; above 1000 progress is coarse
 TASKS_PER_WORKER = 4                 # enough tasks to balance the load
 
 @dataclass(frozen=True)
 class Job:
-    """What to run: a validated scenario and a seed; runs below `trace_runs` keep their traces."""
+    """What to run: a validated scenario, a seed and the moves (injected decisions, blocks) made in every run;
+    runs below `trace_runs` keep their traces."""
 
     scenario: Scenario
     seed: int
     trace_runs: int = 10
     grid_step: float = records.GRID_STEP_DAYS
+    injections: tuple[Injection, ...] = ()
+    blocks: tuple[Block, ...] = ()
 
 
 @dataclass
@@ -61,7 +64,7 @@ def model_of(scenario: Scenario) -> Model:
 def run_batch(job: Job, start: int, stop: int) -> Batch:
     """Simulate runs [start, stop) of the job; runs in worker processes."""
     model = model_of(job.scenario)
-    recs = [simulate(model, job.seed, i, trace=i < job.trace_runs) for i in range(start, stop)]
+    recs = [simulate(model, job.seed, i, job.injections, i < job.trace_runs, job.blocks) for i in range(start, stop)]
     return Batch(start=start, stop=stop, columns=records.columns(model, recs),
                  grid=records.level_grid(model, recs, job.grid_step), traces=records.trace_rows(model, recs),
                  events=sum(r.events for r in recs))

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from escalsim.montecarlo.files import KIND
+from escalsim.scenario.schema import Block, Injection
 
 Kind = Literal["escalsim-results"]
 
@@ -43,6 +44,8 @@ class JobSpec(_Record):
     backend: str                       # that started the runs (the manifest names the one that finished)
     workers: int = Field(ge=1)
     settings: StopRule = StopRule()
+    injections: list[Injection] = []   # moves made in every run: injected decisions ...
+    blocks: list[Block] = []           # ... and declined moves
 
 
 class Progress(_Record):
