@@ -31,12 +31,36 @@ def test_minimal_lists_its_sourced_numbers_only():
     assert "deployments.a_to_border.flow.batch_size" not in records
 
 
-def test_a_batch_note_covers_its_date_and_size_and_tells_facts_from_assumptions(dprk):
-    first, second = "deployments.dprk_to_russia.schedule.0", "deployments.dprk_to_russia.schedule.1"
-    assert dprk[f"{first}.size"]["value"] == "1500" and dprk[f"{first}.size"]["is_assumption"]
-    assert dprk[f"{first}.when"]["value"] == "2024-10-15" and dprk[f"{first}.when"]["source_path"] == first
-    assert not dprk[f"{second}.size"]["is_assumption"]
-    assert "second half" in dprk[f"{second}.size"]["source"]
+BATCHES = """\
+escalsim: 1
+name: s
+start: 2025-01-01
+horizon_days: 30
+ladder: {start: a, rungs: [{id: a}, {id: b}]}
+actors: {x: {label: X}}
+variables: {troops: {initial: 0}}
+deployments:
+  d:
+    from: x
+    to: x
+    total: troops
+    source: "the deployment's own note covers no number of its batches"
+    schedule:
+      - {when: 2025-01-02, size: 1500, source: "\\"sent in mid-October\\"; assumption: half of the 3,000"}
+      - {when: 2025-01-05, size: 1500, source: "\\"3,000 sent\\" (White House)"}
+    flow: {batch_size: 100, interval_days: 10, cap: 20000}
+"""
+
+
+def test_a_batch_note_covers_its_date_and_size_and_tells_facts_from_assumptions(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(BATCHES, encoding="utf-8")
+    records = {r["path"]: r for r in assumptions(load_scenario(path))}
+    first, second = "deployments.d.schedule.0", "deployments.d.schedule.1"
+    assert records[f"{first}.size"]["value"] == "1500" and records[f"{first}.size"]["is_assumption"]
+    assert records[f"{first}.when"]["value"] == "2025-01-02" and records[f"{first}.when"]["source_path"] == first
+    assert not records[f"{second}.size"]["is_assumption"] and "White House" in records[f"{second}.size"]["source"]
+    assert "deployments.d.flow.cap" not in records and "deployments.d.flow.batch_size" not in records
 
 
 def test_distributions_are_written_out_with_their_own_note(dprk):
@@ -48,7 +72,6 @@ def test_distributions_are_written_out_with_their_own_note(dprk):
 
 
 def test_unsourced_defaulted_and_file_level_numbers_are_left_out(dprk):
-    assert "deployments.dprk_to_russia.flow.cap" not in dprk          # only a YAML comment
     assert "options.washington_confirms.delay_days" not in dprk       # not written: the default 0
     assert not [p for p in dprk if "." not in p]                      # start, end: the file's own note covers none
     assert dprk["variables.dprk_in_russia.initial"]["value"] == "0"   # written, and sourced, though 0 is the default

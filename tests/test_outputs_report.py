@@ -18,13 +18,26 @@ from escalsim.outputs.variables import middle_checkpoint  # noqa: E402
 from escalsim.scenario.assumptions import assumptions  # noqa: E402
 from escalsim.scenario.loader import load_scenario  # noqa: E402
 
+RECORDS = [  # as escalsim.scenario.assumptions gives them
+    {"path": "deployments.d.schedule.0.size", "value": "1500", "source": "assumption: half of the 3,000",
+     "source_path": "deployments.d.schedule.0", "is_assumption": True},
+    {"path": "deployments.d.schedule.1.size", "value": "1500", "source": "\"3,000 sent\" (White House)",
+     "source_path": "deployments.d.schedule.1", "is_assumption": False},
+    {"path": "x.y", "value": "1", "source": "<b>assumption</b>", "source_path": "x", "is_assumption": True},
+]
+
 
 @pytest.fixture(scope="module")
 def dprk():
     results = build_results(DPRK, runs=60, seed=3, trace_runs=2)
-    records = assumptions(load_scenario(DPRK)) + [{"path": "x.y", "value": "1", "source": "<b>assumption</b>",
-                                                   "source_path": "x", "is_assumption": True}]
-    return types.SimpleNamespace(**(vars(results) | {"manifest": results.manifest | {"assumptions": records}}))
+    return types.SimpleNamespace(**(vars(results) | {"manifest": results.manifest | {"assumptions": RECORDS}}))
+
+
+def test_the_scenarios_own_records_render():
+    records = assumptions(load_scenario(DPRK))
+    section = report._assumptions({"assumptions": records})
+    assert f"<h3>Assumptions ({sum(r['is_assumption'] for r in records)})</h3>" in section
+    assert section.count("<tr>") == len(records) + 2  # a header row in each table
 
 
 @pytest.fixture(scope="module")
@@ -76,14 +89,14 @@ def test_sourced_facts_and_assumptions_in_two_tables(dprk, page):
     facts, assumed = sum(not r["is_assumption"] for r in records), sum(r["is_assumption"] for r in records)
     assert f"<h3>Sourced facts ({facts})</h3>" in section and f"<h3>Assumptions ({assumed})</h3>" in section
     facts_part, assumed_part = section.split("<h3>Assumptions")
-    assert "schedule.<wbr>1.<wbr>size" in facts_part and "schedule.<wbr>0.<wbr>size" in assumed_part
+    assert "schedule.<wbr>1.<wbr>size" in facts_part and "White House" in facts_part
+    assert "schedule.<wbr>0.<wbr>size" in assumed_part and "half of the 3,000" in assumed_part
     assert "&lt;b&gt;assumption&lt;/b&gt;" in assumed_part and "<b>assumption</b>" not in section
 
 
 def test_without_assumptions_the_report_says_so_in_one_line(dprk):
     manifest = {k: v for k, v in dprk.manifest.items() if k != "assumptions"}
-    page = report.render(types.SimpleNamespace(**(vars(dprk) | {"manifest": manifest})))
-    section = page[page.index("<h2>Assumptions and sources</h2>"):page.index("<h2>Manifest</h2>")]
+    section = report._assumptions(manifest)
     assert section.count("<p>") == 1 and "no “assumptions” in the manifest" in section and "<table" not in section
 
 

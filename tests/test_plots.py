@@ -221,11 +221,12 @@ def test_max_rung_bars_sum_to_100_percent_and_match_the_runs(dprk):
     bars = by_gid(ax, "max_rung")
     widths = np.array([b.get_width() for b in bars])
     assert widths.sum() == pytest.approx(100)
-    start = dprk.manifest["tracks"][0]["start"]
-    expected = [100 * np.mean(dprk.runs["max.level"] == k) for k in range(start, len(dprk.manifest["rungs"]))]
+    track = dprk.manifest["tracks"][0]
+    highest = dprk.runs[f"max.{track['id']}"]
+    expected = [100 * np.mean(highest == k) for k in range(track["start"], len(track["rungs"]))]
     np.testing.assert_allclose(widths, expected)
     labels = [t.get_text().replace("\n", " ") for t in ax.get_yticklabels()]
-    assert labels == dprk.manifest["rung_labels"][start:]
+    assert labels == track["rung_labels"][track["start"]:]
     assert any(t.get_text().startswith(percent(expected[1] / 100)) for t in ax.texts)
 
 
