@@ -114,15 +114,16 @@ def _enabled_by_something(graph: Graph, nid: str) -> bool:
 
 
 def _options_never_fire(s: Scenario, graph: Graph, state: StartState) -> Found:
-    never = "it can never fire (only an injection can fire it)"
+    never = "can never fire (only an injection can fire it)"
     for oid, o in s.options.items():
         base = ("options", oid)
         if not o.enabled and not _enabled_by_something(graph, node_id("option", oid)):
-            yield base + ("enabled",), f"option '{oid}' is disabled (enabled: false) and no effect enables it: {never}"
+            yield base + ("enabled",), (f"option '{oid}' is disabled (enabled: false) and no effect enables it: "
+                                        f"it {never}")
         elif o.probability is not None and always_zero(o.probability):
-            yield base + ("probability",), f"option '{oid}' has probability 0: {never}"
+            yield base + ("probability",), f"option '{oid}' has probability 0: it {never}"
         elif o.hazard is not None and _zero_hazard(o.hazard):
-            yield base + ("hazard",), f"option '{oid}' has a hazard of 0: {never}"
+            yield base + ("hazard",), f"option '{oid}' has a hazard of 0: it {never}"
         else:
             why = state.never_true(parse_in(s, o.when))
             if why:
