@@ -123,6 +123,22 @@ def test_tracks_hazards_groups_parameters_and_number_expressions(tmp_path):
     assert not [e for e in g.edges if e.target == "option:hit" and e.source == "rung:w1"]  # rung() is a number
 
 
+def test_the_deployment_effects_and_enabling_an_obligation(tmp_path):
+    effects = [{"stop_flow": "d"}, {"resume_flow": "d"}, {"withdraw": {"deployment": "d", "share": 0.5}},
+               {"scale_attrition": {"deployment": "d", "factor": 0}}, {"cancel": ["go"]}, {"disable": ["t.b"]},
+               {"enable": ["t.b"]}]
+    g = influence_graph(scenario_of(tmp_path, merge(WORLD, {"options": {"truce": {
+        "actor": "b", "label": "truce", "when": "x >= 3", "probability": 1, "effects": effects}}})))
+    assert {e for e in edges(g) if e[0] == "option:truce"} == {
+        ("option:truce", "deployment:d", "flow", "stops the flow of d"),
+        ("option:truce", "deployment:d", "flow", "resumes the flow of d"),
+        ("option:truce", "deployment:d", "flow", "withdraws forces from d"),
+        ("option:truce", "deployment:d", "flow", "scales the attrition of d"),
+        ("option:truce", "option:go", "disables", "drops a pending decision of go"),
+        ("option:truce", "obligation:t.b", "disables", "disables t.b"),
+        ("option:truce", "obligation:t.b", "enables", "enables t.b")}
+
+
 def test_reach_and_its_paths(tmp_path):
     g = influence_graph(scenario_of(tmp_path, WORLD))
     reach = reach_of(g, "go")

@@ -134,13 +134,13 @@ def _draw_nodes(ax, nodes: dict, columns: list[list[str]], rows: int) -> dict[st
 
 
 def _draw_edges(ax, edges: list[_Edge], boxes: dict[str, tuple]) -> None:
-    """Arrows from box to box (clipped to the boxes, which are drawn first), curved when they go back left or stay
-    in their column."""
+    """Arrows from box to box (clipped to the boxes, which are drawn first): straight to the next column, curved
+    when they pass over a column, go back left or stay in their column."""
     for e in edges:
         x0, y0, a = boxes[e.source]
         x1, y1, b = boxes[e.target]
         colour, style, _ = EDGE_STYLES.get(e.kind, (MUTED, "-", e.kind))
-        bend = 0.0 if x1 > x0 else (0.35 if x1 == x0 else 0.2)
+        bend = 0.0 if x1 == x0 + 1 else (-0.15 if x1 > x0 else (0.35 if x1 == x0 else 0.2))  # skip boxes between
         ax.add_patch(FancyArrowPatch((x0, y0), (x1, y1), patchA=a.get_bbox_patch(), patchB=b.get_bbox_patch(),
                                      arrowstyle="-|>", mutation_scale=8, linewidth=0.8, linestyle=style,
                                      color=colour, alpha=0.65, zorder=4, connectionstyle=f"arc3,rad={bend}"))
