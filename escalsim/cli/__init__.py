@@ -10,17 +10,51 @@ import the heavy layers inside their functions, so that a Ctrl-C while they load
 
 from __future__ import annotations
 
-import contextlib
 import os
+import signal
 import sys
 
-import click
 
-from escalsim import __version__
-from escalsim.cli.common import EXIT_CODES, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, StdoutError, warn, why
-from escalsim.cli.output_cmds import plot, report
-from escalsim.cli.run_cmd import run
-from escalsim.cli.scenario_cmds import schema, schema_text, trace, validate
+def _interrupted_while_starting(signum, frame):  # nothing is written yet: there is nothing to clean up
+    os.write(2, b"\ninterrupted\n")
+    os._exit(130)
+
+
+def _starting_as_the_program() -> bool:
+    """Whether this import is the `escalsim` program starting (its script, or python -m escalsim), not a
+    notebook or a test importing the package, whose Ctrl-C must stay theirs."""
+    argv0 = sys.argv[0] if sys.argv else ""
+    return (os.path.basename(argv0) == "escalsim" or argv0.endswith(os.path.join("escalsim", "__main__.py"))) \
+        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+# A Ctrl-C while the program loads (click and the commands' modules) exits 130 with one line, not a traceback;
+# the commands import the heavy layers later, inside `main`, which reports a Ctrl-C there itself.
+_starting = _starting_as_the_program()
+if _starting:
+    signal.signal(signal.SIGINT, _interrupted_while_starting)
+try:
+    import contextlib
+
+    import click
+
+    from escalsim import __version__
+    from escalsim.cli.common import (
+        EXIT_CODES,
+        EXIT_INTERRUPTED,
+        EXIT_INVALID,
+        EXIT_OK,
+        StdoutError,
+        stdout_failed,
+        warn,
+        why,
+    )
+    from escalsim.cli.output_cmds import plot, report
+    from escalsim.cli.run_cmd import run
+    from escalsim.cli.scenario_cmds import schema, schema_text, trace, validate
+finally:
+    if _starting:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 __all__ = ["main", "schema_text"]
 
@@ -52,7 +86,7 @@ class _Escalsim(click.Group):
         except KeyboardInterrupt:
             _interrupted()
         except StdoutError as exc:
-            _stdout_failed(exc.error)
+            stdout_failed(exc.error)
         except _Failed as exc:
             _os_error(exc.error)
         except OSError as exc:  # e.g. writing --help to a full disk
@@ -82,30 +116,10 @@ def _interrupted(newline: bool = True):
 
 def _os_error(exc: OSError):
     if isinstance(exc, BrokenPipeError):
-        _stdout_failed(exc)
+        stdout_failed(exc)
     where = f" ({exc.filename})" if exc.filename else ""
     warn(f"error: {why(exc)}{where}")
     sys.exit(EXIT_INVALID)
-
-
-def _stdout_failed(exc: OSError):
-    """A closed pipe is the reader's choice (`| head`): stop quietly. Any other failure is an error."""
-    _discard_stdout()
-    if isinstance(exc, BrokenPipeError):
-        sys.exit(EXIT_OK)
-    warn(f"error: cannot write to standard output: {why(exc)}")
-    sys.exit(EXIT_INVALID)
-
-
-def _discard_stdout() -> None:
-    """Point stdout at /dev/null, so that Python's final flush of what is still buffered cannot fail again."""
-    try:
-        fd = sys.stdout.fileno()
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, fd)
-        os.close(devnull)
-    except (OSError, ValueError, AttributeError):
-        pass  # not a real file (click's test runner): nothing will flush it at exit
 
 
 @click.group(cls=_Escalsim, context_settings={"help_option_names": ["-h", "--help"]}, help=f"""

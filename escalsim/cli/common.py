@@ -54,6 +54,26 @@ def echo(text: str = "", nl: bool = True) -> None:
         raise StdoutError(exc) from None
 
 
+def stdout_failed(error: OSError, note: str = "") -> NoReturn:
+    """Stdout failed: a closed pipe is the reader's choice (`| head`), so stop quietly (exit 0); anything else
+    (a full disk) is an error (exit 1) with the reason, and `note` after it."""
+    _discard_stdout()
+    if isinstance(error, BrokenPipeError):
+        sys.exit(EXIT_OK)
+    fail(f"cannot write to standard output: {why(error)}{note}")
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's final flush of what is still buffered cannot fail again."""
+    try:
+        fd = sys.stdout.fileno()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (click's test runner): nothing will flush it at exit
+
+
 def warn(text: str) -> None:
     """A line on stderr; if stderr itself cannot be written there is nobody to tell, so nothing is raised."""
     with contextlib.suppress(OSError, ValueError):

@@ -11,7 +11,17 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from escalsim.cli.common import EXIT_INTERRUPTED, SET_HELP, echo, fail, load, progress_bar, warn
+from escalsim.cli.common import (
+    EXIT_INTERRUPTED,
+    SET_HELP,
+    StdoutError,
+    echo,
+    fail,
+    load,
+    progress_bar,
+    stdout_failed,
+    warn,
+)
 
 # run's parameters a resumed run keeps as they were started (parameter name: its flag); --runs may change how
 # many runs there are (never what any run is), down to the runs already saved
@@ -207,12 +217,15 @@ def _report(directory: Path, began: float, quiet: bool) -> None:
     except ResultsError as exc:
         fail(str(exc))
     runs_frame = _summary_tables(directory, manifest)
-    if not quiet:
-        for line in summary(runs_frame, manifest):
-            echo(line)
-        echo("")
-    echo(f"{manifest['stopped_because']}: {manifest['runs']:,} runs, {manifest['runs_per_s']:,.0f} runs/s, "
-         f"{time.perf_counter() - began:.1f} s. Results: {directory}")
+    try:
+        if not quiet:
+            for line in summary(runs_frame, manifest):
+                echo(line)
+            echo("")
+        echo(f"{manifest['stopped_because']}: {manifest['runs']:,} runs, {manifest['runs_per_s']:,.0f} runs/s, "
+             f"{time.perf_counter() - began:.1f} s. Results: {directory}")
+    except StdoutError as exc:  # a closed pipe ends quietly, as for every command; a full disk is an error
+        stdout_failed(exc.error, f"; the results are complete in {directory}")
 
 
 def _summary_tables(directory: Path, manifest: dict):
