@@ -16,15 +16,15 @@ import numpy as np
 def percent(p: float, decimals: int | None = None, sign: bool = True) -> str:
     """A share (0 to 1) as a percentage: '38%', or with one decimal near 0 and 100% ('0.4%', '99.6%').
 
-    `decimals` fixes the number of decimals instead; without it a share that is neither 0 nor 1 never reads
-    as '0%' or '100%' (more decimals are used, up to four). `sign=False` leaves out the '%'.
+    `decimals` fixes the number of decimals instead. Either way a share that is neither 0 nor 1 never reads as
+    '0%' or '100%': more decimals are used, up to four ('99.96%'). `sign=False` leaves out the '%'.
     Returns the text; raises TypeError or ValueError if `p` is not a number.
     """
     value = 100 * round(float(p), 9)  # 100.00000000001% of runs (sums of float shares) is 100%
     if decimals is None:
         decimals = 0 if 10 <= value <= 99 or value in (0, 100) else 1
-        while 0 < value < 100 and decimals < 4 and round(value, decimals) in (0, 100):
-            decimals += 1
+    while 0 < value < 100 and decimals < 4 and round(value, decimals) in (0, 100):
+        decimals += 1
     return f"{value:.{decimals}f}" + ("%" if sign else "")
 
 
