@@ -31,13 +31,24 @@ def test_minimal_lists_its_sourced_numbers_only():
     assert "deployments.a_to_border.flow.batch_size" not in records
 
 
-BATCHES = """\
+HEAD = """\
 escalsim: 1
 name: s
 start: 2025-01-01
 horizon_days: 30
 ladder: {start: a, rungs: [{id: a}, {id: b}]}
 actors: {x: {label: X}}
+"""
+
+
+def scenario_file(tmp_path, body: str):
+    """A small scenario file: HEAD, then `body` (YAML at the top level)."""
+    path = tmp_path / "s.yaml"
+    path.write_text(HEAD + textwrap.dedent(body), encoding="utf-8")
+    return path
+
+
+BATCHES = """\
 variables: {troops: {initial: 0}}
 deployments:
   d:
@@ -53,9 +64,7 @@ deployments:
 
 
 def test_a_batch_note_covers_its_date_and_size_and_tells_facts_from_assumptions(tmp_path):
-    path = tmp_path / "s.yaml"
-    path.write_text(BATCHES, encoding="utf-8")
-    records = {r["path"]: r for r in assumptions(load_scenario(path))}
+    records = {r["path"]: r for r in assumptions(load_scenario(scenario_file(tmp_path, BATCHES)))}
     first, second = "deployments.d.schedule.0", "deployments.d.schedule.1"
     assert records[f"{first}.size"]["value"] == "1500" and records[f"{first}.size"]["is_assumption"]
     assert records[f"{first}.when"]["value"] == "2025-01-02" and records[f"{first}.when"]["source_path"] == first
@@ -71,10 +80,20 @@ def test_distributions_are_written_out_with_their_own_note(dprk):
     assert factor == "lognormal(mu=0, sigma=0.15), per run, clipped to [0.7, 1.4]"
 
 
-def test_unsourced_defaulted_and_file_level_numbers_are_left_out(dprk):
-    assert "options.washington_confirms.delay_days" not in dprk       # not written: the default 0
-    assert not [p for p in dprk if "." not in p]                      # start, end: the file's own note covers none
-    assert dprk["variables.dprk_in_russia.initial"]["value"] == "0"   # written, and sourced, though 0 is the default
+OPTION = """\
+source: "the file's own note covers no single number"
+variables: {v: {initial: 0, source: "none at the start"}}
+options:
+  o: {actor: x, label: acts, when: "v > 1", probability: 0.3, source: "assumption: a guess"}
+"""
+
+
+def test_unsourced_defaulted_and_file_level_numbers_are_left_out(tmp_path):
+    records = {r["path"]: r for r in assumptions(load_scenario(scenario_file(tmp_path, OPTION)))}
+    assert records["options.o.probability"]["value"] == "0.3" and records["options.o.probability"]["is_assumption"]
+    assert "options.o.delay_days" not in records        # not written: the default 0
+    assert not [p for p in records if "." not in p]      # start, horizon_days: the file's own note covers none
+    assert records["variables.v.initial"]["value"] == "0"  # written, and sourced, though 0 is the default
 
 
 def test_every_record_says_whether_it_is_an_assumption(dprk):
@@ -90,13 +109,14 @@ def test_the_word_assumption_marks_an_assumption(source, expected):
     assert is_assumption(source) is expected
 
 
-def test_a_scenario_read_back_from_json_lists_no_default(dprk):
-    """The results writer re-validates the scenario from its JSON dump, where every field looks written."""
-    again = assumptions(Scenario.model_validate_json(load_scenario(DPRK).model_dump_json()))
-    paths = [r["path"] for r in again]
-    assert "options.washington_confirms.delay_days" not in paths
-    assert "options.kyiv_warns_of_world_war.delay_days" in paths
-    assert all(dprk[r["path"]] == r for r in again)
+def test_a_scenario_read_back_from_json_lists_no_default(tmp_path, dprk):
+    """The results writer re-validates the scenario from its JSON dump, where every field looks written: values
+    equal to their defaults are left out there (the unwritten delay, but also the written initial 0)."""
+    scenario = load_scenario(scenario_file(tmp_path, OPTION))
+    again = [r["path"] for r in assumptions(Scenario.model_validate_json(scenario.model_dump_json()))]
+    assert again == ["options.o.probability"]
+    default = assumptions(Scenario.model_validate_json(load_scenario(DPRK).model_dump_json()))
+    assert all(dprk[r["path"]] == r for r in default)
 
 
 def test_an_override_with_a_note_is_listed():
@@ -107,14 +127,7 @@ def test_an_override_with_a_note_is_listed():
 
 
 def test_effects_and_empirical_values(tmp_path):
-    path = tmp_path / "s.yaml"
-    path.write_text(textwrap.dedent("""\
-        escalsim: 1
-        name: s
-        start: 2025-01-01
-        horizon_days: 30
-        ladder: {start: a, rungs: [{id: a}, {id: b}]}
-        actors: {x: {label: X}}
+    path = scenario_file(tmp_path, """\
         variables: {v: {initial: 2, source: "counted"}}
         options:
           o:
@@ -124,7 +137,7 @@ def test_effects_and_empirical_values(tmp_path):
             probability: {dist: empirical, values: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6], per: run, source: "assumption: e"}
             effects:
               - add: {v: {dist: fixed, value: 3, source: "a count"}}
-        """), encoding="utf-8")
+        """)
     records = {r["path"]: r for r in assumptions(load_scenario(path))}
     assert records["variables.v.initial"]["value"] == "2" and not records["variables.v.initial"]["is_assumption"]
     values = "[0.1, 0.2, 0.3, 0.4, 0.5, … (6 values)]"
