@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from worlds import model_of
+from worlds import model_of, write
 
 from escalsim.engine.core import InjectionError, simulate
 from escalsim.scenario.schema import Block, Injection
@@ -40,9 +40,10 @@ def test_a_block_declines_the_option_in_its_window_only(tmp_path):
     assert model.day_of_event(r, "arm") == 30  # considered again when the block ends (its condition holds)
     r = simulate(model, 1, blocks=[Block(option="arm")])  # declined for the whole run: the alternative comes
     assert math.isnan(model.day_of_event(r, "arm")) and model.day_of_event(r, "talk") == 50
-    r = simulate(model, 1, blocks=[Block(option="arm")], injections=[Injection(day=5, option="arm")], trace=True)
-    assert math.isnan(model.day_of_event(r, "arm"))
-    assert any(e.text == "injection refused, blocked by a move: arm" for e in r.trace)
+    r = simulate(model, 1, blocks=[Block(option="arm")],
+                 injections=[Injection(day=5, option="arm", override=True)], trace=True)
+    assert model.day_of_event(r, "arm") == 5  # an umpire may override a block; the trace says so
+    assert any(e.cause.startswith("umpire override") for e in r.trace if e.kind == "decision")
 
 
 def test_a_block_drops_a_pending_decision(tmp_path):
@@ -71,3 +72,33 @@ def test_moves_on_treaty_obligations(tmp_path):
 def test_bad_moves_are_refused(tmp_path, moves, message):
     with pytest.raises(InjectionError, match=message):
         simulate(_group_world(tmp_path), 1, **moves)
+
+
+@pytest.mark.parametrize(("moves", "message"), [
+    ({"injections": [Injection(day=5, option="arm"), Injection(day=6, option="talk")]},
+     "arm and talk are alternatives .group g.: inject one, or make the second an umpire's override"),
+    ({"injections": [Injection(day=5, option="arm")], "blocks": [Block(option="arm", start=0, until=10)]},
+     "arm is both injected on day 5 and blocked then"),
+    ({"blocks": [Block(option="arm", start=20, until=10)]}, "ends .day 10. before it starts"),
+    ({"injections": [Injection(day=1, option="amr")]}, "did you mean 'arm'"),
+])
+def test_conflicting_moves_are_refused_before_any_run(tmp_path, moves, message):
+    from escalsim.engine.core import check_moves
+
+    with pytest.raises(InjectionError, match=message):
+        check_moves(_group_world(tmp_path), **moves)
+
+
+def test_moves_in_a_monte_carlo_are_recorded_and_make_every_run(tmp_path):
+    import escalsim
+
+    scenario = escalsim.load_scenario(write(tmp_path, {"options": {
+        "go": {"actor": "a", "label": "go", "when": "x > 5", "probability": 1, "effects": [{"ladder": "mid"}]}}}))
+    settings = escalsim.Settings(runs=50, seed=3, workers=1, injections=[Injection(day=7, option="go")])
+    results = escalsim.load_results(escalsim.run(scenario, tmp_path / "r", settings))
+    assert (results.runs["event.go"] == 7).all()
+    assert results.manifest["moves"] == {"injections": [{"day": 7.0, "option": "go", "override": False}],
+                                         "blocks": []}
+    with pytest.raises(InjectionError, match="unknown option or obligation 'og'"):
+        escalsim.run(scenario, tmp_path / "bad", escalsim.Settings(runs=5, injections=[Injection(day=1, option="og")]))
+    assert not (tmp_path / "bad").exists()

@@ -20,6 +20,7 @@ from escalsim.engine.record import RunRecord
 from escalsim.engine.tracks import TrackModel, track_models
 from escalsim.engine.world import Watch, World
 from escalsim.scenario import conditions as expressions
+from escalsim.scenario.conditions import suggest
 from escalsim.scenario.parameters import numbers_in
 from escalsim.scenario.references import event_names, readable_names, rung_indices
 from escalsim.scenario.schema import Block, Injection, Scenario
@@ -125,6 +126,8 @@ def simulate(model: Model, seed: int, run: int = 0, injections: Sequence[Injecti
 
     Raises InjectionError for a move naming no option or obligation or outside the run, and world.RunawayError
     for a run that would never end."""
+    if injections or blocks:
+        check_moves(model, injections, blocks)
     w = World(model, seed, run, trace)
     try:
         return _run(w, model, injections, blocks)
@@ -181,7 +184,6 @@ def _moves(w: World, model: Model, injections: Sequence[Injection], blocks: Sequ
     """Schedule the moves: injected decisions, and blocks (declined moves) from their start to their end; a
     block from day 0 is in place before any condition is first checked."""
     for inj in injections:
-        _check_move(w, model, inj.option, inj.day, "injection")
         cause = f"injected decision for day {inj.day:g}"
         if inj.option in w.options:
             w.at(inj.day, w.options[inj.option].force, cause, inj.override)
@@ -189,7 +191,6 @@ def _moves(w: World, model: Model, injections: Sequence[Injection], blocks: Sequ
             treaty, i = w.obligations[inj.option]
             w.at(inj.day, treaty.force, i, cause, inj.override)
     for block in blocks:
-        _check_move(w, model, block.option, block.start, "block")
         target = w.options.get(block.option)
         toggle = target.block if target is not None else partial(_block_obligation, *w.obligations[block.option])
         until = f" until day {block.until:g}" if block.until is not None else ""
@@ -202,15 +203,43 @@ def _moves(w: World, model: Model, injections: Sequence[Injection], blocks: Sequ
             w.at(block.until, toggle, False, f"the block from day {block.start:g} ends")
 
 
+def check_moves(model: Model, injections: Sequence[Injection] = (), blocks: Sequence[Block] = ()) -> None:
+    """Refuse moves that cannot be made in any run (InjectionError, saying which): a name that is no option or
+    obligation, a day outside the run, a block that ends before it starts, two injected alternatives of one group
+    (unless one is an umpire's override), an injection inside a block of the same option."""
+    obligations = {ob.event for t in model.plans("treaties") for ob in t.obligations}
+    known = set(model.options) | obligations
+    for what, name, day in [("injection", m.option, m.day) for m in injections] + \
+            [("block", m.option, m.start) for m in blocks]:
+        if name not in known:
+            hint = suggest(name, known)
+            raise InjectionError(f"{what} names unknown option or obligation '{name}'"
+                                 + (f" (did you mean '{hint}'?)" if hint else ""))
+        if not 0 <= day < model.horizon:
+            raise InjectionError(f"{what} day {day:g} is outside the run (0 to {model.horizon - 1:g})")
+    for block in blocks:
+        if block.until is not None and block.until <= block.start:
+            raise InjectionError(f"the block of {block.option} ends (day {block.until:g}) before it starts "
+                                 f"(day {block.start:g})")
+        for inj in injections:
+            if inj.option == block.option and block.start <= inj.day < (block.until or math.inf) and not inj.override:
+                raise InjectionError(f"{inj.option} is both injected on day {inj.day:g} and blocked then")
+    groups = {p.id: p.group for p in model.plans("options") if p.group}
+    chosen: dict[str, str] = {}
+    for inj in injections:
+        group = groups.get(inj.option)
+        if group and not inj.override:
+            if group in chosen and chosen[group] != inj.option:
+                raise InjectionError(f"{chosen[group]} and {inj.option} are alternatives (group {group}): inject "
+                                     "one, or make the second an umpire's override")
+            chosen[group] = inj.option
+
+
 def _block_obligation(treaty, i: int, on: bool, cause: str) -> None:
     treaty.block(i, on, cause)
 
 
-def _check_move(w: World, model: Model, name: str, day: float, what: str) -> None:
-    if name not in w.options and name not in w.obligations:
-        raise InjectionError(f"{what} names unknown option or obligation '{name}'")
-    if not 0 <= day < model.horizon:
-        raise InjectionError(f"{what} day {day:g} is outside the run (0 to {model.horizon:g})")
+
 
 
 def _reader(model: Model) -> Callable[[dict], tuple[float, ...]]:

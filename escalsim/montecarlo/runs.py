@@ -14,15 +14,16 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from escalsim.engine.core import check_moves
 from escalsim.montecarlo.backends import Backend, backend_for
-from escalsim.montecarlo.batches import run_many
+from escalsim.montecarlo.batches import model_of, run_many
 from escalsim.montecarlo.files import JOB, MANIFEST, PROGRESS, ResultsError, has_kind, is_results_dir, read_json
 from escalsim.montecarlo.jobspec import Progress as ProgressRecord
 from escalsim.montecarlo.jobspec import StopRule
 from escalsim.montecarlo.precision import Tally
 from escalsim.montecarlo.store import ResultsWriter
 from escalsim.scenario.loader import scenario_sources
-from escalsim.scenario.schema import Scenario
+from escalsim.scenario.schema import Block, Injection, Scenario
 
 DEFAULT_RUNS = 10_000
 
@@ -42,6 +43,8 @@ class Settings:
     min_runs: int = 1_000
     max_runs: int = 1_000_000
     overrides: list[str] = field(default_factory=list)
+    injections: list[Injection] = field(default_factory=list)  # decisions forced in every run (wargame moves)
+    blocks: list[Block] = field(default_factory=list)          # moves declined in every run
 
     def __post_init__(self):
         if self.precision is not None and not 0.0 < self.precision <= 0.5:  # NaN fails this too
@@ -127,6 +130,7 @@ def run(scenario: Scenario, out: str | Path | None = None, settings: Settings | 
     cannot run, and KeyboardInterrupt leaves the saved runs resumable. Whenever it stops before a first batch is
     saved, nothing is left behind: what it created is removed (an --out given empty stays, empty)."""
     settings = settings or Settings()
+    check_moves(model_of(scenario), settings.injections, settings.blocks)
     claimed = out is None
     directory = claim_default_dir(scenario.name) if claimed else Path(out)
     try:
@@ -137,7 +141,8 @@ def run(scenario: Scenario, out: str | Path | None = None, settings: Settings | 
             writer = ResultsWriter.create(
                 directory, scenario=scenario, sources=sources, seed=settings.seed, runs=first,
                 backend=backend.name, workers=backend.workers, trace_runs=settings.trace_runs,
-                grid_step=settings.grid_step, overrides=settings.overrides, settings=settings.stop_rule())
+                grid_step=settings.grid_step, overrides=settings.overrides, settings=settings.stop_rule(),
+                injections=settings.injections, blocks=settings.blocks)
             try:
                 return _continue(writer, backend, progress)
             except BaseException:

@@ -13,7 +13,7 @@ import contextlib
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +65,7 @@ from escalsim.montecarlo.parquet import (
     stream,
     write_chunk,
 )
-from escalsim.scenario.schema import Scenario
+from escalsim.scenario.schema import Block, Injection, Scenario
 
 
 class ResultsWriter:
@@ -96,7 +96,8 @@ class ResultsWriter:
     @property
     def job(self) -> Job:
         """The Job that produces these results (to continue after a resume)."""
-        return Job(self.scenario, self.spec.seed, self.spec.trace_runs, self.spec.grid_step)
+        return Job(self.scenario, self.spec.seed, self.spec.trace_runs, self.spec.grid_step,
+                   tuple(self.spec.injections), tuple(self.spec.blocks))
 
     @property
     def chunks_dir(self) -> Path:
@@ -106,9 +107,11 @@ class ResultsWriter:
     @classmethod
     def create(cls, directory: Path, *, scenario: Scenario, sources: dict[str, str], seed: int, runs: int,
                backend: str, workers: int, trace_runs: int, grid_step: float, overrides: list[str],
-               settings: StopRule | None = None) -> ResultsWriter:
+               settings: StopRule | None = None, injections: Sequence[Injection] = (),
+               blocks: Sequence[Block] = ()) -> ResultsWriter:
         """Start a new results directory (an earlier escalsim results directory there is replaced) for `runs`
-        runs; `settings` are kept for a resume and shown in the manifest.
+        runs; `settings` are kept for a resume and shown in the manifest, as are the moves made in every run
+        (`injections` and `blocks`).
 
         Raises ValueError for a negative run count, ResultsError for a directory that is not ours to write,
         and files.ResultsWriteError when the disk refuses (nothing half-written is left)."""
@@ -120,7 +123,7 @@ class ResultsWriter:
         spec = JobSpec(format=FORMAT, escalsim_version=__version__, created=utc_now(),
                        scenario=scenario.model_dump_json(), sources=dict(sources), overrides=list(overrides),
                        seed=seed, trace_runs=trace_runs, grid_step=grid_step, backend=backend, workers=workers,
-                       settings=settings or StopRule())
+                       settings=settings or StopRule(), injections=list(injections), blocks=list(blocks))
         progress = Progress(next_run=0, target_runs=runs, events=0, elapsed_s=0.0)
         try:
             write_json(directory / JOB, spec.model_dump())
@@ -302,6 +305,8 @@ class ResultsWriter:
             "scenario_sha256": sha256(self.spec.scenario),
             "sources": {name: {"sha256": sha256(text), "text": text} for name, text in self.spec.sources.items()},
             "overrides": self.spec.overrides, "settings": self.spec.settings.model_dump(),
+            "moves": {"injections": [m.model_dump() for m in self.spec.injections],
+                      "blocks": [m.model_dump() for m in self.spec.blocks]},
             "seed": self.spec.seed, "runs": self.next_run, "target_runs": self.target,
             "trace_runs": self.spec.trace_runs, "grid_step": self.spec.grid_step,
             "grid_start": self.model.start.isoformat(), "grid_days": days.tolist(),
