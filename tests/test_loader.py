@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -506,12 +505,16 @@ def billion_laughs(levels: int = 9) -> str:
 
 
 @pytest.mark.parametrize("prefix", ["", MINIMAL_TEXT + "bomb:\n  "])
-def test_billion_laughs_fails_fast(tmp_path, prefix):
+def test_billion_laughs_fails_fast(tmp_path, prefix, monkeypatch):
+    """Refused by the scan of parser events, before anything is constructed (bounded work: no expansion)."""
+    from escalsim.scenario import source
+
+    def no_construction(*_args, **_kwargs):
+        raise AssertionError("the document was constructed: the aliases were not refused first")
+
+    monkeypatch.setattr(source.YAML, "load", no_construction)
     text = billion_laughs() if not prefix else prefix + billion_laughs().replace("\n", "\n  ")
-    path = write(tmp_path, text)
-    began = time.perf_counter()
-    problem = only_problem(path)
-    assert time.perf_counter() - began < 1.0
+    problem = only_problem(write(tmp_path, text))
     assert "aliases" in problem.message
 
 
@@ -591,11 +594,33 @@ def test_not_a_scenario_at_all(tmp_path, content, fragment):
     assert_problem(only_problem(path), path, None, None, "", fragment)
 
 
-def test_huge_file_is_refused_fast(tmp_path):
+class _CountedReads:
+    """A file opened by the loader, recording how many bytes each read asks for."""
+
+    def __init__(self, handle, reads: list):
+        self.handle, self.reads = handle, reads
+
+    def read(self, n: int = -1) -> bytes:
+        self.reads.append(n)
+        return self.handle.read(n)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.handle.close()
+
+
+def test_huge_file_is_refused_fast(tmp_path, monkeypatch):
+    """Refused after reading at most MAX_BYTES + 1 bytes, never parsed (bounded work, not a time limit)."""
+    from escalsim.scenario import source
+
     path = write(tmp_path, "a: " + "x" * 5_000_000)
-    began = time.perf_counter()
+    reads: list = []
+    monkeypatch.setattr(source, "open", lambda file, mode="r": _CountedReads(open(file, mode), reads), raising=False)
+    monkeypatch.setattr(source, "_scan_events", lambda *_: pytest.fail("the file was parsed"))
     assert "larger than 1,000,000 bytes" in only_problem(path).message
-    assert time.perf_counter() - began < 1.0
+    assert reads == [source.MAX_BYTES + 1]
 
 
 def test_non_utf8_is_located(tmp_path):
