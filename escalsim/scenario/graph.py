@@ -305,7 +305,8 @@ def _reads(b: _Builder, expr: Expr, reader: str, where: str) -> None:
 def holder_of(s: Scenario, path: tuple) -> tuple[str | None, str]:
     """The node that holds the number at `path` (a path of `numbers_in`) and where in it the number is written:
     ('option:x', 'probability'), ('obligation:t.p', 'compliance'), ('track:level', 'rungs[1].escalate.per_year').
-    (None, '') for a number no node holds (a parameter's value)."""
+    (None, '') for a number no node holds (a parameter's value). Raises KeyError or IndexError for a path that is
+    not in the scenario."""
     section, name, rest = path[0], path[1] if len(path) > 1 else None, path[2:]
     if section == "treaties" and rest and rest[0] in ("obligations", "steps") and len(rest) > 1:
         t = s.treaties[name]
@@ -378,7 +379,8 @@ def reach_of(graph: Graph, option: str) -> Reach:
 
 
 def path_text(graph: Graph, start: str, path: Path) -> str:
-    """A path as one line: 'seoul_sends_weapons -> sets rok_lethal_aid -> read by x (condition) -> ...'."""
+    """A path (edges from node `start`) as one line: 'seoul_sends_weapons -> sets rok_lethal_aid -> read by x
+    (condition) -> ...'. Raises KeyError if `start` is not a node of the graph."""
     return " -> ".join([graph.nodes[start].name] + [edge.step for edge in path])
 
 
