@@ -49,6 +49,7 @@ try:
         warn,
         why,
     )
+    from escalsim.cli.graph_cmd import graph
     from escalsim.cli.output_cmds import plot, report
     from escalsim.cli.run_cmd import run
     from escalsim.cli.scenario_cmds import schema, schema_text, trace, validate
@@ -132,5 +133,5 @@ def main() -> None:
     pass
 
 
-for _command in (validate, trace, run, plot, report, schema):
+for _command in (validate, trace, run, plot, report, schema, graph):
     main.add_command(_command)

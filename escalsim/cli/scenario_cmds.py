@@ -12,24 +12,37 @@ from escalsim.cli.common import EXIT_INVALID, INJECT_HELP, SET_HELP, echo, load,
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-def validate(files: tuple[str, ...]) -> None:
-    """Check scenario FILES; print every problem as FILE:LINE:COLUMN: path: message.
+@click.option("--strict", is_flag=True, help="Also require a source: on every number (its own, or on the option, "
+              "deployment, rung, ... around it; a YAML comment does not count); exit 1 if one has none.")
+def validate(files: tuple[str, ...], strict: bool) -> None:
+    """Check scenario FILES; print every problem as FILE:LINE:COLUMN: path: message, and warnings about the
+    model (a variable nothing reads, an option that reaches nothing or can never fire) as
+    FILE:LINE:COLUMN: path: warning: message. Warnings alone leave the exit code at 0.
 
     \b
     e.g. escalsim validate scenarios/minimal.yaml
+         escalsim validate --strict scenarios/dprk_russia_2024.yaml
     """
     from escalsim.errors import ScenarioError
-    from escalsim.scenario.loader import load_scenario
+    from escalsim.scenario.lint import lint_file, warning_line
 
     bad = 0
     for path in files:
         try:
-            s = load_scenario(path)
+            result = lint_file(path)
         except ScenarioError as exc:
             bad += 1
             for problem in exc.problems:
                 warn(str(problem))
             continue
+        for problem in result.warnings:
+            warn(warning_line(problem))
+        if strict and result.strict:
+            bad += 1
+            for problem in result.strict:
+                warn(str(problem))
+            continue
+        s = result.scenario
         tracks = s.track_specs
         rungs = sum(len(track.rungs) for track in tracks.values())
         shape = f"{rungs} rungs" if len(tracks) == 1 else f"{len(tracks)} tracks, {rungs} rungs"
