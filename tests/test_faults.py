@@ -123,19 +123,19 @@ def test_run_piped_into_head_exits_0_quietly(tmp_path):
 
 # --- --out: a device, a missing folder, a non-empty directory -------------------------------------------------
 
-OUT_CASES = [  # (id, args, exit code, stderr pattern)
-    ("schema to /dev/full", ["schema", "--out", "/dev/full"], 1,
-     r"cannot write the schema to /dev/full: No space left on device"),
-    ("report to /dev/full", ["report", "{results}", "--out", "/dev/full"], 1,
-     r"cannot write the report to /dev/full: it is not a regular file"),
-    ("report to /dev/null", ["report", "{results}", "--out", "/dev/null"], 1,
-     r"cannot write the report to /dev/null: it is not a regular file"),
-    ("run into /dev/full", ["run", "{minimal}", "--runs", "10", "--out", "/dev/full/x"], 1,
-     r"cannot create results directory /dev/full/x: Not a directory; no run was saved"),
-    ("run into /dev/null", ["run", "{minimal}", "--runs", "10", "--out", "/dev/null"], 1,
-     r"/dev/null exists and is not a directory"),
-    ("plot into /dev/full", ["plot", "{results}", "--out", "/dev/full"], 1,
-     r"cannot write the figures to /dev/full: it exists and is not a folder"),
+OUT_CASES = [  # (id, args, exit code, stderr pattern); {full} and {null} are symlinks to /dev/full and /dev/null
+    ("schema to /dev/full", ["schema", "--out", "{full}"], 1,
+     r"cannot write the schema to \S+/full: No space left on device"),
+    ("report to /dev/full", ["report", "{results}", "--out", "{full}"], 1,
+     r"cannot write the report to \S+/full: it is not a regular file"),
+    ("report to /dev/null", ["report", "{results}", "--out", "{null}"], 1,
+     r"cannot write the report to \S+/null: it is not a regular file"),
+    ("run into /dev/full", ["run", "{minimal}", "--runs", "10", "--out", "{full}/x"], 1,
+     r"cannot create results directory \S+/full/x: Not a directory; no run was saved"),
+    ("run into /dev/null", ["run", "{minimal}", "--runs", "10", "--out", "{null}"], 1,
+     r"\S+/null exists and is not a directory"),
+    ("plot into /dev/full", ["plot", "{results}", "--out", "{full}"], 1,
+     r"cannot write the figures to \S+/full: it exists and is not a folder"),
     ("schema, missing folder", ["schema", "--out", "{tmp}/missing/s.json"], 1,
      r"cannot write the schema to \S+/missing/s.json: the folder \S+/missing does not exist"),
     ("report, missing folder", ["report", "{results}", "--out", "{tmp}/missing/dir/r.html"], 1,
@@ -155,15 +155,20 @@ OUT_CASES = [  # (id, args, exit code, stderr pattern)
 
 @pytest.mark.parametrize("args, code, pattern", [c[1:] for c in OUT_CASES], ids=[c[0] for c in OUT_CASES])
 def test_an_output_that_cannot_be_written_is_named_with_its_cause(args, code, pattern, tmp_path, results):
+    """The devices are reached through symlinks in tmp_path: a faulty escalsim that renamed a file over its
+    --out (as `report --out /dev/null` once did, as root) replaces the symlink, never the device itself."""
     (tmp_path / "afile").write_text("mine")
+    (tmp_path / "full").symlink_to("/dev/full")
+    (tmp_path / "null").symlink_to("/dev/null")
     before = sorted(p.name for p in tmp_path.iterdir())
+    args = [a.replace("{full}", str(tmp_path / "full")).replace("{null}", str(tmp_path / "null")) for a in args]
     done = escalsim(*expand(args, tmp_path, results))
     err = clean(done)
     assert done.returncode == code and re.search(pattern, err), err
     assert ".tmp" not in err  # never the name of an internal temporary file
     assert sorted(p.name for p in tmp_path.iterdir()) == before and (tmp_path / "afile").read_text() == "mine"
-    for device in ("/dev/full", "/dev/null"):  # a rename must never replace a device
-        assert stat.S_ISCHR(os.stat(device).st_mode)
+    for link in ("full", "null"):
+        assert (tmp_path / link).is_symlink() and stat.S_ISCHR(os.stat(tmp_path / link).st_mode)
 
 
 def test_run_makes_a_missing_parent_folder(tmp_path):

@@ -31,7 +31,7 @@ EXIT_CODES = ("Exit codes: 0 success (also when the reader of the output stops e
               "1 invalid scenario or results directory, or a file that cannot be written, 2 bad command-line "
               "usage, 130 interrupted.")
 
-SET_EXAMPLE = "deployments.dprk_to_russia.flow.cap=15000"
+SET_EXAMPLE = "deployments.dprk_to_russia.schedule.0.size=2000"
 INJECT_EXAMPLE = "seoul_sends_weapons@2024-11-15"
 SET_HELP = f"Override a value of the file, e.g. --set {SET_EXAMPLE} (repeatable)."
 INJECT_HELP = f"Force an option on a date or day, e.g. --inject {INJECT_EXAMPLE} (repeatable)."

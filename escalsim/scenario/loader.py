@@ -142,7 +142,7 @@ def apply_override(source: Source, text: str, number: int = 1) -> None:
     Problems with it are located at `--set:N:1`, N counting the overrides from 1."""
     where = ("--set", number, 1)
     if "=" not in text:
-        fail(*where, f"--set {text!r}: expected path=value, e.g. deployments.dprk_to_russia.flow.cap=15000")
+        fail(*where, f"--set {text!r}: expected path=value, e.g. deployments.dprk_to_russia.schedule.0.size=2000")
     dotted, _, value_text = text.partition("=")
     parts = tuple(int(p) if p.isdigit() else p for p in dotted.strip().split("."))
     if not dotted.strip() or any(p == "" for p in parts):
