@@ -46,6 +46,7 @@ class JobSpec(_Record):
     settings: StopRule = StopRule()
     injections: list[Injection] = []   # moves made in every run: injected decisions ...
     blocks: list[Block] = []           # ... and declined moves
+    assumptions: list[dict] = []       # every sourced number of the scenario as written (scenario.assumptions)
 
 
 class Progress(_Record):

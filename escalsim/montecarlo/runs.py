@@ -22,6 +22,7 @@ from escalsim.montecarlo.jobspec import Progress as ProgressRecord
 from escalsim.montecarlo.jobspec import StopRule
 from escalsim.montecarlo.precision import Tally
 from escalsim.montecarlo.store import ResultsWriter
+from escalsim.scenario.assumptions import assumptions
 from escalsim.scenario.loader import scenario_sources
 from escalsim.scenario.schema import Block, Injection, Scenario
 
@@ -142,7 +143,7 @@ def run(scenario: Scenario, out: str | Path | None = None, settings: Settings | 
                 directory, scenario=scenario, sources=sources, seed=settings.seed, runs=first,
                 backend=backend.name, workers=backend.workers, trace_runs=settings.trace_runs,
                 grid_step=settings.grid_step, overrides=settings.overrides, settings=settings.stop_rule(),
-                injections=settings.injections, blocks=settings.blocks)
+                injections=settings.injections, blocks=settings.blocks, assumptions=assumptions(scenario))
             try:
                 return _continue(writer, backend, progress)
             except BaseException:

@@ -108,7 +108,7 @@ class ResultsWriter:
     def create(cls, directory: Path, *, scenario: Scenario, sources: dict[str, str], seed: int, runs: int,
                backend: str, workers: int, trace_runs: int, grid_step: float, overrides: list[str],
                settings: StopRule | None = None, injections: Sequence[Injection] = (),
-               blocks: Sequence[Block] = ()) -> ResultsWriter:
+               blocks: Sequence[Block] = (), assumptions: Sequence[dict] = ()) -> ResultsWriter:
         """Start a new results directory (an earlier escalsim results directory there is replaced) for `runs`
         runs; `settings` are kept for a resume and shown in the manifest, as are the moves made in every run
         (`injections` and `blocks`).
@@ -123,7 +123,8 @@ class ResultsWriter:
         spec = JobSpec(format=FORMAT, escalsim_version=__version__, created=utc_now(),
                        scenario=scenario.model_dump_json(), sources=dict(sources), overrides=list(overrides),
                        seed=seed, trace_runs=trace_runs, grid_step=grid_step, backend=backend, workers=workers,
-                       settings=settings or StopRule(), injections=list(injections), blocks=list(blocks))
+                       settings=settings or StopRule(), injections=list(injections), blocks=list(blocks),
+                       assumptions=list(assumptions))
         progress = Progress(next_run=0, target_runs=runs, events=0, elapsed_s=0.0)
         try:
             write_json(directory / JOB, spec.model_dump())
@@ -307,6 +308,7 @@ class ResultsWriter:
             "overrides": self.spec.overrides, "settings": self.spec.settings.model_dump(),
             "moves": {"injections": [m.model_dump() for m in self.spec.injections],
                       "blocks": [m.model_dump() for m in self.spec.blocks]},
+            "assumptions": self.spec.assumptions,
             "seed": self.spec.seed, "runs": self.next_run, "target_runs": self.target,
             "trace_runs": self.spec.trace_runs, "grid_step": self.spec.grid_step,
             "grid_start": self.model.start.isoformat(), "grid_days": days.tolist(),
