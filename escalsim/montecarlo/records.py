@@ -111,5 +111,22 @@ def describe(model: Model) -> dict:
         "event_names": model.events, "param_columns": model.param_columns, "options": model.options,
         "outcomes": model.outcomes,
         "outcome_labels": labels,
-        "event_labels": {**{e: e for e in model.events}, **labels},
+        "event_labels": event_labels(model),
     }
+
+
+def event_labels(model: Model) -> dict[str, str]:
+    """A readable label for every event: 'Seoul: supplies weapons ...' for an option, 'Treaty: step' for a
+    treaty step, '<deployment title>: first forces in <stage>' for a stage, the flag's id for a flag."""
+    labels = {e: e for e in model.events}
+    labels.update({o.id: f"{o.actor}: {o.label}" for o in model.plans("options")})
+    for t in model.plans("treaties"):
+        labels[t.id] = f"{t.label}: in force"
+        labels[f"{t.id}.casus_foederis"] = f"{t.label}: casus foederis invoked"
+        labels.update({st.event: f"{t.label}: {st.label}" for st in t.steps})
+        labels.update({ob.event: f"{ob.party}: {ob.label}" for ob in t.obligations})
+    for d in model.plans("deployments"):
+        labels[d.id] = f"{d.title}: first forces arrive"
+        labels.update({event: f"{d.title}: first forces in {name}" for event, (name, _, _) in
+                       zip(d.stage_events, d.stages)})
+    return labels
