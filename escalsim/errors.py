@@ -37,3 +37,9 @@ def format_path(parts: tuple) -> str:
         else:
             out += f".{part}" if out else str(part)
     return out
+
+
+def shown(value) -> str:
+    """A value as a message shows it: its repr, cut in the middle when long."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:70] + "..." + text[-7:]

@@ -12,12 +12,14 @@ import pydantic
 from pydantic import BaseModel, StringConstraints, ValidationError
 from pydantic.fields import FieldInfo
 
-from escalsim.errors import Problem, ScenarioError, format_path
+from escalsim.errors import Problem, ScenarioError, format_path, shown
 from escalsim.scenario.conditions import suggest
 from escalsim.scenario.schema import Id, Scenario
-from escalsim.scenario.source import Source, fail, load_yaml, read_text
+from escalsim.scenario.source import Source, fail, load_yaml
+from escalsim.scenario.variants import drop_positions, item_index, read_source, scenario_sources
 
-MAX_EXTENDS = 8
+__all__ = ["apply_override", "load_scenario", "read_source", "scenario_sources", "validate"]
+
 ID_PATTERN = next(m.pattern for m in Id.__metadata__ if isinstance(m, StringConstraints))
 ID_RULE = next(m.description for m in Id.__metadata__ if isinstance(m, FieldInfo))
 SECTIONS = ("checkpoints", "actors", "variables", "deployments", "observations", "options", "treaties")
@@ -29,111 +31,6 @@ def load_scenario(path: str | Path, overrides: typing.Sequence[str] = ()) -> Sce
     for number, text in enumerate(overrides, 1):
         apply_override(source, text, number)
     return validate(source)
-
-
-def read_source(path: Path, _chain: tuple[Path, ...] = ()) -> Source:
-    """One file's data, with `extends:` resolved: the base's data overlaid by this file's."""
-    source = load_yaml(path)
-    base_name = source.data.get("extends")
-    if base_name is None:
-        _refuse_empty_values(source)
-        return source
-    where = source.where(("extends",))
-    if not isinstance(base_name, str) or not base_name.strip():
-        fail(*where, "extends must be a file name (a path relative to this file)", "extends")
-    try:
-        base_path = (path.parent / base_name).resolve()
-        is_file = base_path.is_file()
-    except (OSError, ValueError, RuntimeError) as exc:  # NUL byte, name too long, symlink loop
-        why = getattr(exc, "strerror", None) or exc
-        fail(*where, f"extends names {_shown(base_name)}, which cannot be used as a file name ({why})", "extends")
-    chain = _chain + (path.resolve(),)
-    if base_path in chain:
-        fail(*where, "extends makes a cycle: " + " -> ".join(p.name for p in chain + (base_path,)), "extends")
-    if len(chain) > MAX_EXTENDS:
-        fail(*where, f"more than {MAX_EXTENDS} levels of extends", "extends")
-    if not is_file:
-        fail(*where, f"extends names {_shown(base_name)}, which is not a file (looked at {base_path})", "extends")
-    if base_path.suffix.lower() not in (".yaml", ".yml"):
-        fail(*where, f"extends names {_shown(base_name)}; a base scenario is a .yaml or .yml file", "extends")
-    base = read_source(base_path, chain)
-    base.data.pop("extends", None)
-    _overlay(base, source, ())
-    return base
-
-
-def _refuse_empty_values(source: Source) -> None:
-    """`cap:` with nothing after it would mean "no cap", silently: in a scenario that extends nothing, an empty
-    value is an error. (In a variant, `key: null` removes the value its base gives.)"""
-    problems = []
-
-    def walk(node, path: tuple) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if value is None:
-                    problems.append(Problem(*source.where(path + (key,), key=True), format_path(path + (key,)),
-                                            f"'{key}' is empty: write its value, or remove the line"))
-                else:
-                    walk(value, path + (key,))
-        elif isinstance(node, list):
-            for i, value in enumerate(node):
-                walk(value, path + (i,))
-
-    walk(source.data, ())
-    if problems:
-        raise ScenarioError(problems)
-
-
-def scenario_sources(path: Path) -> dict[str, str]:
-    """The text of a scenario file and of every file it extends, by path (for the results manifest)."""
-    sources: dict[str, str] = {}
-    while path is not None and str(path) not in sources:
-        text = read_text(path)
-        sources[str(path)] = text
-        base = load_yaml(path, text).data.get("extends")
-        path = path.parent / base if isinstance(base, str) else None
-    return sources
-
-
-def _overlay(base: Source, top: Source, path: tuple) -> None:
-    """Merge top into base at path: mappings key by key, anything else replaced whole."""
-    top_value = _get(top.data, path)
-    base_value = _get(base.data, path) if path else base.data
-    if isinstance(top_value, dict) and isinstance(base_value, dict):
-        for key in top_value:
-            child = path + (key,)
-            if child in top.keys:
-                base.keys[child] = top.keys[child]
-            if key in base_value and isinstance(base_value[key], dict) and isinstance(top_value[key], dict):
-                _overlay(base, top, child)
-            else:
-                _drop_positions(base, child)
-                base_value[key] = top_value[key]
-                _copy_positions(top, base, child)
-    else:
-        _set(base.data, path, top_value)
-
-
-def _get(data, path: tuple):
-    for part in path:
-        data = data[part]
-    return data
-
-
-def _set(data, path: tuple, value) -> None:
-    _get(data, path[:-1])[path[-1]] = value
-
-
-def _drop_positions(source: Source, path: tuple) -> None:
-    for table in (source.values, source.keys):
-        for key in [k for k in table if k[: len(path)] == path]:
-            del table[key]
-
-
-def _copy_positions(src: Source, dst: Source, path: tuple) -> None:
-    for name in ("values", "keys"):
-        table = getattr(src, name)
-        getattr(dst, name).update({k: v for k, v in table.items() if k[: len(path)] == path})
 
 
 def apply_override(source: Source, text: str, number: int = 1) -> None:
@@ -165,8 +62,10 @@ def apply_override(source: Source, text: str, number: int = 1) -> None:
         node = _descend(node, part, parts[:depth], text, where)
     last = parts[-1]
     _check_slot(node, last, parts[:-1], text, where)
+    if isinstance(node, list) and isinstance(last, str):
+        parts, last = parts[:-1] + (item_index(node, last),), item_index(node, last)
     node[last] = value
-    _drop_positions(source, parts)
+    drop_positions(source, parts)
     source.values[parts] = where
     source.keys[parts] = where
 
@@ -186,14 +85,19 @@ def _descend(node, part, done: tuple, text: str, where: tuple):
     _check_slot(node, part, done, text, where)
     if part not in node if isinstance(node, dict) else False:
         fail(*where, f"--set {text!r}: '{format_path(done + (part,))}' does not exist in the scenario")
+    if isinstance(node, list) and isinstance(part, str):
+        return node[item_index(node, part)]
     return node[part]
 
 
 def _check_slot(node, part, done: tuple, text: str, where: tuple) -> None:
     path = format_path(done) or "the top level"
     if isinstance(node, list):
+        if isinstance(part, str) and item_index(node, part) is not None:
+            return
         if not isinstance(part, int) or part >= len(node):
-            fail(*where, f"--set {text!r}: {path} is a list of {len(node)}; use an index 0..{len(node) - 1}")
+            fail(*where, f"--set {text!r}: {path} is a list of {len(node)}; use an index 0..{len(node) - 1}"
+                         " or an item's id (a rung's id, an obligation's party, a stage's name)")
     elif not isinstance(node, dict):
         fail(*where, f"--set {text!r}: {path} is a single value, not a mapping")
 
@@ -258,6 +162,9 @@ def _problem(source: Source, path: tuple, message: str, key: bool = False) -> Pr
     if path and path[-1] == "[key]":  # check.KEY: the problem is the name, so point at it
         path, key = path[:-1], True
     file, line, column = source.where(path, key=key)
+    for name, (vfile, vline, _vcol) in source.removed.items():
+        if f"'{name}'" in message and message.startswith("unknown"):
+            message += f" ('{name}' was removed by the variant at {vfile}:{vline})"
     return Problem(file, line, column, format_path(path), message)
 
 
@@ -276,11 +183,6 @@ def _data_path(loc: tuple) -> tuple[tuple, bool]:
         annotation = _step(annotation, part)
         path.append(part)
     return tuple(path), False
-
-
-def _shown(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:70] + "..." + text[-7:]
 
 
 def _pydantic_problem(source: Source, err: dict) -> Problem:
@@ -305,9 +207,9 @@ def _pydantic_problem(source: Source, err: dict) -> Problem:
         message = "expected a " + ID_RULE
     value = err.get("input")
     if about_key:
-        message = f"the key {_shown(path[-1])}: {message}"
+        message = f"the key {shown(path[-1])}: {message}"
     elif kind != "value_error" and (isinstance(value, (str, int, float, bool)) or value is None):
-        message += f" (got {_shown(value)})"
+        message += f" (got {shown(value)})"
     return _problem(source, path, message, key=about_key)
 
 

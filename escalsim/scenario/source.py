@@ -39,6 +39,7 @@ class Source:
     data: object
     values: dict[tuple, tuple[str, int, int]] = field(default_factory=dict)
     keys: dict[tuple, tuple[str, int, int]] = field(default_factory=dict)
+    removed: dict[str, tuple[str, int, int]] = field(default_factory=dict)  # list items a variant removed
 
     def where(self, path: tuple, key: bool = False) -> tuple[str, int, int]:
         """Position of the value at path (or of its key); falls back to the nearest enclosing value."""
