@@ -16,7 +16,7 @@ import sys
 
 
 def _interrupted_while_starting(signum, frame):  # nothing is written yet: there is nothing to clean up
-    os.write(2, b"\ninterrupted\n")
+    os.write(2, b"\ninterrupted while starting: nothing was written\n")
     os._exit(130)
 
 
