@@ -79,13 +79,40 @@ def test_trace_injection_and_set(cli):
 
 @pytest.mark.parametrize("inject, message", [
     ("b_mobilise@3", "did you mean 'b_mobilises'?"),
-    ("b_mobilises", "expected OPTION@DATE"),
+    ("b_mobilises", "expected EVENT@DATE"),
     ("b_mobilises@2030-01-01", "within the scenario"),
     ("b_mobilises@soon", "neither a date"),
 ])
 def test_trace_bad_injection_exit_2(cli, inject, message):
     result = CliRunner().invoke(main, ["trace", MINIMAL, "--inject", inject])
     assert result.exit_code == 2 and message in result.output
+
+
+@pytest.mark.parametrize("block, message", [
+    ("b_mobilise", "did you mean 'b_mobilises'?"),
+    ("b_mobilises@2025-03-01..2025-02-01", "must end after it starts"),
+    ("b_mobilises@20250301", "write a date as YYYY-MM-DD"),
+])
+def test_trace_bad_block_exit_2(cli, block, message):
+    result = CliRunner().invoke(main, ["trace", MINIMAL, "--block", block])
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_run_takes_moves_and_records_them(cli, tmp_path):
+    out = tmp_path / "r"
+    result = CliRunner().invoke(main, ["run", MINIMAL, "--runs", "40", "--workers", "1", "--out", str(out), "--quiet",
+                                       "--inject", "b_mobilises@2025-02-01", "--block", "b_mobilises@2025-03-01"])
+    assert result.exit_code == 0, result.output
+    import json
+
+    import pandas as pd
+
+    moves = json.loads((out / "manifest.json").read_text())["moves"]
+    assert moves["injections"] == [{"day": 31.0, "option": "b_mobilises", "override": False}]
+    assert moves["blocks"] == [{"option": "b_mobilises", "start": 59.0, "until": None}]
+    assert (pd.read_parquet(out / "runs.parquet")["event.b_mobilises"] <= 31).all()
+    again = CliRunner().invoke(main, ["run", "--resume", str(out), "--inject", "b_mobilises@2025-02-01"])
+    assert again.exit_code == 2 and "--inject" in again.output
 
 
 def test_trace_bad_set_exit_1(cli):

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 if TYPE_CHECKING:
-    from escalsim.scenario.schema import Injection, Scenario
+    from escalsim.scenario.schema import Block, Injection, Scenario
 
 EXIT_OK = 0            # success; also when whoever read stdout stopped reading (`escalsim ... | head -3`)
 EXIT_INVALID = 1       # invalid input (scenario, results directory) or a write that failed
@@ -34,7 +34,13 @@ EXIT_CODES = ("Exit codes: 0 success (also when the reader of the output stops e
 SET_EXAMPLE = "deployments.dprk_to_russia.schedule.0.size=2000"
 INJECT_EXAMPLE = "seoul_sends_weapons@2024-11-15"
 SET_HELP = f"Override a value of the file, e.g. --set {SET_EXAMPLE} (repeatable)."
-INJECT_HELP = f"Force an option on a date or day, e.g. --inject {INJECT_EXAMPLE} (repeatable)."
+INJECT_HELP = (f"Force an option (or a treaty obligation, treaty.party) on a date or day in every run, e.g. "
+               f"--inject {INJECT_EXAMPLE} (repeatable; it fires on that day, without its delay_days).")
+BLOCK_EXAMPLE = "washington_allows_deep_strikes@..2025-01-01"
+BLOCK_HELP = (f"A move declined: the option or obligation cannot happen in a window, EVENT (the whole run), "
+              f"EVENT@FROM or EVENT@FROM..UNTIL (UNTIL excluded), e.g. --block {BLOCK_EXAMPLE} (repeatable).")
+OVERRIDE_HELP = ("An umpire's override: injected moves fire even when their option is off the table (its "
+                 "alternative chosen) or blocked; the trace says so.")
 
 
 class StdoutError(Exception):
@@ -159,33 +165,74 @@ def load(path: str, overrides: tuple[str, ...] = ()) -> Scenario:
         sys.exit(EXIT_INVALID)
 
 
-def parse_injection(text: str, scenario: Scenario) -> Injection:
-    """'option@2024-11-15' or 'option@30' (a day number) -> Injection.
+def parse_injection(text: str, scenario: Scenario, override: bool = False) -> Injection:
+    """'option@2024-11-15' or 'option@30' (a day number) -> Injection; an obligation is named treaty.party.
 
-    Raises click.BadParameter for another form, an unknown option, a date written without dashes (20241115
-    would be day 20,241,115), or a day outside the scenario."""
+    Raises click.BadParameter for another form, an unknown option or obligation, a date written without dashes
+    (20241115 would be day 20,241,115), or a day outside the scenario."""
     from escalsim.scenario.schema import Injection
 
-    option, sep, when = text.partition("@")
-    if not sep or not option or not when:
-        raise click.BadParameter(f"{text!r}: expected OPTION@DATE or OPTION@DAY, e.g. {INJECT_EXAMPLE}")
-    if option not in scenario.options:
+    name, sep, when = text.partition("@")
+    if not sep or not name or not when:
+        raise click.BadParameter(f"{text!r}: expected EVENT@DATE or EVENT@DAY, e.g. {INJECT_EXAMPLE}")
+    _known_move(text, name, scenario)
+    return Injection(day=_day(text, when, scenario), option=name, override=override)
+
+
+def parse_block(text: str, scenario: Scenario) -> Block:
+    """'option' (the whole run), 'option@2024-11-15' (from that day), 'option@2024-11-15..2025-01-01' or
+    'option@..2025-01-01' (until that day, excluded) -> Block. Raises click.BadParameter as parse_injection."""
+    from escalsim.scenario.schema import Block
+
+    name, _, window = text.partition("@")
+    _known_move(text, name, scenario)
+    start_text, dots, until_text = window.partition("..")
+    start = _day(text, start_text, scenario) if start_text else 0.0
+    until = _day(text, until_text, scenario, end=True) if dots and until_text else None
+    if until is not None and until <= start:
+        raise click.BadParameter(f"{text!r}: the block must end after it starts")
+    return Block(option=name, start=start, until=until)
+
+
+def check_moves_or_fail(scenario: Scenario, injections: list, blocks: list) -> None:
+    """Refuse moves that conflict (two injected alternatives, an injection inside its own block) as a usage
+    error naming them."""
+    from escalsim.engine import compile_model
+    from escalsim.engine.core import InjectionError, check_moves
+
+    try:
+        check_moves(compile_model(scenario), injections, blocks)
+    except InjectionError as exc:
+        raise click.BadParameter(str(exc), param_hint="--inject/--block") from None
+
+
+def _known_move(text: str, name: str, scenario: Scenario) -> None:
+    obligations = [f"{tid}.{ob.party}" for tid, t in scenario.treaties.items() for ob in t.obligations]
+    known = list(scenario.options) + obligations
+    if name not in known:
         from escalsim.scenario.conditions import suggest
 
-        hint = suggest(option, scenario.options)
-        raise click.BadParameter(f"{text!r}: unknown option '{option}'" + (f" (did you mean '{hint}'?)" if hint else "")
-                                 + "; options: " + ", ".join(scenario.options))
+        hint = suggest(name, known)
+        raise click.BadParameter(f"{text!r}: unknown option or obligation '{name}'"
+                                 + (f" (did you mean '{hint}'?)" if hint else "") + "; options: "
+                                 + ", ".join(scenario.options) + ("; obligations: " + ", ".join(obligations)
+                                                                  if obligations else ""))
+
+
+def _day(text: str, when: str, scenario: Scenario, end: bool = False) -> float:
+    """A move's date (YYYY-MM-DD) or day number; `end`: the day may be the horizon itself."""
     if re.fullmatch(r"\d{8}", when.strip()):
         shown = f"{when[:4]}-{when[4:6]}-{when[6:8]}"
         raise click.BadParameter(f"{text!r}: {when} would be day {int(when):,}; write a date as YYYY-MM-DD "
-                                 f"({option}@{shown}), or give a day number from 0 to {scenario.horizon:g}")
+                                 f"({shown}), or give a day number from 0 to {scenario.horizon:g}")
     try:
         day = scenario.day_of(dt.date.fromisoformat(when)) if "-" in when.lstrip("-") else float(when)
     except ValueError:
         raise click.BadParameter(f"{text!r}: {when!r} is neither a date (YYYY-MM-DD) nor a day number") from None
-    if not 0 <= day < scenario.horizon:  # NaN fails this too
-        raise click.BadParameter(f"{text!r}: the day must fall within the scenario (day 0 to {scenario.horizon:g})")
-    return Injection(day=day, option=option)
+    if not (0 <= day <= scenario.horizon if end else 0 <= day < scenario.horizon):  # NaN fails this too
+        raise click.BadParameter(f"{text!r}: the day must fall within the scenario (day 0, {scenario.start}, to "
+                                 f"day {scenario.horizon - 1:g})")
+    return day
 
 
 def results_or_exit(directory: str):

@@ -12,12 +12,18 @@ import click
 from click.core import ParameterSource
 
 from escalsim.cli.common import (
+    BLOCK_HELP,
     EXIT_INTERRUPTED,
+    INJECT_HELP,
+    OVERRIDE_HELP,
     SET_HELP,
     StdoutError,
+    check_moves_or_fail,
     echo,
     fail,
     load,
+    parse_block,
+    parse_injection,
     progress_bar,
     stdout_failed,
     warn,
@@ -25,7 +31,8 @@ from escalsim.cli.common import (
 
 # run's parameters a resumed run keeps as they were started (parameter name: its flag); --runs may change how
 # many runs there are (never what any run is), down to the runs already saved
-FIXED_ON_RESUME = {"seed": "--seed", "out_dir": "--out", "trace_runs": "--traces", "min_runs": "--min-runs",
+FIXED_ON_RESUME = {"injections": "--inject", "blocks": "--block", "override": "--override",
+                   "seed": "--seed", "out_dir": "--out", "trace_runs": "--traces", "min_runs": "--min-runs",
                    "max_runs": "--max-runs", "batch_size": "--batch-size", "overrides": "--set",
                    "precision": "--precision"}
 
@@ -39,6 +46,9 @@ FIXED_ON_RESUME = {"seed": "--seed", "out_dir": "--out", "trace_runs": "--traces
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
               help="New results directory [default: results/<scenario>-<timestamp>, with -2, -3... if taken].")
 @click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE", help=SET_HELP)
+@click.option("--inject", "injections", multiple=True, metavar="EVENT@WHEN", help=INJECT_HELP)
+@click.option("--block", "blocks", multiple=True, metavar="EVENT[@FROM..UNTIL]", help=BLOCK_HELP)
+@click.option("--override", is_flag=True, help=OVERRIDE_HELP)
 @click.option("--precision", type=click.FloatRange(1e-4, 0.5),
               help="Add runs until every reported probability's 95% half-width is at most this (e.g. 0.01).")
 @click.option("--min-runs", default=1_000, show_default=True, type=click.IntRange(1),
@@ -54,8 +64,8 @@ FIXED_ON_RESUME = {"seed": "--seed", "out_dir": "--out", "trace_runs": "--traces
               help="Continue an interrupted results directory to its requested run count (or to --runs).")
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary printed (the summary CSVs are "
               "still written).")
-def run(file, runs, seed, workers, out_dir, overrides, precision, min_runs, max_runs, scheduler, batch_size,
-        trace_runs, resume_dir, quiet) -> None:
+def run(file, runs, seed, workers, out_dir, overrides, injections, blocks, override, precision, min_runs, max_runs,
+        scheduler, batch_size, trace_runs, resume_dir, quiet) -> None:
     """Run FILE many times and summarise the outcomes with 95% intervals.
 
     Results go to a directory (runs.parquet, levels.parquet, traces.parquet, manifest.json and summary CSVs)
@@ -66,12 +76,13 @@ def run(file, runs, seed, workers, out_dir, overrides, precision, min_runs, max_
 
     \b
     e.g. escalsim run scenarios/dprk_russia_2024.yaml --runs 2000 --out results/dprk
+         escalsim run scenarios/dprk_russia_2024.yaml --runs 2000 --inject seoul_sends_weapons@2024-11-15
     """
     _check_flags(file, resume_dir, runs, precision, min_runs, max_runs, scheduler)
     try:
         settings, scenario, where, claimed = _prepare(file, resume_dir, runs, seed, workers, out_dir, overrides,
                                                       precision, min_runs, max_runs, scheduler, batch_size,
-                                                      trace_runs)
+                                                      trace_runs, (injections, blocks, override))
     except KeyboardInterrupt:
         warn("\ninterrupted before any run started: nothing was written")
         sys.exit(EXIT_INTERRUPTED)
@@ -81,7 +92,7 @@ def run(file, runs, seed, workers, out_dir, overrides, precision, min_runs, max_
 
 
 def _prepare(file, resume_dir, runs, seed, workers, out_dir, overrides, precision, min_runs, max_runs, scheduler,
-             batch_size, trace_runs):
+             batch_size, trace_runs, moves):
     """The settings, the scenario (None for a resume), the directory, and whether it is a default one claimed
     here; exit 1 with the reason when the scenario or the directory cannot be used."""
     from escalsim.montecarlo import runs as montecarlo
@@ -92,6 +103,11 @@ def _prepare(file, resume_dir, runs, seed, workers, out_dir, overrides, precisio
         batch_size=batch_size, trace_runs=trace_runs, precision=precision, min_runs=min_runs, max_runs=max_runs,
         overrides=list(overrides))
     scenario = None if file is None else load(file, overrides)
+    if scenario is not None:
+        injections, blocks, override = moves
+        settings.injections = [parse_injection(text, scenario, override) for text in injections]
+        settings.blocks = [parse_block(text, scenario) for text in blocks]
+        check_moves_or_fail(scenario, settings.injections, settings.blocks)
     claimed = False
     try:
         if scenario is None:

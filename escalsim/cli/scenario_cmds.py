@@ -7,7 +7,20 @@ import sys
 
 import click
 
-from escalsim.cli.common import EXIT_INVALID, INJECT_HELP, SET_HELP, echo, load, parse_injection, warn, write_file
+from escalsim.cli.common import (
+    BLOCK_HELP,
+    EXIT_INVALID,
+    INJECT_HELP,
+    OVERRIDE_HELP,
+    SET_HELP,
+    check_moves_or_fail,
+    echo,
+    load,
+    parse_block,
+    parse_injection,
+    warn,
+    write_file,
+)
 
 
 @click.command()
@@ -58,15 +71,18 @@ def validate(files: tuple[str, ...], strict: bool) -> None:
 @click.option("--seed", default=1, show_default=True, type=click.IntRange(0, 2**63 - 1), help="Root seed.")
 @click.option("--run", "run_index", default=0, show_default=True, type=click.IntRange(0, 2**63 - 1),
               help="Which run of that seed (run i of a Monte Carlo batch).")
-@click.option("--inject", "injections", multiple=True, metavar="OPTION@WHEN", help=INJECT_HELP)
+@click.option("--inject", "injections", multiple=True, metavar="EVENT@WHEN", help=INJECT_HELP)
+@click.option("--block", "blocks", multiple=True, metavar="EVENT[@FROM..UNTIL]", help=BLOCK_HELP)
+@click.option("--override", is_flag=True, help=OVERRIDE_HELP)
 @click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE", help=SET_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the events as JSON lines instead of text.")
-def trace(file: str, seed: int, run_index: int, injections: tuple[str, ...], overrides: tuple[str, ...],
-          as_json: bool) -> None:
+def trace(file: str, seed: int, run_index: int, injections: tuple[str, ...], blocks: tuple[str, ...],
+          override: bool, overrides: tuple[str, ...], as_json: bool) -> None:
     """Run FILE once and tell its story day by day, each ladder move with its cause.
 
     \b
     e.g. escalsim trace scenarios/dprk_russia_2024.yaml --seed 3 --inject seoul_sends_weapons@2024-11-15
+         escalsim trace scenarios/dprk_russia_2024.yaml --block washington_allows_deep_strikes@..2025-01-01
     """
     from escalsim.engine import InjectionError, compile_model, simulate
     from escalsim.engine.story import json_lines, story
@@ -74,9 +90,11 @@ def trace(file: str, seed: int, run_index: int, injections: tuple[str, ...], ove
 
     scenario = load(file, overrides)
     model = compile_model(scenario)
-    forced = [parse_injection(text, scenario) for text in injections]
+    forced = [parse_injection(text, scenario, override) for text in injections]
+    declined = [parse_block(text, scenario) for text in blocks]
+    check_moves_or_fail(scenario, forced, declined)
     try:
-        record = simulate(model, seed, run_index, forced, trace=True)
+        record = simulate(model, seed, run_index, forced, trace=True, blocks=declined)
     except InjectionError as exc:
         raise click.BadParameter(str(exc)) from None
     except RunawayError as exc:
