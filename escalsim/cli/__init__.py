@@ -28,8 +28,9 @@ def _starting_as_the_program() -> bool:
         and signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
-# A Ctrl-C while the program loads (click and the commands' modules) exits 130 with one line, not a traceback;
-# the commands import the heavy layers later, inside `main`, which reports a Ctrl-C there itself.
+# A Ctrl-C while the program starts (click and the commands' modules load, `main` is called) exits 130 with one
+# line, not a traceback; `main` then takes Ctrl-C back (the commands import the heavy layers inside it, and it
+# reports a Ctrl-C there itself).
 _starting = _starting_as_the_program()
 if _starting:
     signal.signal(signal.SIGINT, _interrupted_while_starting)
@@ -53,9 +54,10 @@ try:
     from escalsim.cli.output_cmds import plot, report
     from escalsim.cli.run_cmd import run
     from escalsim.cli.scenario_cmds import schema, schema_text, trace, validate
-finally:
+except BaseException:
     if _starting:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    raise
 
 __all__ = ["main", "schema_text"]
 
@@ -71,8 +73,10 @@ class _Escalsim(click.Group):
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
+            _ordinary_ctrl_c()
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         try:
+            _ordinary_ctrl_c()  # from here on a Ctrl-C is a KeyboardInterrupt, reported below
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             _flush_stdout()
         except click.Abort as exc:  # click's own wrapping of Ctrl-C (and of end of input at a prompt)
@@ -93,6 +97,15 @@ class _Escalsim(click.Group):
         except OSError as exc:  # e.g. writing --help to a full disk
             _os_error(exc)
         sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def _ordinary_ctrl_c() -> None:
+    """Hand Ctrl-C back to Python (a KeyboardInterrupt) once `main` can report it: until then, while the
+    program starts, `_interrupted_while_starting` ends it."""
+    global _starting
+    if _starting:
+        _starting = False
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 class _Failed(Exception):
