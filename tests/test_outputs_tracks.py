@@ -66,7 +66,8 @@ def test_a_jump_of_two_rungs_passes_over_the_rung_between(results):
 
 
 def test_summary_and_report_name_each_tracks_rungs(results):
-    text = "\n".join(tables.summary(results.runs, results.manifest))
-    assert "Widening: w1" in text and "Means: m1" in text
+    lines = list(tables.summary(results.runs, results.manifest, width=100))
+    rungs = lines[next(i for i, line in enumerate(lines) if line.startswith("Tracks:")):]
+    assert rungs[3] == "Widening:" and rungs[4].startswith("  w1  ") and rungs[7].startswith("Means: m1  ")
     page = report.render(results)
     assert "Widening: w2" in page and "Means: m1" in page

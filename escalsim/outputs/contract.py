@@ -91,6 +91,54 @@ def key_variables(manifest: dict) -> list[str]:
     return manifest.get("key_variables") or [v for v in manifest["readable"] if v not in tracks][:4]
 
 
+EVENT_KINDS = ("option", "obligation", "treaty", "casus_foederis", "flag", "step", "deployment", "stage")
+MAIN_KINDS = ("option", "obligation", "treaty", "casus_foederis", "flag")  # the events users ask about
+
+
+def event_kinds(manifest: dict) -> dict[str, str]:
+    """The kind of every event of the manifest's 'event_names', in that order: 'option', 'obligation' (a treaty
+    obligation honoured), 'treaty' (in force), 'casus_foederis', 'flag', 'step' (a treaty's step), 'deployment'
+    (its first batch) or 'stage' (a deployment's first forces in a stage).
+
+    Taken from the manifest's 'event_kinds' if it has them, else read from the names: options are listed, an
+    obligation is an outcome that is no option, a treaty is the name before '.casus_foederis', a deployment a
+    name with stages ('<deployment>.<stage>') or labelled '...: first forces arrive', and the rest are flags.
+    Raises KeyError if the manifest has no 'event_names'.
+    """
+    names = manifest["event_names"]
+    given = manifest.get("event_kinds")
+    if given:
+        return {e: given.get(e, "flag") for e in names}
+    options, outcomes = set(manifest.get("options", [])), set(manifest.get("outcomes", []))
+    labels = manifest.get("event_labels", {})
+    treaties = {e.removesuffix(".casus_foederis") for e in names if e.endswith(".casus_foederis")}
+    parents = {e.split(".", 1)[0] for e in names if "." in e}
+    kinds = {}
+    for e in names:
+        head = e.split(".", 1)[0]
+        if e in options:
+            kinds[e] = "option"
+        elif e in outcomes and e not in options:
+            kinds[e] = "obligation"
+        elif e in treaties:
+            kinds[e] = "treaty"
+        elif head in treaties:
+            kinds[e] = "casus_foederis" if e == f"{head}.casus_foederis" else "step"
+        elif "." in e:
+            kinds[e] = "stage"
+        elif e in parents or labels.get(e, "").endswith(": first forces arrive"):
+            kinds[e] = "deployment"
+        else:
+            kinds[e] = "flag"
+    return kinds
+
+
+def main_events(manifest: dict) -> list[str]:
+    """The events users ask about, in the manifest's order: options fired, obligations honoured, treaties in
+    force, casus foederis invoked and flags set (not treaty steps, deployments or their stages)."""
+    return [e for e, kind in event_kinds(manifest).items() if kind in MAIN_KINDS]
+
+
 def text_column(column: pd.Series) -> pd.Series:
     """A column of strings ('' for missing), whether stored as objects, strings or categories (Parquet)."""
     return column.astype(object).where(column.notna(), "").astype(str)

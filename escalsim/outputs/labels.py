@@ -11,6 +11,8 @@ import textwrap
 
 import numpy as np
 
+from escalsim.outputs.contract import event_kinds
+
 
 # --- shares and numbers ----------------------------------------------------------------------------------
 def percent(p: float, decimals: int | None = None, sign: bool = True) -> str:
@@ -119,3 +121,36 @@ def moment_label(manifest: dict, at: str | None) -> str:
     (checkpoint h1)' or 'the end of 2025-12-31 (the horizon)'. Raises ValueError for an unknown checkpoint."""
     name = "the horizon" if at is None or at == "horizon" else f"checkpoint {at}"
     return f"the end of {end_label(manifest, checkpoint_day(manifest, at))} ({name})"
+
+
+def event_label(manifest: dict, event: str) -> str:
+    """An event's readable label from the manifest ('event_labels', else 'outcome_labels'); a flag, whose label
+    is its id, reads 'flag <id> set'; an event without a label keeps its id."""
+    label = manifest.get("event_labels", {}).get(event) or manifest.get("outcome_labels", {}).get(event) or event
+    if label == event and "event_names" in manifest and event_kinds(manifest).get(event) == "flag":
+        return f"flag {event} set"
+    return label
+
+
+# --- moves made in every run -----------------------------------------------------------------------------
+def moves_made(manifest: dict) -> list[str]:
+    """The moves made in every run (the manifest's 'moves': injected decisions, then blocks), one sentence each,
+    e.g. 'Seoul: supplies weapons ... forced on 2024-11-15' or 'NATO: ... blocked for the whole run'. No moves,
+    or a manifest without 'moves': an empty list."""
+    moves = manifest.get("moves") or {}
+    lines = []
+    for inj in moves.get("injections", []):
+        override = " (an umpire's override: even if it was off the table)" if inj.get("override") else ""
+        lines.append(f"{event_label(manifest, inj['option'])}: forced on {date_label(manifest, inj['day'])}"
+                     f"{override}")
+    for block in moves.get("blocks", []):
+        start, until = float(block.get("start") or 0.0), block.get("until")
+        begin = "" if start <= 0 else f" from {date_label(manifest, start)}"
+        if until is None:
+            when = f"{begin} to the end of the run" if begin else " for the whole run"
+        elif float(until).is_integer():  # blocked until `until`, excluded: through the day before
+            when = f"{begin or ' from the start'} through {date_label(manifest, until - 1)}"
+        else:
+            when = f"{begin or ' from the start'} until part way through {date_label(manifest, until)}"
+        lines.append(f"{event_label(manifest, block['option'])}: blocked{when}")
+    return lines

@@ -1,0 +1,86 @@
+"""The summary tables as CSV files beside the results, each column named for what it counts (`p_happened`,
+`p_at_or_above`, `p_entered`), and the columns of runs.parquet the printed summary reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from escalsim.outputs import analysis
+from escalsim.outputs.contract import key_variables
+from escalsim.outputs.labels import end_label, event_label
+
+CSV_FILES = ("summary_events.csv", "summary_rungs.csv", "summary_first_passage.csv", "summary_entered.csv",
+             "summary_causes.csv", "summary_variables.csv", "summary_outcomes.csv")
+
+
+def csv_tables(runs: pd.DataFrame, manifest: dict, variables: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Every summary CSV by file name, in CSV_FILES order, from the runs table (the columns of `summary_frame`),
+    the manifest and the variables' quantiles (`analysis.variable_quantiles`). Raises KeyError if a column or a
+    manifest key is missing."""
+    events = analysis.event_probabilities(runs, manifest)
+    events.insert(events.columns.get_loc("day") + 1, "date", [end_label(manifest, d) for d in events["day"]])
+    rungs = analysis.rung_probabilities(runs, manifest)
+    rungs.insert(rungs.columns.get_loc("day") + 1, "date", [end_label(manifest, d) for d in rungs["day"]])
+    outcomes = analysis.outcome_frequencies(runs, manifest)
+    outcomes.insert(1, "label", [event_label(manifest, o) for o in outcomes["outcome"]])
+    return {
+        "summary_events.csv": events.rename(columns={"hits": "happened", "p": "p_happened"}),
+        "summary_rungs.csv": rungs.rename(columns={"hits": "at_or_above", "p": "p_at_or_above"}),
+        "summary_first_passage.csv": analysis.first_passage_quantiles(runs, manifest).rename(columns={
+            "p": "p_at_or_above_by_horizon", "q05": "first_day_at_or_above_q05",
+            "median": "first_day_at_or_above_median", "q95": "first_day_at_or_above_q95"}),
+        "summary_entered.csv": analysis.rung_entries(runs, manifest).rename(columns={"p": "p_entered"}),
+        "summary_causes.csv": analysis.entry_causes(runs, manifest).rename(columns={
+            "runs": "runs_entered_by_it", "share": "share_of_runs_entered"}),
+        "summary_variables.csv": variables,
+        "summary_outcomes.csv": outcomes.rename(columns={"p": "p_happened", "median_day": "median_first_day"}),
+    }
+
+
+def write_csv(runs: pd.DataFrame, manifest: dict, directory: Path) -> list[Path]:
+    """The summary tables as CSV files beside the results (pandas reads them back), written atomically.
+
+    `runs` needs only the columns of summary_frame; every variable's quantiles are computed from runs.parquet
+    one variable at a time, so memory stays modest however many runs and variables there are. Returns the
+    paths written (CSV_FILES, events first); raises OSError if a file cannot be read or written (no half-written
+    table is left).
+    """
+    directory = Path(directory)
+    variables = pd.concat([analysis.variable_quantiles(_variable_frame(directory, manifest, v), manifest, [v])
+                           for v in manifest["readable"]], ignore_index=True)
+    paths = []
+    for name, frame in csv_tables(runs, manifest, variables).items():
+        path = directory / name
+        tmp = path.with_suffix(".csv.tmp")
+        try:
+            frame.to_csv(tmp, index=False)
+            tmp.replace(path)
+        except BaseException:  # a full disk, Ctrl-C: no half-written table left behind
+            tmp.unlink(missing_ok=True)
+            raise
+        paths.append(path)
+    return paths
+
+
+def variable_columns(manifest: dict, variable: str) -> list[str]:
+    """The columns of runs.parquet holding a variable: at each checkpoint (at.<name>.<variable>) and final."""
+    return [f"at.{c['name']}.{variable}" for c in manifest["checkpoints"]] + [f"final.{variable}"]
+
+
+def _variable_frame(directory: Path, manifest: dict, variable: str) -> pd.DataFrame:
+    return pd.read_parquet(directory / "runs.parquet", columns=variable_columns(manifest, variable))
+
+
+def summary_frame(directory: Path, manifest: dict) -> pd.DataFrame:
+    """The columns of DIRECTORY/runs.parquet that the printed summary and the CSVs need, as a DataFrame (not every
+    variable: memory stays modest for a million runs). Raises OSError or an Arrow error if the file cannot be
+    read."""
+    options = set(manifest.get("options", []))
+    cols = ["run"] + [f"{kind}.{r}" for kind in ("at_or_above", "entered", "cause") for r in manifest["rungs"]]
+    cols += [f"event.{e}" for e in manifest["event_names"]]
+    cols += [f"count.{o}" for o in manifest["outcomes"] if o in options]
+    for v in key_variables(manifest):
+        cols += variable_columns(manifest, v)
+    return pd.read_parquet(Path(directory) / "runs.parquet", columns=cols)
