@@ -307,7 +307,8 @@ def write_comparison(a, b, directory: str | Path, *, table: pd.DataFrame | None 
     """Write comparison.csv (every row), comparison.png (the figure), comparison.html (the page) and, last,
     comparison.json (`describe`) into `directory`; each file whole or not at all. Returns the paths.
 
-    Raises ValueError when the results do not pair, OSError when a file cannot be written.
+    Raises ValueError when the results do not pair, OSError when a file cannot be written (the files already
+    written stay: the caller decides, as `escalsim compare` removes them all).
     """
     from escalsim.outputs.comparison_figure import save_figure
     from escalsim.outputs.comparison_report import render

@@ -57,11 +57,14 @@ def draw(table: pd.DataFrame, meta: dict, manifest: dict, ax, most_events: int =
     """Draw the differences (percentage points) with their intervals on `ax`; returns the Axes.
 
     Takes the comparison table, its `comparison.describe` record, arm A's manifest (for dates) and the Axes.
-    Raises ValueError if the table has no probability rows to draw.
+    With no rung above a track's start and no event that changed, the Axes say so instead.
     """
     groups = shown_groups(table, most_events)
     if not groups:
-        raise ValueError("the comparison has no probabilities to draw")
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, "No rung above a track's start, and no event that changed: nothing to draw",
+                ha="center", va="center", fontsize=style.LABEL, color=style.MUTED, transform=ax.transAxes)
+        return ax
     labels, y = [], 0
     headers = []
     right = mtransforms.blended_transform_factory(ax.transAxes, ax.transData)

@@ -165,8 +165,8 @@ def _arms_html(meta: dict) -> str:
 def render(table: pd.DataFrame, meta: dict, manifest: dict) -> str:
     """The comparison page as an HTML string (figure as inline SVG, no network); every text is escaped.
 
-    Takes the comparison table, its `comparison.describe` record and arm A's manifest. Raises ValueError if
-    the table has no probabilities to draw.
+    Takes the comparison table, its `comparison.describe` record and arm A's manifest; raises KeyError if the
+    record or the manifest lacks what the page shows.
     """
     rows = main_rows(table)
     changed, same = rows[~unchanged(rows)], rows[unchanged(rows)]
