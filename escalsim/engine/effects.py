@@ -79,7 +79,8 @@ def _assign(slots: dict[str, int], add: bool) -> Apply:
 def _track_name(world, track: int) -> str:
     """How the trace names a track in an effect's text: 'ladder' for a single ladder, else its label."""
     label = world.model.tracks[track].label
-    return label[0].lower() + label[1:] if label[1:2].islower() else label
+    first = label.split()[0]
+    return label[0].lower() + label[1:] if first[1:].islower() else label  # 'Ladder' -> 'ladder'; 'NATO ...' kept
 
 
 def _raise_to(track: int, target: int, name: str) -> Apply:

@@ -48,8 +48,8 @@ def story(model: Model, record: RunRecord) -> Iterator[str]:
     s = model.scenario
     yield f"{s.title or s.name} — seed {record.seed}, run {record.run}, {s.start} to {model.date_of(model.horizon - 1)}"
     for track in model.tracks:
-        name = "" if len(model.tracks) == 1 else f" of {track.label}"
-        yield f"{s.start}  start on rung{name}: {track.rung_labels[track.start]}"
+        yield (f"{s.start}  start on rung: {track.rung_labels[track.start]}" if len(model.tracks) == 1
+               else f"{s.start}  {track.label} starts on rung: {track.rung_labels[track.start]}")
     yield from event_lines(model, record)
     yield ""
     yield from summary_lines(model, record)
