@@ -75,15 +75,29 @@ def needs(table, half_width: float, most: int):
     return rows
 
 
+def track_needs(table, half_width: float):
+    """On each track, the rung whose probability by the horizon changed most (if any changed), with the runs each
+    arm needs: how far the change moves escalation, which the main differences (often the move itself) hide."""
+    rows = main_rows(table, kinds=("rung",))
+    rows = rows[~unchanged(rows)].drop_duplicates("group").copy()
+    rows["paired_runs"] = runs_needed(rows["var_paired"].to_numpy(), half_width)
+    rows["independent_runs"] = runs_needed(rows["var_independent"].to_numpy(), half_width)
+    return rows
+
+
+def _print_rows(title: str, rows) -> None:
+    print(f"  {title:58} {'B - A':>7} {'F':>7} {'paired':>9} {'independent':>12}")
+    for r in rows.itertuples():
+        label = r.label if len(r.label) <= 58 else r.label[:55] + "..."
+        print(f"  {label:58} {100 * r.difference:+7.1f} {r.factor:7.1f} {r.paired_runs:9,} {r.independent_runs:12,}")
+
+
 def report(name: str, table, rows, wall: float, pilot: int, half_width: float) -> dict:
     """Print one comparison's figures; return them as a record."""
     per_run = wall / (2 * pilot)  # seconds per run (both arms counted) on this machine and these workers
     paired, independent = int(rows["paired_runs"].max()), int(rows["independent_runs"].max())
     print(f"\n{name}: pilot {pilot:,} pairs in {wall:.1f} s ({2 * pilot / wall:,.0f} runs/s)")
-    print(f"  {'main difference (by the horizon)':58} {'B - A':>7} {'F':>7} {'paired':>9} {'independent':>12}")
-    for r in rows.itertuples():
-        label = r.label if len(r.label) <= 58 else r.label[:55] + "..."
-        print(f"  {label:58} {100 * r.difference:+7.1f} {r.factor:7.1f} {r.paired_runs:9,} {r.independent_runs:12,}")
+    _print_rows("main difference (by the horizon)", rows)
     binary = table[table["kind"] != "variable"]
     changed = binary[~unchanged(binary)]
     factors = changed["factor"].to_numpy()
@@ -96,12 +110,18 @@ def report(name: str, table, rows, wall: float, pilot: int, half_width: float) -
           f"range {finite.min():.1f} to {finite.max():.1f}; {len(binary) - len(changed)} of {len(binary)} never "
           f"changed (b = c = 0); key variables at the horizon: "
           + ", ".join(f"{r.name} {r.factor:.0f}" for r in variables.itertuples()))
+    tracks = track_needs(table, half_width)
+    if len(tracks):
+        _print_rows("largest change on each track (at or above, by the horizon)", tracks)
     return {"comparison": name, "pilot_pairs": pilot, "pilot_wall_s": round(wall, 2),
             "paired_runs": paired, "independent_runs": independent,
             "paired_wall_s": round(2 * paired * per_run, 1), "independent_wall_s": round(2 * independent * per_run, 1),
             "median_factor": float(np.median(finite)), "main": [
                 {"label": r.label, "difference": r.difference, "factor": r.factor, "paired_runs": int(r.paired_runs),
                  "independent_runs": int(r.independent_runs)} for r in rows.itertuples()],
+            "tracks": [{"track": r.group_label, "rung": r.label, "difference": r.difference, "factor": r.factor,
+                        "paired_runs": int(r.paired_runs), "independent_runs": int(r.independent_runs)}
+                       for r in tracks.itertuples()],
             "variable_factors": {r.name: r.factor for r in variables.itertuples()}}
 
 
