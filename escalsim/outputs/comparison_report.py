@@ -78,7 +78,8 @@ def summary_lines(table: pd.DataFrame, meta: dict, manifest: dict, top: int = TO
     rows = main_rows(table)
     changed = rows[~unchanged(rows)]
     if len(changed):
-        yield f"Largest differences by the end of {horizon}, in percentage points (%)"
+        yield (f"Largest differences by the end of {horizon}: P(A) and P(B) in %, B - A and its interval in "
+               "percentage points")
         yield from _table(["outcome", "P(A)", "P(B)", "B - A", "95% interval", "b", "c", "mid-p", "F"],
                           [_binary_cells(r) for r in changed.head(top).itertuples()])
     yield from _variable_lines(table, horizon)
@@ -86,7 +87,7 @@ def summary_lines(table: pd.DataFrame, meta: dict, manifest: dict, top: int = TO
     yield ""
     yield (f"{len(changed)} of {len(rows)} outcomes by the horizon differ in at least one pair"
            + (f" ({min(top, len(changed))} shown)" if len(changed) > top else "")
-           + f"; {same} are the same in every pair (b = c = 0, difference exactly 0).")
+           + f"; {same} {'is' if same == 1 else 'are'} the same in every pair (b = c = 0, difference exactly 0).")
     yield METHODS + "."
     for note in meta.get("notes", []):
         yield f"note: {note}"
@@ -103,7 +104,7 @@ def _variable_lines(table: pd.DataFrame, horizon: str) -> Iterator[str]:
     if not len(rows):
         return
     yield ""
-    yield f"Key variables at the end of {horizon}: means, B - A with its 95% interval ({PAIRED_T}), F"
+    yield f"Key variables at the end of {horizon}: means, and B - A with its 95% interval ({PAIRED_T}) and F"
     yield from _table(["variable", "mean A", "mean B", "B - A", "95% interval", "F"],
                       [[_short(r.label), plain(r.value_a), plain(r.value_b), signed(r.difference),
                         f"[{signed(r.low)}, {signed(r.high)}]", factor(r.factor)] for r in rows.itertuples()])
