@@ -214,7 +214,9 @@ def test_lines_printed_put_the_largest_difference_first(forced):
     (["--inject", "a_move@2025-01-11"], 2, "'a_move' (did you mean 'a_moves'?)"),
     (["--inject", "a_moves@20250111"], 2, "would be day 20,250,111"),
     (["--inject", "a_moves@2026-01-01"], 2, "'a_moves@2026-01-01'"),
-    (["--block", "a_moves@2025-03-01..2025-02-01"], 2, "before it starts"),
+    (["--block", "a_moves@2025-03-01..2025-02-01"], 2, "'a_moves@2025-03-01..2025-02-01'"),
+    (["--block", "a_moves@x"], 2, "'--block' (#1)"),
+    (["--inject", "a_moves@2025-01-11", "--inject", "b_answers@20250111"], 2, "'--inject' (#2)"),
     (["--inject", "a_moves@2025-01-11", "--block", "a_moves"], 2, "both injected on day 10 and blocked"),
     (["--set", "options.a_moves.probabilty=1"], 1, "--set:1:1"),
     (["--runs", 10, "--precision", 0.01], 2, "not both"),
@@ -258,3 +260,14 @@ def test_a_block_over_the_whole_run_removes_what_only_it_does(tmp_path):
     answer = table[table["name"] == "b_answers"].iloc[0]
     assert answer["value_b"] == 0 and answer["c"] == 0 and answer["b"] == answer["a"] + answer["b"]
     assert (table.loc[table["name"].isin({"a_moves", "mid", "x", "b_elsewhere", "y"}), "difference"] == 0).all()
+
+
+def test_an_umpires_override_is_made_in_arm_b_only(tmp_path):
+    _, path = _scenario(tmp_path)
+    r = _invoke(path, "--inject", "a_moves@2025-01-11", "--block", "a_moves", "--override", "--runs", 20,
+                "--workers", 1, "--out", tmp_path / "cmp", "--quiet")
+    assert r.exit_code == 0, r.output
+    a, b = _results(tmp_path / "cmp")
+    assert a.manifest["moves"] == {"injections": [], "blocks": []}
+    assert b.manifest["moves"]["injections"][0]["override"] is True
+    assert (b.runs["event.a_moves"] == 10).all()  # forced on day 10 through its own block

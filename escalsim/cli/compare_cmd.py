@@ -5,8 +5,6 @@ directories. Prints the largest paired differences; writes the comparison beside
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import re
 import sys
 from pathlib import Path
 
@@ -14,12 +12,16 @@ import click
 from click.core import ParameterSource
 
 from escalsim.cli.common import (
+    BLOCK_HELP,
     EXIT_INTERRUPTED,
-    INJECT_EXAMPLE,
+    INJECT_HELP,
+    OVERRIDE_HELP,
     StdoutError,
+    check_moves_or_fail,
     echo,
     fail,
     load,
+    parse_block,
     parse_injection,
     progress_bar,
     results_or_exit,
@@ -28,10 +30,10 @@ from escalsim.cli.common import (
     why,
 )
 
-BLOCK_EXAMPLE = "seoul_sends_weapons@2024-11-01..2025-03-01"
 SET_EXAMPLE = "parameters.seoul_deterrence.high=0.6"
 # the flags that build arm B or run the arms: meaningless when two finished directories are compared
-RUN_FLAGS = {"variant": "--variant", "injections": "--inject", "blocks": "--block", "overrides": "--set",
+RUN_FLAGS = {"variant": "--variant", "injections": "--inject", "blocks": "--block", "override": "--override",
+             "overrides": "--set",
              "runs": "--runs", "precision": "--precision", "min_runs": "--min-runs", "max_runs": "--max-runs",
              "seed": "--seed", "workers": "--workers", "scheduler": "--scheduler", "batch_size": "--batch-size"}
 
@@ -40,12 +42,9 @@ RUN_FLAGS = {"variant": "--variant", "injections": "--inject", "blocks": "--bloc
 @click.argument("paths", nargs=-1, required=True, metavar="FILE | DIR_A DIR_B", type=click.Path())
 @click.option("--variant", type=click.Path(dir_okay=False), help="Arm B is this scenario file (e.g. one that "
               "extends FILE) instead of FILE.")
-@click.option("--inject", "injections", multiple=True, metavar="OPTION@WHEN", help="In arm B, force an option "
-              f"(or an obligation, treaty.party) on a date or day in every run, e.g. --inject {INJECT_EXAMPLE} "
-              "(repeatable).")
-@click.option("--block", "blocks", multiple=True, metavar="OPTION[@FROM..UNTIL]", help="In arm B, a side declines "
-              "an option or obligation in every run: OPTION (the whole run), OPTION@FROM, OPTION@FROM..UNTIL or "
-              f"OPTION@..UNTIL (UNTIL excluded; dates or day numbers), e.g. --block {BLOCK_EXAMPLE} (repeatable).")
+@click.option("--inject", "injections", multiple=True, metavar="EVENT@WHEN", help=f"Arm B: {INJECT_HELP}")
+@click.option("--block", "blocks", multiple=True, metavar="EVENT[@FROM..UNTIL]", help=f"Arm B: {BLOCK_HELP}")
+@click.option("--override", is_flag=True, help=f"Arm B: {OVERRIDE_HELP}")
 @click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE", help="In arm B, override a value of the "
               f"file, e.g. --set {SET_EXAMPLE} (repeatable).")
 @click.option("--runs", type=click.IntRange(2, 10**9), help="Runs in each arm (pairs) [default: 10,000].")
@@ -65,7 +64,7 @@ RUN_FLAGS = {"variant": "--variant", "injections": "--inject", "blocks": "--bloc
               "results/<scenario>-compare-<timestamp>].")
 @click.option("--top", default=12, show_default=True, type=click.IntRange(1), help="Differences printed.")
 @click.option("--quiet", is_flag=True, help="No progress bar and no table printed (the files are still written).")
-def compare(paths, variant, injections, blocks, overrides, runs, precision, min_runs, max_runs, seed, workers,
+def compare(paths, variant, injections, blocks, override, overrides, runs, precision, min_runs, max_runs, seed, workers,
             scheduler, batch_size, out_dir, top, quiet) -> None:
     """Compare arm A (FILE as it is) with arm B (FILE changed by --variant, --inject, --block or --set), both run
     with the same seed run by run, so each difference is measured on pairs of runs that share their random
@@ -90,7 +89,8 @@ def compare(paths, variant, injections, blocks, overrides, runs, precision, min_
     if not (variant or injections or blocks or overrides):
         warn("note: no --variant, --inject, --block or --set: arm B is arm A, and every difference is 0")
     try:
-        scenarios, moves, out, claimed = _prepare(paths[0], variant, injections, blocks, overrides, out_dir)
+        scenarios, moves, out, claimed = _prepare(paths[0], variant, injections, blocks, override, overrides,
+                                                  out_dir)
     except KeyboardInterrupt:
         warn("\ninterrupted before any run started: nothing was written")
         sys.exit(EXIT_INTERRUPTED)
@@ -135,90 +135,31 @@ def _check_flags(runs, precision, min_runs, max_runs, scheduler) -> None:
 
 
 # --- arm B's moves ---------------------------------------------------------------------------------------------
-def _prepare(file, variant, injections, blocks, overrides, out_dir):
+def _prepare(file, variant, injections, blocks, override, overrides, out_dir):
     """Both scenarios, arm B's moves and the comparison directory; exit 1 for a scenario or directory that cannot
-    be used or arms that cannot pair, exit 2 for a move that cannot be made."""
-    from escalsim.engine import InjectionError
-    from escalsim.engine.core import check_moves
+    be used or arms that cannot pair, exit 2 for a move that cannot be made (naming the flag and its position)."""
     from escalsim.montecarlo.batches import model_of
     from escalsim.montecarlo.compare import pairing_problem
 
     scenario_a = load(file)
     scenario_b = load(variant or file, overrides)
-    model_a, model_b = model_of(scenario_a), model_of(scenario_b)
-    problem = pairing_problem(model_a, model_b)
+    problem = pairing_problem(model_of(scenario_a), model_of(scenario_b))
     if problem:
         fail(f"{variant} cannot be compared with {file}: {problem}")
-    obligations = [o for o in model_b.outcomes if o not in set(model_b.options)]
-    forced = [_injection(text, i, scenario_b, obligations) for i, text in enumerate(injections, 1)]
-    blocked = [_block(text, i, scenario_b, model_b.outcomes) for i, text in enumerate(blocks, 1)]
-    try:
-        check_moves(model_b, forced, blocked)
-    except InjectionError as exc:
-        raise click.BadParameter(str(exc), param_hint="'--inject' / '--block'") from None
+    forced = [_move(parse_injection, "--inject", i, text, scenario_b, override)
+              for i, text in enumerate(injections, 1)]
+    blocked = [_move(parse_block, "--block", i, text, scenario_b) for i, text in enumerate(blocks, 1)]
+    check_moves_or_fail(scenario_b, forced, blocked)
     out, claimed = _directory(out_dir, scenario_a.name)
     return (scenario_a, scenario_b), (forced, blocked), out, claimed
 
 
-def _injection(text: str, i: int, scenario, obligations: list[str]):
-    """--inject number i: OPTION@WHEN (or treaty.party@WHEN) -> Injection; click.BadParameter naming the flag."""
-    from escalsim.scenario.schema import Injection
-
-    name, _, when = text.partition("@")
+def _move(parse, flag: str, i: int, text: str, scenario, *extra):
+    """parse(text, scenario, *extra), its click.BadParameter naming the flag and which of them it is."""
     try:
-        if name in obligations:
-            return Injection(option=name, day=_day(text, when, scenario))
-        return parse_injection(text, scenario)
+        return parse(text, scenario, *extra)
     except click.BadParameter as exc:
-        raise click.BadParameter(exc.message, param_hint=f"'--inject' (#{i})") from None
-
-
-def _block(text: str, i: int, scenario, known: list[str]):
-    """--block number i: OPTION (the whole run), OPTION@FROM (from then on), OPTION@FROM..UNTIL or OPTION@..UNTIL
-    (UNTIL excluded) -> Block; click.BadParameter naming the flag."""
-    from escalsim.scenario.conditions import suggest
-    from escalsim.scenario.schema import Block
-
-    hint = f"'--block' (#{i})"
-    name, sep, window = text.partition("@")
-    if name not in known:
-        close = suggest(name, known) if name else None
-        raise click.BadParameter(f"{text!r}: unknown option or obligation '{name}'"
-                                 + (f" (did you mean '{close}'?)" if close else "") + f"; e.g. --block {BLOCK_EXAMPLE}",
-                                 param_hint=hint)
-    if not sep:
-        return Block(option=name)
-    first, _, last = window.partition("..")
-    try:
-        if not (first.strip() or last.strip()):
-            raise click.BadParameter(f"{text!r}: write the window as FROM..UNTIL, FROM or ..UNTIL (dates or day "
-                                     f"numbers), e.g. {BLOCK_EXAMPLE}")
-        start = _day(text, first, scenario) if first.strip() else 0.0
-        until = _day(text, last, scenario, end=True) if last.strip() else None
-        if until is not None and until <= start:
-            raise click.BadParameter(f"{text!r}: the block ends (day {until:g}) before it starts (day {start:g})")
-    except click.BadParameter as exc:
-        raise click.BadParameter(exc.message, param_hint=hint) from None
-    return Block(option=name, start=start, until=until)
-
-
-def _day(text: str, when: str, scenario, end: bool = False) -> float:
-    """A date (YYYY-MM-DD) or a day number within the run (an end may be the horizon itself); BadParameter for
-    20241115 (it would be a day number), another form, or a day outside the run."""
-    when = when.strip()
-    if re.fullmatch(r"\d{8}", when):
-        raise click.BadParameter(f"{text!r}: {when} would be day {int(when):,}; write a date as YYYY-MM-DD "
-                                 f"({when[:4]}-{when[4:6]}-{when[6:]}), or a day number from 0 to {scenario.horizon:g}")
-    try:
-        day = scenario.day_of(dt.date.fromisoformat(when)) if "-" in when.lstrip("-") else float(when)
-    except ValueError:
-        raise click.BadParameter(f"{text!r}: {when!r} is neither a date (YYYY-MM-DD) nor a day number") from None
-    inside = 0 < day <= scenario.horizon if end else 0 <= day < scenario.horizon  # NaN fails both
-    if not inside:
-        last = scenario.start + dt.timedelta(days=int(scenario.horizon) - (0 if end else 1))
-        raise click.BadParameter(f"{text!r}: {when} is outside the run ({scenario.start} to {last}, days 0 to "
-                                 f"{scenario.horizon - (0 if end else 1):g})")
-    return day
+        raise click.BadParameter(exc.message, param_hint=f"'{flag}' (#{i})") from None
 
 
 def _directory(out_dir: str | None, name: str) -> tuple[Path, bool]:
