@@ -267,11 +267,12 @@ def describe(a, b, p: Pairing, table: pd.DataFrame) -> dict:
 
 
 def change_text(ma: dict, mb: dict) -> str:
-    """What arm B changes against arm A, as command-line flags ('--inject seoul_sends_weapons@2024-11-15'), or
-    'nothing' when the arms are the same scenario with the same moves and overrides."""
+    """What arm B changes against arm A: 'variant NAME' when its scenario has another name, then command-line flags
+    ('--inject seoul_sends_weapons@2024-11-15'); 'nothing' when the arms are the same scenario with the same moves
+    and overrides."""
     parts = []
     if ma.get("scenario") != mb.get("scenario"):
-        parts.append(f"the scenario {mb.get('scenario')} (A: {ma.get('scenario')})")
+        parts.append(f"variant {mb.get('scenario')}")
     for flag, items in (("--set", "overrides"), ("--inject", "injections"), ("--block", "blocks")):
         texts_a, texts_b = _texts(ma, items), _texts(mb, items)
         parts += [f"{flag} {t}" for t in texts_b if t not in texts_a]
