@@ -20,6 +20,7 @@ _EXPORTS = {
     "Injection": "escalsim.scenario.schema", "Block": "escalsim.scenario.schema",
     "run": "escalsim.montecarlo.runs", "resume": "escalsim.montecarlo.runs", "Settings": "escalsim.montecarlo.runs",
     "load_results": "escalsim.montecarlo.results", "Results": "escalsim.montecarlo.results",
+    "compare_arms": "escalsim.montecarlo.compare", "compare_results": "escalsim.outputs.comparison",
 }
 _SUBMODULES = {"plots": "escalsim.outputs.plots", "analysis": "escalsim.outputs.analysis",
                "report": "escalsim.outputs.report", "tables": "escalsim.outputs.tables",

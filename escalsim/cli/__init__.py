@@ -1,7 +1,8 @@
 """The `escalsim` command line: one click group, its commands in modules by what they work on.
 
-`scenario_cmds` (validate, trace, schema) work on scenario files; `run_cmd` (run) writes a results directory;
-`output_cmds` (plot, report) read one. `common` holds what they share. The CLI only calls the layers below it.
+`scenario_cmds` (validate, trace, schema) and `graph_cmd` (graph) work on scenario files; `run_cmd` (run) writes a
+results directory; `output_cmds` (plot, report) read one; `compare_cmd` (compare) runs or reads two, paired.
+`common` holds what they share. The CLI only calls the layers below it.
 
 Every command fails cleanly: the group's `main` turns what escapes a command (Ctrl-C, a full disk or a closed
 pipe on stdout, any other OSError) into a message and an exit code, never a traceback. The command modules
@@ -50,6 +51,7 @@ try:
         warn,
         why,
     )
+    from escalsim.cli.compare_cmd import compare
     from escalsim.cli.graph_cmd import graph
     from escalsim.cli.output_cmds import plot, report
     from escalsim.cli.run_cmd import run
@@ -146,5 +148,5 @@ def main() -> None:
     pass
 
 
-for _command in (validate, trace, run, plot, report, schema, graph):
+for _command in (validate, trace, run, plot, report, schema, graph, compare):
     main.add_command(_command)
