@@ -58,6 +58,7 @@ def texts(ax) -> str:
 
 # --- every figure ----------------------------------------------------------------------------------------
 DRAW = {
+    "events": lambda r, ax=None: plots.event_curves(r, ax=ax),
     "fan": lambda r, ax=None: plots.fan_chart(r, ax=ax),
     "ladder": lambda r, ax=None: plots.ladder_probabilities(r, ax=ax),
     "ladder_lines": lambda r, ax=None: plots.ladder_probabilities(r, ax=ax, style="lines"),
@@ -385,8 +386,9 @@ def test_save_all_writes_each_kind_in_each_format(minimal, tmp_path, fmt, magic)
     paths = plots.save_all(results, tmp_path / "plots", kinds, fmt=fmt)
     names = [p.name for p in paths]
     if fmt == "png":  # every kind; the key variable at the last checkpoint before the horizon, and at the horizon
-        assert names == ["fan.png", "ladder.png", "first_passage.png", "max_rung.png", "variables_troops_at_border.png",
-                         "variables_troops_at_border_h1.png", "drivers.png", "timeline_run0.png"]
+        assert names == ["events.png", "fan.png", "ladder.png", "first_passage.png", "max_rung.png",
+                         "variables_troops_at_border.png", "variables_troops_at_border_h1.png", "drivers.png",
+                         "timeline_run0.png"]
     else:
         assert names == [f"max_rung.{fmt}", f"timeline_run0.{fmt}"]
     for path in paths:
@@ -399,7 +401,7 @@ def test_save_all_timeline_of_a_chosen_run(minimal, tmp_path):
 
 
 def test_save_all_refuses_unknown_kinds_formats_and_runs_before_writing(minimal, tmp_path):
-    with pytest.raises(ValueError, match="unknown plot kind 'pie'; choose from fan, ladder"):
+    with pytest.raises(ValueError, match="unknown plot kind 'pie'; choose from events, fan, ladder"):
         plots.save_all(minimal, tmp_path / "a", ["fan", "pie"])
     with pytest.raises(ValueError, match="unknown format 'bmp'"):
         plots.save_all(minimal, tmp_path / "b", ["fan"], fmt="bmp")
@@ -439,4 +441,5 @@ def test_plots_read_a_results_directory_written_by_the_store(tmp_path):
 
 
 def test_plots_registry_names_the_cli_kinds():
-    assert list(plots.PLOTS) == ["fan", "ladder", "first_passage", "max_rung", "variables", "drivers", "timeline"]
+    assert list(plots.PLOTS) == ["events", "fan", "ladder", "first_passage", "max_rung", "variables", "drivers",
+                                 "timeline"]

@@ -52,7 +52,7 @@ def certain_events(runs: pd.DataFrame, manifest: dict, events: list[str] | None 
 def rung_probabilities(runs: pd.DataFrame, manifest: dict) -> pd.DataFrame:
     """P(at or above each rung at some time up to each checkpoint and the horizon), with Wilson bounds.
 
-    'By a date' means the rung was reached on or before the end of that day (first passage), so the
+    'By a date' means the track was at or above the rung before the end of that day (first passage), so the
     probability never falls over time even when the world later de-escalates. Takes the runs table (its
     at_or_above.* columns) and the manifest; returns one row per rung and mark (track, rung, label, by, day,
     runs, hits, p, low, high). Raises KeyError if a column or manifest key is missing.

@@ -1,4 +1,4 @@
-"""How soon and how far: first passage of each rung by date, and the highest rung the runs reached."""
+"""How soon and how far: first passage of each rung by date (at or above it), and the highest rung the runs were on."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def first_passage_curves(results, ax=None, scale: str = "auto", track: str | Non
     clean_axes(ax)
     note = (f"\nLog scale, so that rare rungs show: the bottom edge ({percent(floor)}) is below one run in {n:,}."
             if log else "")
-    titles(ax, f"{track_prefix(m, t)}How soon the world reaches each rung or a higher one",
+    titles(ax, f"{track_prefix(m, t)}How soon the track is at or above each rung",
            "Share of runs that have been on the rung or higher by each date; shaded: 95% Wilson interval.\n"
            f"Censored at the horizon ({end_label(m, horizon)}): a run not there by then counts as never there.{note}")
     handles, names = ax.get_legend_handles_labels()
@@ -120,11 +120,12 @@ def max_rung_histogram(results, ax=None, track: str | None = None):
     for k, share, hi, count in zip(ks, p, high, counts):
         ax.text(100 * hi + 1, k, f"{percent(share)}  ({count:,})", va="center", fontsize=TICK, color=INK)
     rung_axis(ax, t, int(ks[0]), int(ks[-1]))
-    ax.set_ylabel("Highest rung reached", fontsize=LABEL, color=INK)
+    ax.set_ylabel("Highest rung the track was on", fontsize=LABEL, color=INK)
     ax.set_xlim(0, min(100.0, 100 * float(high.max())) * 1.22 + 1)
     ax.xaxis.set_major_formatter(PercentFormatter(100))
     ax.set_xlabel("Share of runs (bars sum to 100%; whiskers: 95% Wilson interval)", fontsize=LABEL, color=INK)
     clean_axes(ax, grid_axis="x")
     titles(ax, f"{track_prefix(m, t)}How far up the ladder the runs went",
-           f"Highest rung reached by {end_label(m, m['horizon_days'])}, out of {n:,} runs (run count in brackets)")
+           f"Highest rung each run was on by {end_label(m, m['horizon_days'])}, out of {n:,} runs (run count in "
+           "brackets)")
     return ax

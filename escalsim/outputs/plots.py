@@ -1,7 +1,7 @@
 """The figures of a set of results, in one place: each figure function draws on an Axes (made if not given) and
 returns it, never simulating; `PLOTS` names them for the CLI, `draw_all` and `save_all` draw many at once.
 
-The figures live in modules by theme (`fan`, `passage`, `variables`, `drivers`, `timeline`); this module is
+The figures live in modules by theme (`events`, `fan`, `passage`, `variables`, `drivers`, `timeline`); this module is
 their public face (`escalsim.plots`), with the shared look (`style`) and checks (`contract`) they use.
 """
 
@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 
 from escalsim.outputs.contract import CONTRACT, check_results, key_variables
 from escalsim.outputs.drivers import escalation_drivers
+from escalsim.outputs.events import MOST_EVENTS, RULE, chosen_events, event_curves
 from escalsim.outputs.fan import fan_chart, ladder_probabilities
 from escalsim.outputs.labels import capitalised, end_label, moment_label, track_prefix, variable_label
 from escalsim.outputs.passage import first_passage_curves, log_scale, max_rung_histogram
@@ -23,12 +24,14 @@ from escalsim.outputs.style import DPI, FIGSIZE, OKABE_ITO, footer, new_figure, 
 from escalsim.outputs.timeline import check_traced, run_timeline, traced_runs
 from escalsim.outputs.variables import middle_checkpoint, middle_reason, variable_distribution
 
-__all__ = ["PLOTS", "FORMATS", "save_all", "draw_all", "drawings", "Drawing", "fan_chart", "ladder_probabilities",
+__all__ = ["PLOTS", "FORMATS", "save_all", "draw_all", "drawings", "Drawing", "event_curves", "chosen_events",
+           "fan_chart", "ladder_probabilities",
            "first_passage_curves", "max_rung_histogram", "variable_distribution", "escalation_drivers",
            "run_timeline", "traced_runs", "key_variables", "rung_colours", "new_figure", "footer", "CONTRACT", "DPI",
            "FIGSIZE", "OKABE_ITO"]
 
 PLOTS = {
+    "events": event_curves,               # the main events' probabilities by date (all tracks together)
     "fan": fan_chart,
     "ladder": ladder_probabilities,
     "first_passage": first_passage_curves,
@@ -101,6 +104,8 @@ def drawings(results, kinds: Iterable[str] | None = None, run: int | None = None
     for kind in kinds:
         if kind == "variables":
             found += _variable_drawings(results)
+        elif kind == "events":
+            found.append(Drawing("events", EVENTS_CAPTION, lambda ax: event_curves(results, ax=ax)))
         elif kind == "timeline":
             found.append(Drawing(f"timeline_run{run}", _timeline_caption(run),
                                  lambda ax, run=run: run_timeline(results, run, ax=ax)))
@@ -119,6 +124,8 @@ def _track_drawings(results, kind: str) -> list[Drawing]:
                     lambda ax, fn=PLOTS[kind], track=t["id"]: fn(results, ax=ax, track=track)) for t in m["tracks"]]
 
 
+EVENTS_CAPTION = ("How likely each event is by each date: the share of runs in which it had happened, with 95% Wilson "
+                  f"bands. Shown: {RULE.format(most=MOST_EVENTS)}.")
 CAPTIONS = {  # (results, track id or None) -> the caption of a figure drawn by track
     "fan": lambda r, t: ("Escalation over time: the median rung, the bands holding the middle 50%, 80% and 95% of "
                       "the runs at the end of each day, and a few sample runs."),
@@ -127,7 +134,7 @@ CAPTIONS = {  # (results, track id or None) -> the caption of a figure drawn by 
     "first_passage": lambda r, t: ("Share of runs that have been on each rung or a higher one by each date, with 95% "
                                    "Wilson bands, censored at the horizon"
                                    + (" (log scale, so that rare rungs show)." if log_scale(r, t) else ".")),
-    "max_rung": lambda r, t: (f"The highest rung each run reached by the horizon (the end of "
+    "max_rung": lambda r, t: (f"The highest rung each run was on by the horizon (the end of "
                               f"{end_label(r.manifest, r.manifest['horizon_days'])}), as shares of the runs, with "
                               "95% Wilson intervals."),
     "drivers": lambda r, t: ("What first put the world on each rung, among the runs that were on it or a higher one; "

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import html
 import io
 import os
 from pathlib import Path
 
-import pandas as pd
-
-from escalsim.outputs import analysis, plots
-from escalsim.outputs.contract import shown_rungs
-from escalsim.outputs.labels import date_label, end_label, percent, percent_range, scenario_title
-from escalsim.outputs.tables import key_variable_rows
+from escalsim.outputs import plots, report_tables
+from escalsim.outputs.labels import scenario_title
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
@@ -23,22 +18,12 @@ thead th{border-bottom:2px solid #888} figure{margin:1.5em 0} figure svg{width:1
 figcaption{color:#555;font-size:.9em} dl{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em}
 dt{font-weight:600} dd{margin:0;word-break:break-all} footer{color:#777;font-size:.85em;margin-top:3em}
 table.notes th,table.notes td{text-align:left;vertical-align:top} table.notes td:nth-child(2){min-width:6.5em}
-table.notes code{font-size:.9em}
+table.notes code{font-size:.9em} tr.group th{text-align:left;padding-top:.7em;border-bottom:1px solid #bbb}
+tbody td small{color:#666} th.nw,table.variables td{white-space:nowrap}
+table.entered td:last-child,table.entered th:last-child{text-align:left}
+.moves{background:#fff6e0;border-left:4px solid #E69F00;padding:.2em 1em;margin:1em 0} .moves ul{margin-top:0}
 """
-def _e(value) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _pct(p: float, low: float, high: float) -> str:
-    """'38.1% (36.0–40.2%)', the interval in small print."""
-    return f"{percent(p, 1)} <small>({percent_range(low, high, 1)})</small>"
-
-
-def _table(header: list[str], rows: list[list[str]], css: str = "") -> str:
-    """An HTML table (of CSS class `css`): the header's texts are escaped here, the cells must be HTML already."""
-    head = "".join(f"<th>{_e(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table{f' class={css!r}' if css else ''}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+_e, _table = report_tables.e, report_tables.table
 
 
 def _svg(fig) -> str:
@@ -46,35 +31,6 @@ def _svg(fig) -> str:
     fig.savefig(buf, format="svg", metadata={"Date": None}, facecolor="white")
     text = buf.getvalue()
     return text[text.index("<svg"):]  # drop the XML prolog and doctype: inline SVG in HTML
-
-
-def _probabilities(runs: pd.DataFrame, m: dict) -> str:
-    """Each rung above its track's start: P(at or above it by the horizon), and when it was first reached."""
-    fp = analysis.first_passage_quantiles(runs, m).set_index("rung")
-    rows = [[_e(label), _pct(*fp.loc[r, ["p", "low", "high"]]), _e(date_label(m, fp.loc[r, "median"])),
-             _e(f"{date_label(m, fp.loc[r, 'q05'])} – {date_label(m, fp.loc[r, 'q95'])}")]
-            for r, label in shown_rungs(m)]
-    return _table(["rung", "at or above it by the horizon (95% CI)", "first day at or above: median", "5–95% range"],
-                  rows)
-
-
-def _outcomes(runs: pd.DataFrame, m: dict) -> str:
-    of = analysis.outcome_frequencies(runs, m)
-    labels = m.get("outcome_labels", {})
-    rows = [[_e(labels.get(o.outcome, o.outcome)), _pct(o.p, o.low, o.high), _e(date_label(m, o.median_day))]
-            for o in of.itertuples()]
-    return _table(["response option / obligation", "fired (95% CI)", "median date"], rows)
-
-
-def _key_variables(runs: pd.DataFrame, m: dict) -> str:
-    """The key variables' table of `escalsim run`: median [5%, 95%] at each checkpoint (by its date) and the horizon."""
-    header, rows = key_variable_rows(runs, m)
-    if not rows:
-        return "<p>The scenario has no variables to show.</p>"
-    days = {c["name"]: c["day"] for c in m["checkpoints"]} | {"horizon": m["horizon_days"]}
-    cells = [[f"{_e(end_label(m, days[at]))} <small>({_e(at)})</small>"] + [_e(c) for c in rest] for at, *rest in rows]
-    return ("<p>Median across the runs, and in brackets the 5% and 95% quantiles, at the end of each date.</p>"
-            + _table(["at the end of"] + header[1:], cells))
 
 
 ASSUMPTIONS_INTRO = ("Every number of the scenario that carries a <code>source:</code> note (its own, or that of "
@@ -111,15 +67,15 @@ def _manifest(m: dict) -> str:
     return f"<dl>{items}</dl>"
 
 
-def _figures(results) -> str:
-    """Every figure as inline SVG with its caption (labels from the manifest, not ids)."""
-    parts = []
+def _figures(results) -> dict[str, str]:
+    """Every figure as inline SVG with its caption (labels from the manifest, not ids), by file stem, in order."""
+    parts = {}
     for drawing in plots.drawings(results):
         fig = plots.new_figure(results)
         drawing.draw(fig.add_subplot())
-        parts.append(f'<figure id="fig-{_e(drawing.stem)}">{_svg(fig)}'
-                     f"<figcaption>{_e(drawing.caption)}</figcaption></figure>")
-    return "".join(parts)
+        parts[drawing.stem] = (f'<figure id="fig-{_e(drawing.stem)}">{_svg(fig)}'
+                               f"<figcaption>{_e(drawing.caption)}</figcaption></figure>")
+    return parts
 
 
 def render(results) -> str:
@@ -130,6 +86,9 @@ def render(results) -> str:
     """
     m, runs = results.manifest, results.runs
     figures = _figures(results)
+    events_figure = figures.pop("events", "")
+    t = report_tables
+    repeated = t.repeated(runs, m)
     title = scenario_title(m)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -137,11 +96,13 @@ def render(results) -> str:
 <body><main>
 <h1>{_e(title)}</h1>
 <p class="lead">{len(runs):,} runs, seed {_e(m.get("seed"))}, from {_e(m["start"])} for {m["horizon_days"]:g} days.</p>
-<p>{_e(m.get("description") or "")}</p>
-<h2>Key probabilities</h2>{_probabilities(runs, m)}
-<h2>Key variables</h2>{_key_variables(runs, m)}
-<h2>Response options and treaty obligations</h2>{_outcomes(runs, m)}
-<h2>Figures</h2>{figures}
+<p>{_e(m.get("description") or "")}</p>{t.moves(m)}
+<h2>Events: how likely by each date</h2>{t.events(runs, m)}{events_figure}
+<h2>Tracks: at or above each rung by each date</h2>{t.tracks(runs, m)}
+<h2>Rungs entered, and what put the track there</h2>{t.entered(runs, m)}
+<h2>Key variables</h2>{t.key_variables(runs, m)}
+{f"<h2>Decisions taken more than once</h2>{repeated}" if repeated else ""}
+<h2>Figures</h2>{"".join(figures.values())}
 <h2>Assumptions and sources</h2>{_assumptions(m)}
 <h2>Manifest</h2>{_manifest(m)}
 </main><footer>escalsim {_e(m.get("escalsim_version", ""))} — every probability with its 95% Wilson interval.</footer>
