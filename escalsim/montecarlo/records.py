@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from escalsim.engine import Model, RunRecord
+from escalsim.manifest import ModelDescription
 
 GRID_STEP_DAYS = 1.0
 
@@ -92,7 +93,7 @@ def trace_rows(model: Model, records: Sequence[RunRecord]) -> dict[str, list]:
     return rows
 
 
-def describe(model: Model) -> dict:
+def describe(model: Model) -> ModelDescription:
     """What a reader of the results needs to know about the model (stored in manifest.json)."""
     s = model.scenario
     specs = s.track_specs

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
+from escalsim.manifest import Manifest
 from escalsim.montecarlo.files import (
     LEVELS,
     MANIFEST,
@@ -26,13 +27,13 @@ class Results:
     """A finished results directory in memory."""
 
     directory: Path
-    manifest: dict
+    manifest: Manifest
     runs: pd.DataFrame
     levels: pd.DataFrame
     traces: pd.DataFrame
 
 
-def read_manifest(directory) -> dict:
+def read_manifest(directory) -> Manifest:
     """The manifest of a complete results directory; ResultsError says why another one cannot be read."""
     directory = Path(directory)
     if not directory.is_dir():

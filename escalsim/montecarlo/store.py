@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from pydantic import ValidationError
 
 from escalsim import __version__
+from escalsim.manifest import Manifest
 from escalsim.montecarlo import records
 from escalsim.montecarlo.batches import Batch, Job, model_of
 from escalsim.montecarlo.files import (
@@ -298,7 +299,7 @@ class ResultsWriter:
             self._lock = None
         return self.directory
 
-    def _manifest(self, wall_time: float, stopped_because: str, days) -> dict:
+    def _manifest(self, wall_time: float, stopped_because: str, days) -> Manifest:
         return {
             "kind": KIND, "format": FORMAT, "escalsim_version": __version__,
             "created": utc_now(), "started": self.spec.created, "stopped_because": stopped_because,
