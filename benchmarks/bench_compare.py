@@ -33,7 +33,7 @@ import escalsim  # noqa: E402
 from escalsim.montecarlo.compare import compare_arms  # noqa: E402
 from escalsim.montecarlo.runs import Settings  # noqa: E402
 from escalsim.outputs.comparison import compare_results, main_rows, unchanged  # noqa: E402
-from escalsim.scenario.schema import Injection  # noqa: E402
+from escalsim.scenario.moves import Injection  # noqa: E402
 from escalsim.stats_paired import runs_needed  # noqa: E402
 
 DEFAULT = ROOT / "scenarios" / "dprk_russia_2024.yaml"

@@ -17,7 +17,7 @@ __version__ = "0.2.0"
 _EXPORTS = {
     "load_scenario": "escalsim.scenario.loader", "ScenarioError": "escalsim.errors",
     "compile_model": "escalsim.engine", "simulate": "escalsim.engine",
-    "Injection": "escalsim.scenario.schema", "Block": "escalsim.scenario.schema",
+    "Injection": "escalsim.scenario.moves", "Block": "escalsim.scenario.moves",
     "run": "escalsim.montecarlo.runs", "resume": "escalsim.montecarlo.runs", "Settings": "escalsim.montecarlo.runs",
     "load_results": "escalsim.montecarlo.results", "Results": "escalsim.montecarlo.results",
     "compare_arms": "escalsim.montecarlo.compare", "compare_results": "escalsim.outputs.comparison",

@@ -12,7 +12,7 @@ import pytest
 from escalsim.engine import compile_model, simulate
 from escalsim.scenario.graph import influence_graph, node_id, reachable
 from escalsim.scenario.loader import load_scenario
-from escalsim.scenario.schema import Injection
+from escalsim.scenario.moves import Injection
 
 DEFAULT = Path(__file__).parent.parent / "scenarios" / "dprk_russia_2024.yaml"
 RUNS = 150

@@ -19,7 +19,7 @@ from escalsim.montecarlo.compare import PairedTally, compare_arms
 from escalsim.montecarlo.runs import Settings
 from escalsim.outputs import comparison
 from escalsim.outputs.comparison_report import summary_lines
-from escalsim.scenario.schema import Block, Injection
+from escalsim.scenario.moves import Block, Injection
 
 # A moves at a hazard (its first move raises the ladder to mid and adds to x); B answers A's move half the time
 # (the ladder to high); B also acts elsewhere, on a clock of its own (y). Forcing A's move reaches A's move, the

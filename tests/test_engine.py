@@ -10,7 +10,7 @@ from scipy import stats
 from worlds import model_of, runs, tolerance
 
 from escalsim.engine.core import InjectionError, simulate
-from escalsim.scenario.schema import Injection
+from escalsim.scenario.moves import Injection
 
 N = 2000
 

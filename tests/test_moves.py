@@ -9,7 +9,7 @@ import pytest
 from worlds import model_of, write
 
 from escalsim.engine.core import InjectionError, simulate
-from escalsim.scenario.schema import Block, Injection
+from escalsim.scenario.moves import Block, Injection
 
 
 def _group_world(tmp_path):

@@ -8,7 +8,7 @@ from worlds import model_of
 
 from escalsim.engine.core import compile_model, simulate
 from escalsim.scenario.loader import load_scenario
-from escalsim.scenario.schema import Injection
+from escalsim.scenario.moves import Injection
 
 SCENARIOS = Path(__file__).parent.parent / "scenarios"
 

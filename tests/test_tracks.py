@@ -176,7 +176,7 @@ def test_cancel_drops_a_pending_decision_and_obligations_can_be_suspended(tmp_pa
 
 
 def test_an_injected_obligation_is_honoured_on_its_day(tmp_path):
-    from escalsim.scenario.schema import Injection
+    from escalsim.scenario.moves import Injection
 
     model = model_of(tmp_path, {"treaties": {"pact": {
         "label": "Pact", "parties": ["a", "b"], "casus_foederis": "x > 0",

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 if TYPE_CHECKING:
-    from escalsim.scenario.schema import Block, Injection, Scenario
+    from escalsim.scenario.moves import Block, Injection
+    from escalsim.scenario.schema import Scenario
 
 EXIT_OK = 0            # success; also when whoever read stdout stopped reading (`escalsim ... | head -3`)
 EXIT_INVALID = 1       # invalid input (scenario, results directory) or a write that failed
@@ -170,7 +171,7 @@ def parse_injection(text: str, scenario: Scenario, override: bool = False) -> In
 
     Raises click.BadParameter for another form, an unknown option or obligation, a date written without dashes
     (20241115 would be day 20,241,115), or a day outside the scenario."""
-    from escalsim.scenario.schema import Injection
+    from escalsim.scenario.moves import Injection
 
     name, sep, when = text.partition("@")
     if not sep or not name or not when:
@@ -182,7 +183,7 @@ def parse_injection(text: str, scenario: Scenario, override: bool = False) -> In
 def parse_block(text: str, scenario: Scenario) -> Block:
     """'option' (the whole run), 'option@2024-11-15' (from that day), 'option@2024-11-15..2025-01-01' or
     'option@..2025-01-01' (until that day, excluded) -> Block. Raises click.BadParameter as parse_injection."""
-    from escalsim.scenario.schema import Block
+    from escalsim.scenario.moves import Block
 
     name, _, window = text.partition("@")
     _known_move(text, name, scenario)

@@ -21,9 +21,10 @@ from escalsim.engine.tracks import TrackModel, track_models
 from escalsim.engine.world import Watch, World
 from escalsim.scenario import conditions as expressions
 from escalsim.scenario.conditions import suggest
+from escalsim.scenario.moves import Block, Injection
 from escalsim.scenario.parameters import numbers_in
 from escalsim.scenario.references import event_names, readable_names, rung_indices
-from escalsim.scenario.schema import Block, Injection, Scenario
+from escalsim.scenario.schema import Scenario
 
 # Every kind of scenario element, in the order a run creates and starts them (the order is part of the results:
 # it decides which of two things due at the same moment happens first).

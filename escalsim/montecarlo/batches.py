@@ -13,7 +13,8 @@ import numpy as np
 from escalsim.engine import Model, compile_model, simulate
 from escalsim.montecarlo import records
 from escalsim.montecarlo.backends import Backend
-from escalsim.scenario.schema import Block, Injection, Scenario
+from escalsim.scenario.moves import Block, Injection
+from escalsim.scenario.schema import Scenario
 
 MIN_BATCH, MAX_BATCH = 100, 1000     # per task: below ~100 runs pool overheads show; above 1000 progress is coarse
 TASKS_PER_WORKER = 4                 # enough tasks to balance the load

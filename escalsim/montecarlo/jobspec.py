@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from escalsim.montecarlo.files import KIND
-from escalsim.scenario.schema import Block, Injection
+from escalsim.scenario.moves import Block, Injection
 
 Kind = Literal["escalsim-results"]
 

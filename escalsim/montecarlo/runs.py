@@ -24,7 +24,8 @@ from escalsim.montecarlo.precision import Tally
 from escalsim.montecarlo.store import ResultsWriter
 from escalsim.scenario.assumptions import assumptions
 from escalsim.scenario.loader import scenario_sources
-from escalsim.scenario.schema import Block, Injection, Scenario
+from escalsim.scenario.moves import Block, Injection
+from escalsim.scenario.schema import Scenario
 
 DEFAULT_RUNS = 10_000
 

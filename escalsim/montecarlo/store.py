@@ -66,7 +66,8 @@ from escalsim.montecarlo.parquet import (
     stream,
     write_chunk,
 )
-from escalsim.scenario.schema import Block, Injection, Scenario
+from escalsim.scenario.moves import Block, Injection
+from escalsim.scenario.schema import Scenario
 
 
 class ResultsWriter:

@@ -5,55 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, StringConstraints, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from escalsim.scenario.distributions import Strict
+from escalsim.scenario.effects import Effect
+from escalsim.scenario.names import RESERVED, Date, Expression, Id, Text, When
 from escalsim.scenario.parameters import AnyNumber, Count, Days, NonNegative, Param, Probability, support
 from escalsim.scenario.parameters import mean as param_mean
 
 FORMAT_VERSION = 1
-RESERVED = frozenset({"level", "day", "true", "false", "and", "or", "not", "min", "max", "abs",
-                      "rung", "days_since", "happened", "in", "is", "if", "else"})
-
-Id = Annotated[
-    str,
-    StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$"),
-    Field(description="lower-case identifier: a letter, then letters, digits or _ (at most 64)"),
-]
-Text = Annotated[str, StringConstraints(max_length=4000)]
-OptionRef = Annotated[
-    str,
-    StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}(\.[a-z][a-z0-9_]{0,63})?$"),
-    Field(description="an option id, or a treaty obligation written treaty.party"),
-]
-Expression = Annotated[str, StringConstraints(min_length=1, max_length=1000),
-                       Field(description="a condition, e.g. \"us_est_troops >= 5000 and level < rung('x')\"")]
-def _not_a_number(value):
-    """A date field refuses numbers: pydantic would read 1735689600 (or 0) as a Unix timestamp, silently."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        raise ValueError(f"expected a date written YYYY-MM-DD, not the number {value!r}"
-                         " (this field takes a date, not a day number)")
-    return value
-
-
-Date = Annotated[dt.date, BeforeValidator(_not_a_number)]
-def _date_or_day(value):
-    """One clear message for what is neither a date nor a day number (a union would report one per member)."""
-    if isinstance(value, (dt.date, int, float)) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str):  # a date in JSON (job.json), or quoted in YAML
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ValueError(f"expected a date (YYYY-MM-DD) or a day number counted from the start, not {value!r}")
-
-
-When = Annotated[
-    dt.date | float,
-    BeforeValidator(_date_or_day),
-    Field(description="a date (YYYY-MM-DD) or a day number counted from the scenario start"),
-]
 
 
 class Hazard(Strict):
@@ -107,13 +67,6 @@ class Track(Ladder):
     source: Text | None = None
 
 
-class TrackStep(Strict):
-    """Move one track up (+) or down (-) by a number of rungs."""
-
-    track: Id
-    by: Annotated[int, Field(ge=-100, le=100)]
-
-
 class Actor(Strict):
     """A party in the scenario: it owns variables, sends forces, observes, decides and signs treaties."""
 
@@ -130,68 +83,6 @@ class Variable(Strict):
     owner: Id | None = Field(None, description="the actor this variable belongs to")
     key: bool = Field(False, description="show this variable's quantiles in run summaries")
     source: Text | None = None
-
-
-class Effect(Strict):
-    """One consequence; give exactly one key per list item."""
-
-    set: dict[Id, AnyNumber] | None = Field(None, description="set variables to values")
-    add: dict[Id, AnyNumber] | None = Field(None, description="add to variables")
-    ladder: Id | None = Field(None, description="raise the track of this rung to at least this rung (never lowers it)")
-    ladder_step: Annotated[int, Field(ge=-100, le=100)] | None = Field(
-        None, description="move the only track up (+) or down (-); with several tracks use step")
-    ladder_set: Id | None = Field(None, description="put the track of this rung on this rung, up or down")
-    step: TrackStep | None = Field(None, description="move a named track up (+) or down (-)")
-    enable: list[OptionRef] | None = Field(
-        None, description="response options (or treaty obligations, treaty.party) that become possible")
-    disable: list[OptionRef] | None = Field(
-        None, description="response options (or treaty obligations, treaty.party) taken off the table; a decision "
-                          "already taken but not yet carried out is dropped")
-    cancel: list[Id] | None = Field(
-        None, description="options whose decision, taken but not yet carried out (in its delay), is dropped; they "
-                          "stay possible")
-    scale_flow: ScaleFlow | None = Field(None, description="multiply a deployment's batch rate (no effect on a "
-                                                            "stopped flow: resume it first)")
-    stop_flow: Id | None = Field(None, description="a deployment that sends no more batches")
-    resume_flow: Id | None = Field(None, description="a stopped deployment's flow sends batches again, at its "
-                                                      "rate before it stopped")
-    withdraw: Withdraw | None = Field(None, description="forces leave a deployment's last stage (e.g. combat): "
-                                                         "out of the country, or back to an earlier stage")
-    scale_attrition: ScaleAttrition | None = Field(None, description="multiply a deployment's attrition rate "
-                                                                      "(0: no more losses, e.g. a ceasefire)")
-    flag: Id | None = Field(None, description="mark a declared flag as happened (for days_since/happened)")
-
-    @model_validator(mode="after")
-    def _exactly_one(self):
-        given = [k for k in type(self).model_fields if getattr(self, k) is not None]
-        if len(given) != 1:
-            allowed = ", ".join(type(self).model_fields)
-            got = f"got {', '.join(given)}" if given else "got none"
-            raise ValueError(f"each effect needs exactly one of {allowed} ({got}); put each in its own list item")
-        return self
-
-
-class Withdraw(Strict):
-    """Forces leave a deployment's last stage: a share of those there now (rounded), either out of the country
-    (they no longer count in its total) or back `to` an earlier stage, which they go through again."""
-
-    deployment: Id
-    share: Probability = Field(1.0, description="the share of the forces in the last stage that leave")
-    to: Id | None = Field(None, description="an earlier stage they move back to (default: out of the country)")
-
-
-class ScaleAttrition(Strict):
-    """Multiply a deployment's attrition rate from now on."""
-
-    deployment: Id
-    factor: NonNegative
-
-
-class ScaleFlow(Strict):
-    """Multiply a deployment's flow rate by `factor` (0 stops the flow); the wait for the next batch restarts."""
-
-    deployment: Id
-    factor: NonNegative
 
 
 class Stage(Strict):
@@ -361,24 +252,6 @@ class Correlation(Strict):
     source: Text | None = None
 
 
-class Injection(Strict):
-    """A decision forced from outside (a wargame move): this option fires on this day."""
-
-    day: Annotated[float, Field(ge=0, allow_inf_nan=False)]
-    option: OptionRef = Field(description="an option, or a treaty obligation written treaty.party")
-    override: bool = Field(False, description="an umpire's override: fire even if the option is off the table "
-                                              "(e.g. its alternative was chosen); recorded in the trace")
-
-
-class Block(Strict):
-    """A move declined (a side will not take it): the option or obligation cannot happen from `start` until
-    `until` (excluded; default: the end of the run). A decision pending when the block starts is dropped."""
-
-    option: OptionRef = Field(description="an option, or a treaty obligation written treaty.party")
-    start: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
-    until: Annotated[float, Field(gt=0)] | None = None
-
-
 class Scenario(Strict):
     """An escalation scenario: a ladder, actors, variables, and the deployments, observations, options and
     treaties that move them, over a horizon in days."""
@@ -446,5 +319,4 @@ class Scenario(Strict):
         return float((when - self.start).days) if isinstance(when, dt.date) else float(when)
 
 
-Effect.model_rebuild()
 __all__ = ["Scenario", "Param", "RESERVED", "FORMAT_VERSION"]
