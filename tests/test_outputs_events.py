@@ -22,7 +22,6 @@ from worlds import TRACKS, merge, write  # noqa: E402
 import escalsim  # noqa: E402
 from escalsim.outputs import analysis, contract, labels, plots, report, report_tables, tables  # noqa: E402
 from escalsim.outputs.csv_files import CSV_FILES, summary_frame, write_csv  # noqa: E402
-from escalsim.scenario.schema import Block, Injection  # noqa: E402
 from escalsim.stats import wilson  # noqa: E402
 
 LONG = ("answers with a very long and winding statement that goes on and on about its reasons, its allies, its "
@@ -60,8 +59,8 @@ def results(world):
 def moved(world, tmp_path_factory):
     """A results directory of real runs with moves made in every run."""
     settings = escalsim.Settings(runs=60, seed=3, workers=1, trace_runs=2,
-                                 injections=[Injection(day=10, option="escalate")],
-                                 blocks=[Block(option="widen", start=0, until=30)])
+                                 injections=[escalsim.Injection(day=10, option="escalate")],
+                                 blocks=[escalsim.Block(option="widen", start=0, until=30)])
     out = escalsim.run(escalsim.load_scenario(world), tmp_path_factory.mktemp("moved") / "r", settings)
     return escalsim.load_results(out)
 
@@ -207,14 +206,18 @@ def test_only_repeated_decisions_get_counts(results):
 # --- moves made in every run ---------------------------------------------------------------------------------
 def test_moves_made_in_every_run_head_the_summary_and_the_report(moved, monkeypatch):
     assert moved.manifest["moves"]["injections"] and moved.manifest["moves"]["blocks"]
-    lines = summary(moved)
-    assert lines[:3] == [tables.MOVES_TITLE, "  - B: escalate: forced on 2025-01-11",
-                         "  - A: widen: blocked from the start through 2025-01-30"]
-    assert lines[4].startswith(tables.EVENTS_TITLE)
+    lines = summary(moved, 120)
+    share = labels.percent(float((moved.runs["event.escalate"] < 11).mean()))
+    assert lines[0] == tables.MOVES_TITLE and lines[1].startswith("  - ") and lines[2].startswith("    ")
+    assert " ".join(" ".join(lines[1:3]).split()) == (
+        "- B: escalate: injected on 2025-01-11, unless off the table by then (an alternative chosen, or already "
+        f"taken); it had happened by the end of that day in {share} of runs")
+    assert lines[3:5] == ["  - A: widen: blocked from the start through 2025-01-30", ""]
+    assert lines[5].startswith(tables.EVENTS_TITLE) and share == "100%"
     monkeypatch.setattr(report, "_figures", lambda results: {})  # the tables are what this test reads: fast
     page = report.render(moved)
     moves = page.index("Moves made in every run:")
-    assert moves < page.index("<h2>") and "B: escalate: forced on 2025-01-11" in page
+    assert moves < page.index("<h2>") and "B: escalate: injected on 2025-01-11" in page
 
 
 def test_without_moves_nothing_is_said(results, page):
@@ -230,7 +233,7 @@ def test_moves_are_written_with_their_dates():
         "blocks": [{"option": "x", "start": 5, "until": None}, {"option": "x", "start": 0, "until": None},
                    {"option": "x", "start": 0, "until": 9.5}]}}
     assert labels.moves_made(m) == [
-        "A: x: forced on 2025-01-01 (an umpire's override: even if it was off the table)",
+        "A: x: forced on 2025-01-01 (an umpire's override: even if off the table)",
         "A: x: blocked from 2025-01-06 to the end of the run", "A: x: blocked for the whole run",
         "A: x: blocked from the start until part way through 2025-01-10"]
 

@@ -1,4 +1,4 @@
-"""What drove escalation: for each rung above a track's start, what first put the world on it (a jump past a rung
+"""What drove escalation: for each rung above a track's start, what first put the track on it (a jump past a rung
 never enters it: such runs are shown as passed over)."""
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ PASSED_COLOUR = "#eeeeee"
 
 
 def escalation_drivers(results, ax=None, track: str | None = None):
-    """For each rung of a track above its start, among the runs that were at or above it: what first put the world
+    """For each rung of a track above its start, among the runs that were at or above it: what first put the track
     on it, or 'passed over' when a jump went past it. Shares of those runs; each bar's main causes have their own
     colour (the same in every bar), minor ones are grouped as 'other'.
 
@@ -58,7 +58,7 @@ def escalation_drivers(results, ax=None, track: str | None = None):
     ax.xaxis.set_major_formatter(PercentFormatter(100))
     ax.set_xlabel("Share of the runs that were on the rung or a higher one", fontsize=LABEL, color=INK)
     clean_axes(ax, grid_axis="x")
-    titles(ax, f"{track_prefix(m, t)}What first put the world on each rung",
+    titles(ax, f"{track_prefix(m, t)}What first put the track on each rung",
            "Among the runs that were on the rung or a higher one by the horizon (counted on the right): the cause\n"
            "of first stepping onto it, or passed over when a jump went past it")
     legend_below(ax, handles, [h.get_label() for h in handles], ncols=(2, 1), below=0.13, fontsize=NOTE)

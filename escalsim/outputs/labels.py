@@ -133,16 +133,24 @@ def event_label(manifest: dict, event: str) -> str:
 
 
 # --- moves made in every run -----------------------------------------------------------------------------
-def moves_made(manifest: dict) -> list[str]:
+def moves_made(manifest: dict, runs=None) -> list[str]:
     """The moves made in every run (the manifest's 'moves': injected decisions, then blocks), one sentence each,
-    e.g. 'Seoul: supplies weapons ... forced on 2024-11-15' or 'NATO: ... blocked for the whole run'. No moves,
-    or a manifest without 'moves': an empty list."""
+    e.g. 'Seoul: supplies weapons ...: injected on 2024-11-15, unless off the table by then' or 'NATO: ...: blocked
+    for the whole run'. With the runs table (its event.* columns), an injection also says in what share of the
+    runs it had happened by the end of its day. No moves, or a manifest without 'moves': an empty list."""
     moves = manifest.get("moves") or {}
     lines = []
     for inj in moves.get("injections", []):
-        override = " (an umpire's override: even if it was off the table)" if inj.get("override") else ""
-        lines.append(f"{event_label(manifest, inj['option'])}: forced on {date_label(manifest, inj['day'])}"
-                     f"{override}")
+        day, when = inj["day"], date_label(manifest, inj["day"])
+        if inj.get("override"):
+            text = f"forced on {when} (an umpire's override: even if off the table)"
+        else:
+            text = f"injected on {when}, unless off the table by then (an alternative chosen, or already taken)"
+        column = f"event.{inj['option']}"
+        if runs is not None and column in runs and len(runs):
+            share = float((runs[column].to_numpy(dtype=float) < math.floor(day) + 1).mean())
+            text += f"; it had happened by the end of that day in {percent(share)} of runs"
+        lines.append(f"{event_label(manifest, inj['option'])}: {text}")
     for block in moves.get("blocks", []):
         start, until = float(block.get("start") or 0.0), block.get("until")
         begin = "" if start <= 0 else f" from {date_label(manifest, start)}"

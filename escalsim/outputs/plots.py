@@ -137,7 +137,7 @@ CAPTIONS = {  # (results, track id or None) -> the caption of a figure drawn by 
     "max_rung": lambda r, t: (f"The highest rung each run was on by the horizon (the end of "
                               f"{end_label(r.manifest, r.manifest['horizon_days'])}), as shares of the runs, with "
                               "95% Wilson intervals."),
-    "drivers": lambda r, t: ("What first put the world on each rung, among the runs that were on it or a higher one; "
+    "drivers": lambda r, t: ("What first put the track on each rung, among the runs that were on it or a higher one; "
                              "runs in which a jump went past the rung are shown as passed over."),
 }
 

@@ -96,7 +96,7 @@ def render(results) -> str:
 <body><main>
 <h1>{_e(title)}</h1>
 <p class="lead">{len(runs):,} runs, seed {_e(m.get("seed"))}, from {_e(m["start"])} for {m["horizon_days"]:g} days.</p>
-<p>{_e(m.get("description") or "")}</p>{t.moves(m)}
+<p>{_e(m.get("description") or "")}</p>{t.moves(m, runs)}
 <h2>Events: how likely by each date</h2>{t.events(runs, m)}{events_figure}
 <h2>Tracks: at or above each rung by each date</h2>{t.tracks(runs, m)}
 <h2>Rungs entered, and what put the track there</h2>{t.entered(runs, m)}

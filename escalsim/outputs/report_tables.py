@@ -54,9 +54,10 @@ def grouped(labelled: list[tuple[str, str]], cells) -> list[list[str]]:
     return rows
 
 
-def moves(m: dict) -> str:
-    """'Moves made in every run:' and a list of them, or '' when the runs were made without moves."""
-    made = moves_made(m)
+def moves(m: dict, runs: pd.DataFrame | None = None) -> str:
+    """'Moves made in every run:' and a list of them (with the runs, how often an injected decision had happened
+    by the end of its day), or '' when the runs were made without moves."""
+    made = moves_made(m, runs)
     if not made:
         return ""
     items = "".join(f"<li>{e(move)}</li>" for move in made)

@@ -71,11 +71,13 @@ def summary(runs: pd.DataFrame, manifest: dict, width: int | None = None) -> Ite
     terminal's, 80 to 120 columns); yields lines of text. Raises KeyError if a column or manifest key is missing.
     """
     width = terminal_width(width)
-    moves = moves_made(manifest)
+    moves = moves_made(manifest, runs)
     if moves:
         yield MOVES_TITLE
         for move in moves:
-            yield from wrapped(move, width, "  - ", hang=2)
+            first, *rest = wrapped(move, width, "    ", hang=0)
+            yield "  - " + first[4:]
+            yield from rest
         yield ""
     for section in (_event_lines, _rung_lines, _first_passage_lines, _entered_lines, _variable_lines,
                     _repeated_lines):
