@@ -73,7 +73,10 @@ def close_figures():
 
 @pytest.fixture(scope="module")
 def page(results):
-    return report.render(results)
+    """The report, with two of its figures (the events first), so that it renders fast."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(report.plots, "drawings", lambda r, drawings=plots.drawings: drawings(r, ["events", "max_rung"]))
+        return report.render(results)
 
 
 def summary(results, width=100) -> list[str]:
@@ -163,6 +166,7 @@ def test_the_tracks_table_says_at_or_above_and_nothing_says_reached(results, pag
     assert "at or above each rung" in text and "at or above the rung" in text
     assert "reached" not in text.lower()
     assert "reached" not in page_text(page).lower() and "at or above each rung" in page_text(page)
+    assert not [d.caption for d in plots.drawings(results) if "reached" in d.caption.lower()]
 
 
 def page_text(page: str) -> str:
@@ -294,3 +298,12 @@ def test_the_events_figure_is_registered_first_and_leads_the_report(results, pag
 def test_an_unknown_event_is_refused(results):
     with pytest.raises(ValueError, match="unknown event 'nope'; the results hold: announce"):
         plots.event_curves(results, events=["nope"])
+
+
+def test_without_open_events_the_figure_says_so(results):
+    runs = results.runs.copy()
+    for event in contract.main_events(results.manifest):
+        runs[f"event.{event}"] = np.nan
+    ax = plots.event_curves(types.SimpleNamespace(**(vars(results) | {"runs": runs})))
+    assert "No main event happened in 1% to 99% of the runs" in [t.get_text() for t in ax.texts]
+    assert ax.get_legend() is None

@@ -105,7 +105,8 @@ def render(results) -> str:
 <h2>Figures</h2>{"".join(figures.values())}
 <h2>Assumptions and sources</h2>{_assumptions(m)}
 <h2>Manifest</h2>{_manifest(m)}
-</main><footer>escalsim {_e(m.get("escalsim_version", ""))} — every probability with its 95% Wilson interval.</footer>
+</main><footer>escalsim {_e(m.get("escalsim_version", ""))} — intervals are 95% Wilson intervals; the CSV files beside
+the results hold every checkpoint and both bounds.</footer>
 </body></html>
 """
 

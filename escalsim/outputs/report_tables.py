@@ -12,6 +12,7 @@ from escalsim.outputs import analysis
 from escalsim.outputs.contract import main_events, shown_rungs
 from escalsim.outputs.labels import date_label, end_label, event_label, moves_made, percent, percent_range
 from escalsim.outputs.tables import MOST_CAUSES, key_variable_rows, shown_marks
+from escalsim.stats import wilson
 
 
 def e(value) -> str:
@@ -114,13 +115,13 @@ def entered(runs: pd.DataFrame, m: dict) -> str:
 
     def cells(r: str) -> list[str]:
         x = entries.loc[r]
-        passed = percent(x["p_passed_over"], 1) if x["passed_over"] else "–"
+        passed = share_cell(*wilson(x["passed_over"], n)) if x["passed_over"] else "–"
         return [share_cell(x["p"], x["low"], x["high"]), passed, _causes(x, causes[causes["rung"] == r], n)]
 
     intro = ("<p>A rung is entered when the track is on it; a jump (several rungs at once) passes over the rungs "
              "between, which are then at or above but never entered, and have no cause. The causes are shares of "
              "the runs that entered the rung; all of them: <code>summary_causes.csv</code>.</p>")
-    return intro + table(["rung", "entered (95% CI)", "passed over", "what first put the track on it"],
+    return intro + table(["rung", "entered (95% CI)", "passed over (95% CI)", "what first put the track on it"],
                          grouped(shown_rungs(m), cells), "entered")
 
 
