@@ -30,7 +30,8 @@ def results_dir(tmp_path_factory):
 
 def test_run_writes_results_and_prints_a_summary(results_dir):
     out, output = results_dir
-    assert "Probability (%) of having reached each rung" in output
+    assert output.startswith("Events: probability (%) that each happened by the end of each date")
+    assert "at or above each rung" in output
     assert "b_mobilises" in output and f"Results: {out}" in output
     runs = pd.read_parquet(out / "runs.parquet")
     assert len(runs) == 400 and list(runs["run"]) == list(range(400))
@@ -52,7 +53,7 @@ def test_progress_goes_to_stderr_and_the_summary_to_stdout(tmp_path):
     command = [sys.executable, "-m", "escalsim", "run", MINIMAL, "--runs", "100", "--workers", "1"]
     done = subprocess.run(command + ["--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("Probability (%) of having reached each rung"), done.stdout[:200]
+    assert done.stdout.startswith("Events: probability (%)"), done.stdout[:200]
     assert done.stderr == ""
     controller, terminal = pty.openpty()
     with open(terminal, "wb", closefd=True) as stderr:
