@@ -32,7 +32,7 @@ def test_run_writes_results_and_prints_a_summary(results_dir):
     out, output = results_dir
     assert output.startswith("Events: probability (%) that each happened by the end of each date")
     assert "at or above each rung" in output
-    assert "b_mobilises" in output and f"Results: {out}" in output
+    assert "State B: mobilise along the border" in output and f"Results: {out}" in output
     runs = pd.read_parquet(out / "runs.parquet")
     assert len(runs) == 400 and list(runs["run"]) == list(range(400))
     manifest = json.loads((out / "manifest.json").read_text())
