@@ -24,7 +24,8 @@ def _examples() -> list[tuple[str, str]]:
     found = []
     for doc in DOCS:
         text = doc.read_text(encoding="utf-8")
-        spans = re.findall(r"```(?:sh|bash|console)?\n(.*?)```", text, flags=re.S)
+        blocks = re.findall(r"```(?:sh|bash|console)?\n(.*?)```", text, flags=re.S)
+        spans = [line.split(" #")[0] for block in blocks for line in block.splitlines()]  # a command a line
         spans += re.findall(r"`([^`]+)`", re.sub(r"```.*?```", "", text, flags=re.S))
         for span in spans:
             for part in " ".join(span.split()).split("&&"):
@@ -41,14 +42,28 @@ EXAMPLES = _examples()
 def _fitted(args: list[str], tmp: Path) -> list[str]:
     """The example's arguments with results folders moved under tmp and Monte Carlo runs cut short."""
     args = [str(tmp / a) if a.startswith("results/") else a for a in args]
-    if args[0] == "run":
-        while "--runs" in args:
-            i = args.index("--runs")
-            del args[i:i + 2]
+    if args[0] in ("run", "compare") and "scenarios/" in " ".join(args):
+        for flag in ("--runs", "--precision", "--min-runs", "--max-runs"):
+            while flag in args:
+                i = args.index(flag)
+                del args[i:i + 2]
         args += ["--runs", "40", "--workers", "1", "--quiet"]
         if "--out" not in args:
             args += ["--out", str(tmp / "results" / f"example-{len(list(tmp.glob('results/*')))}")]
     return args
+
+
+def _results_for(args: list[str]) -> None:
+    """Results directories an example reads (plot, report, compare DIR_A DIR_B), made first with 40 runs."""
+    dirs = [a for a in args[1:] if "/results/" in a and not a.endswith((".png", ".html", ".svg"))]
+    if args[0] in ("plot", "report"):
+        dirs = dirs[:1]
+    elif not (args[0] == "compare" and len(dirs) == 2 and "--out" not in args):
+        return
+    for directory in dirs:
+        result = CliRunner().invoke(main, ["run", "scenarios/dprk_russia_2024.yaml", "--runs", "40", "--workers", "1",
+                                           "--quiet", "--out", directory])
+        assert result.exit_code == 0, result.output
 
 
 def test_the_docs_show_concrete_examples():
@@ -61,10 +76,6 @@ def test_example_runs(doc, command, tmp_path, monkeypatch):
     shutil.copytree(ROOT / "scenarios", tmp_path / "scenarios")
     monkeypatch.chdir(tmp_path)
     args = _fitted(shlex.split(command)[1:], tmp_path)
-    if args[0] in ("plot", "report"):  # an example that reads results made by the example before it
-        source = Path(args[1])
-        run = CliRunner().invoke(main, ["run", "scenarios/dprk_russia_2024.yaml", "--runs", "40", "--workers", "1",
-                                        "--quiet", "--out", str(source)])
-        assert run.exit_code == 0, run.output
+    _results_for(args)  # an example that reads results made by the example before it
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, f"{doc}: {command}\n{result.output}"
