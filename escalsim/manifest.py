@@ -51,6 +51,7 @@ class ModelDescription(TypedDict):
     labels: dict[str, str]
     key_variables: list[str]
     event_names: list[str]          # every event but the rungs
+    event_kinds: dict[str, str]     # event -> option, obligation, treaty, casus_foederis, step, flag, ...
     param_columns: list[str]        # values drawn once per run, as param.<name> columns
     options: list[str]
     outcomes: list[str]             # options, then obligations

@@ -48,10 +48,10 @@ def test_wilson_coverage(p, n):
 
 def test_tally_finds_the_widest_interval():
     tally = Tally(rungs=["a"], marks=[("horizon", 10.0)], events=["o"])
-    tally.add({"run": np.arange(4), "at_or_above.a": np.array([0.0, 0, 0, 0]),
+    tally.add({"run": np.arange(4), "at_or_above.a": np.array([0.0, 0, 0, 0]), "entered.a": np.zeros(4),
                "event.o": np.array([1.0, np.nan, 2.0, np.nan])})
     name, half = tally.widest()
-    assert name == "o happened" and half == pytest.approx(wilson_half_width(2, 4))
+    assert name == "o happened by horizon" and half == pytest.approx(wilson_half_width(2, 4))
 
 
 # --- scenarios/minimal.yaml by hand --------------------------------------------------------------------

@@ -31,7 +31,11 @@ class Tally:
             for name, day in self.marks:
                 yield f"at or above {rung} by {name}", first < day
         for event in self.events:
-            yield f"{event} happened", ~np.isnan(columns[f"event.{event}"])
+            day = columns[f"event.{event}"]
+            for name, mark in self.marks:
+                yield f"{event} happened by {name}", day < mark
+        for rung in self.rungs:
+            yield f"{rung} entered", ~np.isnan(columns[f"entered.{rung}"])
 
     def widest(self) -> tuple[str, float]:
         """The reported probability with the widest 95% interval, and its half-width."""

@@ -8,6 +8,7 @@ import numpy as np
 
 from escalsim.engine import Model, RunRecord
 from escalsim.manifest import ModelDescription
+from escalsim.scenario.references import event_kinds
 
 GRID_STEP_DAYS = 1.0
 
@@ -109,7 +110,8 @@ def describe(model: Model) -> ModelDescription:
         "checkpoints": [{"name": name, "day": day} for name, day in model.checkpoints],
         "readable": model.readable, "labels": model.labels,
         "key_variables": [k for k, v in s.variables.items() if v.key],
-        "event_names": model.events, "param_columns": model.param_columns, "options": model.options,
+        "event_names": model.events, "event_kinds": event_kinds(model.scenario),
+        "param_columns": model.param_columns, "options": model.options,
         "outcomes": model.outcomes,
         "outcome_labels": labels,
         "event_labels": event_labels(model),

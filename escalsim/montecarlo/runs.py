@@ -186,7 +186,8 @@ def _continue(writer: ResultsWriter, backend: Backend, progress: Progress | None
     s = writer.settings
     model = writer.model
     tally = Tally(model.rungs, model.checkpoints + [("horizon", model.horizon)], model.events)
-    names = ["run"] + [f"at_or_above.{r}" for r in model.rungs] + [f"event.{e}" for e in model.events]
+    names = ["run"] + [f"at_or_above.{r}" for r in model.rungs] + [f"entered.{r}" for r in model.rungs] \
+        + [f"event.{e}" for e in model.events]
     for columns in writer.done_columns(names):
         tally.add(columns)
     began = time.perf_counter()

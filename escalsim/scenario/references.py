@@ -17,6 +17,12 @@ def event_names(s: Scenario) -> list[str]:
     return [name for name, _, _ in _events(s)]
 
 
+def event_kinds(s: Scenario) -> dict[str, str]:
+    """Each event but the rungs -> its kind: option, flag, deployment, stage, treaty, casus_foederis, step or
+    obligation."""
+    return {name: kind for name, kind, _ in _events(s) if kind != "rung"}
+
+
 def _events(s: Scenario) -> list[tuple[str, str, tuple]]:
     """(event name, kind, path of what defines it) for every event, in the order of event_names."""
     events = [(r.id, "rung", track_path(s, tid) + ("rungs", i, "id"))
