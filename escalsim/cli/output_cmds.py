@@ -12,7 +12,7 @@ from escalsim.cli.common import check_output_file, echo, fail, results_or_exit, 
 @click.command()
 @click.argument("directory", type=click.Path(file_okay=False, exists=True))
 @click.option("--kind", "kinds", multiple=True, metavar="KIND",
-              help="fan, ladder, first_passage, max_rung, variables, drivers, timeline or all (repeatable) "
+              help="events, fan, ladder, first_passage, max_rung, variables, drivers, timeline or all (repeatable) "
                    "[default: all].")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Figure folder [default: DIR/figures].")
 @click.option("--format", "fmt", default="png", show_default=True, type=click.Choice(["png", "svg", "pdf"]))
