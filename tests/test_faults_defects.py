@@ -111,7 +111,12 @@ def test_every_set_and_inject_example_is_accepted_by_the_default_scenario(flag, 
 
 def test_every_command_line_in_help_runs(tmp_path, monkeypatch):
     """Run each `escalsim ...` line of every --help, in order (run before plot and report), where the paths
-    they name exist: a copy of scenarios/."""
+    they name exist: a copy of scenarios/, and a small results directory of the default scenario for each
+    results/NAME an example reads without making it. --runs is cut to 40 (the examples are about what is
+    accepted, not about scale)."""
+    from escalsim.montecarlo.runs import Settings, run
+    from escalsim.scenario.loader import load_scenario
+
     shutil.copytree(ROOT / "scenarios", tmp_path / "scenarios")
     monkeypatch.chdir(tmp_path)
     lines, _ = examples()
@@ -119,7 +124,12 @@ def test_every_command_line_in_help_runs(tmp_path, monkeypatch):
         words = shlex.split(line)
         shell = [i for i, word in enumerate(words) if word in ("|", ">", ">>", "<", "&&", ";")]
         args = words[1:shell[0] if shell else None]  # the escalsim part of a shell line (`... | dot -Tsvg`)
-        if args[0] == "run":
+        args = [("40" if i and args[i - 1] == "--runs" else a) for i, a in enumerate(args)]
+        if args[0] != "run":
+            for word in args:
+                if word.startswith("results/") and not Path(word).exists():
+                    run(load_scenario(DPRK), word, Settings(runs=40, workers=1, trace_runs=3))
+        if args[0] in ("run", "compare"):
             args += ["--workers", "1", "--quiet"]
         result = CliRunner().invoke(main, args)
         assert result.exit_code == 0, f"{line}\n{result.output}"
