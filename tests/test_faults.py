@@ -330,10 +330,16 @@ def test_report_on_a_read_only_file_system_names_the_page_not_a_temporary_file(r
 # --- Ctrl-C ---------------------------------------------------------------------------------------------------
 
 
+def _as_a_terminal_would_start_it() -> None:
+    """In the child: Ctrl-C as at a terminal (a test run in the background may have inherited SIGINT ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def interrupt(args: list, when, cwd: Path) -> subprocess.CompletedProcess:
-    """Start escalsim, send SIGINT once `when()` is true (polled), and wait for it to end."""
+    """Start escalsim, send SIGINT once `when()` is true (polled), and wait for it to end. The child starts with
+    SIGINT at its default, as from a terminal, even when this test run inherited it ignored (a background job)."""
     process = subprocess.Popen([*ESCALSIM, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, cwd=cwd, env=ENV)
+                               text=True, cwd=cwd, env=ENV, preexec_fn=_as_a_terminal_would_start_it)
     try:
         deadline = time.monotonic() + HANG_GUARD
         while not when() and process.poll() is None and time.monotonic() < deadline:
