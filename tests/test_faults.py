@@ -14,6 +14,7 @@ stderr, signals, pipes. Two kinds of read-only and full directories are used, be
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import json
@@ -37,6 +38,7 @@ MINIMAL = str(ROOT / "scenarios" / "minimal.yaml")
 DPRK = str(ROOT / "scenarios" / "dprk_russia_2024.yaml")
 ESCALSIM = [sys.executable, "-m", "escalsim"]
 HANG_GUARD = 120  # seconds: a hang guard only, never a measure
+INTERRUPTED = -signal.SIGINT  # escalsim ends by SIGINT after a Ctrl-C: a shell reports 130
 ENV = {**os.environ, "PYTHONWARNINGS": "ignore"}
 
 
@@ -336,21 +338,23 @@ def _as_a_terminal_would_start_it() -> None:
 
 
 def interrupt(args: list, when, cwd: Path) -> subprocess.CompletedProcess:
-    """Start escalsim, send SIGINT once `when()` is true (polled), and wait for it to end. The child starts with
-    SIGINT at its default, as from a terminal, even when this test run inherited it ignored (a background job)."""
+    """Start escalsim in its own process group, press Ctrl-C once `when()` is true (polled): SIGINT to the whole
+    group, as a terminal sends it to escalsim and its workers, and wait for it to end. On a hang, the whole group
+    is killed, so no worker is left behind."""
     process = subprocess.Popen([*ESCALSIM, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, cwd=cwd, env=ENV, preexec_fn=_as_a_terminal_would_start_it)
+                               text=True, cwd=cwd, env=ENV, start_new_session=True,
+                               preexec_fn=_as_a_terminal_would_start_it)
     try:
         deadline = time.monotonic() + HANG_GUARD
         while not when() and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.01)
         if process.poll() is None:
-            process.send_signal(signal.SIGINT)
+            os.killpg(process.pid, signal.SIGINT)
         out, err = process.communicate(timeout=HANG_GUARD)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        with contextlib.suppress(ProcessLookupError):  # the group we started: escalsim and any worker left
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
     return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
 
@@ -369,7 +373,7 @@ def saved(directory: Path) -> int:
 def check_interrupted_run(done: subprocess.CompletedProcess, out: Path, cwd: Path) -> None:
     """Whenever Ctrl-C lands, the message tells the truth about what `out` holds, and what is left can be used."""
     err = clean(done)
-    assert done.returncode == 130, (done.returncode, err)
+    assert done.returncode == INTERRUPTED, (done.returncode, err)
     assert leftovers(cwd) == []
     if not (out / "job.json").is_file():  # nothing saved: nothing kept, and the same command can run again
         assert "--resume" not in err and "finished runs" not in err and "interrupted" in err, err
@@ -411,11 +415,22 @@ def test_ctrl_c_while_finalizing(tmp_path):
     done = interrupt(["run", MINIMAL, "--runs", "3000", "--workers", "1", "--batch-size", "100", "--out", out,
                       "--quiet"], lambda: saved(out) >= 3000 or (out / "manifest.json").exists(), tmp_path)
     err = clean(done)
-    assert done.returncode in (0, 130) and leftovers(tmp_path) == [], err
+    assert done.returncode in (0, INTERRUPTED) and leftovers(tmp_path) == [], err
     if not (out / "manifest.json").is_file() or (out / "job.json").is_file():
-        assert done.returncode == 130 and "all 3,000 runs are saved" in err, err
+        assert done.returncode == INTERRUPTED and "all 3,000 runs are saved" in err, err
         assert escalsim("run", "--resume", out, "--quiet").returncode == 0
     assert json.loads((out / "manifest.json").read_text())["runs"] == 3000
+
+
+def test_a_shell_sees_exit_status_130(tmp_path):
+    """The documented code, as a shell sees it: `timeout -s INT` is Ctrl-C after 2 s."""
+    if shutil.which("timeout") is None:
+        pytest.skip("no timeout(1) here")
+    command = " ".join([*ESCALSIM, "run", MINIMAL, "--runs", "100000000", "--quiet", "--out", str(tmp_path / "o")])
+    done = subprocess.run(["bash", "-c", f"timeout --preserve-status -s INT 2 {command}; echo status $?"],
+                          capture_output=True, text=True, timeout=HANG_GUARD, env=ENV,
+                          preexec_fn=_as_a_terminal_would_start_it)
+    assert done.stdout.strip().endswith("status 130") and "interrupted" in clean(done), (done.stdout, done.stderr)
 
 
 @pytest.mark.parametrize("command", [c for c in COMMANDS if c != "run"])
@@ -423,8 +438,8 @@ def test_ctrl_c_while_a_command_loads(command, tmp_path, results):
     """SIGINT 0.3 s after start, while the command imports its modules or works: exit 130 and one line."""
     done = interrupt(expand(COMMANDS[command], tmp_path, results), after(0.3), tmp_path)
     err = clean(done)
-    assert done.returncode in (0, 130), err  # 0 if it was done before the signal
-    if done.returncode == 130:
+    assert done.returncode in (0, INTERRUPTED), err  # 0 if it was done before the signal
+    if done.returncode == INTERRUPTED:
         assert "interrupted" in err
     assert leftovers(tmp_path) == [] and leftovers(results) == []
 

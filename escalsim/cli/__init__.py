@@ -18,6 +18,8 @@ import sys
 
 def _interrupted_while_starting(signum, frame):  # nothing is written yet: there is nothing to clean up
     os.write(2, b"\ninterrupted while starting: nothing was written\n")
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # end by SIGINT, as common.exit_interrupted does
+    os.kill(os.getpid(), signal.SIGINT)
     os._exit(130)
 
 
@@ -32,7 +34,7 @@ def _starting_as_the_program() -> bool:
 # A Ctrl-C while the program starts (click and the commands' modules load, `main` is called) exits 130 with one
 # line, not a traceback; `main` then takes Ctrl-C back (the commands import the heavy layers inside it, and it
 # reports a Ctrl-C there itself).
-_starting = _starting_as_the_program()
+_starting = _PROGRAM = _starting_as_the_program()
 if _starting:
     signal.signal(signal.SIGINT, _interrupted_while_starting)
 try:
@@ -43,10 +45,10 @@ try:
     from escalsim import __version__
     from escalsim.cli.common import (
         EXIT_CODES,
-        EXIT_INTERRUPTED,
         EXIT_INVALID,
         EXIT_OK,
         StdoutError,
+        exit_interrupted,
         stdout_failed,
         warn,
         why,
@@ -60,6 +62,10 @@ except BaseException:
     if _starting:
         signal.signal(signal.SIGINT, signal.default_int_handler)
     raise
+else:
+    from escalsim.cli import common as _common
+
+    _common.AS_PROGRAM = _PROGRAM
 
 __all__ = ["main", "schema_text"]
 
@@ -127,7 +133,7 @@ def _flush_stdout() -> None:
 
 def _interrupted(newline: bool = True):
     warn("\ninterrupted" if newline else "interrupted")
-    sys.exit(EXIT_INTERRUPTED)
+    exit_interrupted()
 
 
 def _os_error(exc: OSError):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import sys
 import time
 from pathlib import Path
 
@@ -13,13 +12,14 @@ from click.core import ParameterSource
 
 from escalsim.cli.common import (
     BLOCK_HELP,
-    EXIT_INTERRUPTED,
     INJECT_HELP,
     OVERRIDE_HELP,
     SET_HELP,
+    CtrlC,
     StdoutError,
     check_moves_or_fail,
     echo,
+    exit_interrupted,
     fail,
     load,
     parse_block,
@@ -85,7 +85,7 @@ def run(file, runs, seed, workers, out_dir, overrides, injections, blocks, overr
                                                       trace_runs, (injections, blocks, override))
     except KeyboardInterrupt:
         warn("\ninterrupted before any run started: nothing was written")
-        sys.exit(EXIT_INTERRUPTED)
+        exit_interrupted()
     began = time.perf_counter()
     directory = _simulate(scenario, file, where, settings, runs if scenario is None else None, quiet, claimed)
     _report(directory, began, quiet)
@@ -155,14 +155,22 @@ def _simulate(scenario, file: str | None, where: Path, settings, runs: int | Non
     from escalsim.montecarlo.files import ResultsError
 
     try:
-        with progress_bar("runs", not quiet) as progress:
+        with CtrlC() as ctrl_c, progress_bar("runs", not quiet) as bar:
+            def progress(done: int, total: int, rate: float) -> None:
+                ctrl_c.check()  # after each saved batch: a Ctrl-C that something swallowed stops the run here
+                if bar is not None:
+                    bar(done, total, rate)
+
             if scenario is not None:
-                return montecarlo.run(scenario, where, settings, file, progress)
-            return montecarlo.resume(where, settings, progress, runs=runs)
+                directory = montecarlo.run(scenario, where, settings, file, progress)
+            else:
+                directory = montecarlo.resume(where, settings, progress, runs=runs)
+            ctrl_c.check()  # pressed while the tables were written, and lost: the results are complete, say so
+            return directory
     except KeyboardInterrupt:
         _forget(where, claimed)
         warn("\n" + _interrupted(where))
-        sys.exit(EXIT_INTERRUPTED)
+        exit_interrupted()
     except (ResultsError, RunawayError) as exc:
         _forget(where, claimed)
         fail(str(exc))
@@ -254,7 +262,7 @@ def _summary_tables(directory: Path, manifest: dict):
     except KeyboardInterrupt:
         warn(f"\ninterrupted while writing the summary tables: the {manifest['runs']:,} runs are complete "
              f"in {directory} (runs.parquet, manifest.json); summary_*.csv may be missing")
-        sys.exit(EXIT_INTERRUPTED)
+        exit_interrupted()
     except OSError as exc:
         fail(f"cannot write the summary tables in {directory}: {exc.strerror or exc}; the runs "
              "(runs.parquet, manifest.json) are complete and intact")
