@@ -327,3 +327,67 @@ def test_exit_codes_are_documented_alike_in_help_and_readme():
     assert EXIT_CODES in " ".join(help_text().split())
     readme = " ".join((ROOT / "README.md").read_text().split())
     assert EXIT_CODES.replace("`", "") in readme.replace("`", ""), "README's exit-code line differs from --help"
+
+
+# --- a Ctrl-C that a library loses or turns into another error is still one ---------------------------------------
+
+
+def test_a_ctrl_c_a_library_swallowed_stops_the_run_at_the_next_batch(tmp_path, monkeypatch):
+    """pydantic swallowed a KeyboardInterrupt raised in a discriminator while it serialized the scenario (once in
+    about 30 interrupted runs): the run went on for good. Simulated: SIGINT lands and the exception is lost."""
+    from escalsim.cli.common import ctrl_c
+
+    real = batches.run_many
+
+    def swallowing(*args, **kwargs):
+        for i, batch in enumerate(real(*args, **kwargs)):
+            if i == 2:
+                try:
+                    ctrl_c._handle(2, None)
+                except KeyboardInterrupt:
+                    pass  # what the library did
+            yield batch
+
+    monkeypatch.setattr("escalsim.montecarlo.runs.run_many", swallowing)
+    out = tmp_path / "r"
+    result = invoke("run", MINIMAL, "--runs", 1000, "--workers", 1, "--batch-size", 50, "--out", out)
+    assert result.exit_code == 130, result.output
+    assert "interrupted: 150 of 1,000 runs are saved" in result.output
+    assert json.loads((out / "progress.json").read_text())["next_run"] == 150
+
+
+def test_a_ctrl_c_turned_into_another_error_is_reported_as_an_interruption(tmp_path, monkeypatch):
+    """pydantic turned a KeyboardInterrupt raised while it built a validator (at import) into a SchemaError."""
+    from escalsim.cli.common import ctrl_c
+
+    def interrupted_import(*args, **kwargs):
+        ctrl_c.requested = True
+        raise RuntimeError("Error building 'model' validator: KeyboardInterrupt")
+
+    monkeypatch.setattr("escalsim.scenario.loader.load_scenario", interrupted_import)
+    for command in (["run", MINIMAL, "--out", tmp_path / "o"], ["trace", MINIMAL]):
+        result = invoke(*command)
+        assert result.exit_code == 130 and "RuntimeError" not in result.output, result.output
+        assert "interrupted" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_ctrl_c_that_could_not_be_raised_is_not_printed(tmp_path, monkeypatch):
+    """'Exception ignored in: _param_tag ... KeyboardInterrupt' with a traceback: the interrupt is kept, the
+    traceback is not shown."""
+    import sys
+    import types
+
+    real = batches.run_many
+
+    def unraisable(*args, **kwargs):
+        for i, batch in enumerate(real(*args, **kwargs)):
+            if i == 1:
+                sys.unraisablehook(types.SimpleNamespace(exc_type=KeyboardInterrupt, exc_value=KeyboardInterrupt(),
+                                                         exc_traceback=None, err_msg=None, object=None))
+            yield batch
+
+    monkeypatch.setattr("escalsim.montecarlo.runs.run_many", unraisable)
+    result = invoke("run", MINIMAL, "--runs", 1000, "--workers", 1, "--batch-size", 50, "--out", tmp_path / "r")
+    assert result.exit_code == 130 and "interrupted: 100 of 1,000 runs are saved" in result.output, result.output
+    assert "Exception ignored" not in result.output and "Traceback" not in result.output

@@ -48,6 +48,7 @@ try:
         EXIT_INVALID,
         EXIT_OK,
         StdoutError,
+        ctrl_c,
         exit_interrupted,
         stdout_failed,
         warn,
@@ -85,8 +86,9 @@ class _Escalsim(click.Group):
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         try:
             _ordinary_ctrl_c()  # from here on a Ctrl-C is a KeyboardInterrupt, reported below
-            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-            _flush_stdout()
+            with ctrl_c:
+                code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+                _flush_stdout()
         except click.Abort as exc:  # click's own wrapping of Ctrl-C (and of end of input at a prompt)
             if isinstance(exc.__context__, KeyboardInterrupt) or isinstance(exc.__cause__, KeyboardInterrupt):
                 _interrupted(newline=False)  # click has ended the line
@@ -104,6 +106,10 @@ class _Escalsim(click.Group):
             _os_error(exc.error)
         except OSError as exc:  # e.g. writing --help to a full disk
             _os_error(exc)
+        except Exception:
+            if ctrl_c.requested:  # a library turned the KeyboardInterrupt into something else
+                _interrupted()
+            raise
         sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 

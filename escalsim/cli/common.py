@@ -182,6 +182,7 @@ def load(path: str, overrides: tuple[str, ...] = ()) -> Scenario:
     try:
         return load_scenario(path, overrides)
     except ScenarioError as exc:
+        ctrl_c.check()  # e.g. a model's validator interrupted while it was built: not a problem of the file
         for problem in exc.problems:
             warn(str(problem))
         sys.exit(EXIT_INVALID)
@@ -269,27 +270,45 @@ def results_or_exit(directory: str):
 
 
 class CtrlC:
-    """Ctrl-C that cannot be lost: while active, SIGINT records the request as well as raising KeyboardInterrupt,
-    and `check()` raises it again at a safe point (after each saved batch). A library that catches the first
-    KeyboardInterrupt and carries on (it happened about once in 30 interrupted runs: the run went on) is then
-    stopped at the next batch. Where SIGINT is ignored (a background job) it stays ignored."""
+    """Ctrl-C that cannot be lost, as a context manager (`with ctrl_c:`, nestable): while active, SIGINT records
+    the request as well as raising KeyboardInterrupt. `check()` raises it again at a safe point (after each saved
+    batch), and an exception that follows a Ctrl-C is reported as the interruption it is. Libraries do lose or
+    turn a KeyboardInterrupt: pydantic swallows one raised in a discriminator while serializing (a run then went
+    on), and turns one raised while it builds a model's validator into a SchemaError. Where SIGINT is ignored (a
+    background job) it stays ignored."""
 
     def __init__(self):
         self.requested = False
+        self._depth = 0
         self._previous = None
+        self._unraisable = None
 
     def __enter__(self) -> CtrlC:
-        try:
-            if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-                self._previous = signal.signal(signal.SIGINT, self._handle)
-        except ValueError:  # not the main thread: leave Ctrl-C as it is
-            self._previous = None
+        if self._depth == 0:
+            self.requested = False
+            try:
+                if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+                    self._previous = signal.signal(signal.SIGINT, self._handle)
+                    self._unraisable, sys.unraisablehook = sys.unraisablehook, self._drop_lost_interrupt
+            except ValueError:  # not the main thread: leave Ctrl-C as it is
+                self._previous = None
+        self._depth += 1
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._previous is not None:
+        self._depth -= 1
+        if self._depth == 0 and self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
+            sys.unraisablehook = self._unraisable
+            self._previous = self._unraisable = None
+
+    def _drop_lost_interrupt(self, unraisable) -> None:
+        """A KeyboardInterrupt that something could not raise (pydantic prints it as 'Exception ignored in
+        _param_tag' with a traceback) is not shown: it is recorded, and raised again at the next check."""
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            self.requested = True
+            return
+        self._unraisable(unraisable)
 
     def _handle(self, signum, frame):
         self.requested = True
@@ -299,6 +318,9 @@ class CtrlC:
         """Raise KeyboardInterrupt if Ctrl-C was pressed."""
         if self.requested:
             raise KeyboardInterrupt
+
+
+ctrl_c = CtrlC()  # the one of this process: the group's `main` holds it for every command
 
 
 @contextlib.contextmanager

@@ -15,9 +15,9 @@ from escalsim.cli.common import (
     INJECT_HELP,
     OVERRIDE_HELP,
     SET_HELP,
-    CtrlC,
     StdoutError,
     check_moves_or_fail,
+    ctrl_c,
     echo,
     exit_interrupted,
     fail,
@@ -83,6 +83,11 @@ def run(file, runs, seed, workers, out_dir, overrides, injections, blocks, overr
         settings, scenario, where, claimed = _prepare(file, resume_dir, runs, seed, workers, out_dir, overrides,
                                                       precision, min_runs, max_runs, scheduler, batch_size,
                                                       trace_runs, (injections, blocks, override))
+    except Exception:
+        if not ctrl_c.requested:
+            raise
+        warn("\ninterrupted before any run started: nothing was written")
+        exit_interrupted()
     except KeyboardInterrupt:
         warn("\ninterrupted before any run started: nothing was written")
         exit_interrupted()
@@ -155,7 +160,7 @@ def _simulate(scenario, file: str | None, where: Path, settings, runs: int | Non
     from escalsim.montecarlo.files import ResultsError
 
     try:
-        with CtrlC() as ctrl_c, progress_bar("runs", not quiet) as bar:
+        with ctrl_c, progress_bar("runs", not quiet) as bar:
             def progress(done: int, total: int, rate: float) -> None:
                 ctrl_c.check()  # after each saved batch: a Ctrl-C that something swallowed stops the run here
                 if bar is not None:
@@ -167,16 +172,20 @@ def _simulate(scenario, file: str | None, where: Path, settings, runs: int | Non
                 directory = montecarlo.resume(where, settings, progress, runs=runs)
             ctrl_c.check()  # pressed while the tables were written, and lost: the results are complete, say so
             return directory
+    except Exception as exc:
+        _forget(where, claimed)
+        if ctrl_c.requested:  # whatever a library made of the Ctrl-C, it is one
+            warn("\n" + _interrupted(where))
+            exit_interrupted()
+        if isinstance(exc, (ResultsError, RunawayError)):
+            fail(str(exc))
+        if isinstance(exc, (BackendError, OSError)):
+            fail(f"{_described(exc)}{_kept(where)}")
+        raise
     except KeyboardInterrupt:
         _forget(where, claimed)
         warn("\n" + _interrupted(where))
         exit_interrupted()
-    except (ResultsError, RunawayError) as exc:
-        _forget(where, claimed)
-        fail(str(exc))
-    except (BackendError, OSError) as exc:
-        _forget(where, claimed)
-        fail(f"{_described(exc)}{_kept(where)}")
 
 
 def _described(exc: Exception) -> str:
