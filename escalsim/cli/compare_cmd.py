@@ -5,7 +5,6 @@ directories. Prints the largest paired differences; writes the comparison beside
 from __future__ import annotations
 
 import contextlib
-import sys
 from pathlib import Path
 
 import click
@@ -13,12 +12,12 @@ from click.core import ParameterSource
 
 from escalsim.cli.common import (
     BLOCK_HELP,
-    EXIT_INTERRUPTED,
     INJECT_HELP,
     OVERRIDE_HELP,
     StdoutError,
     check_moves_or_fail,
     echo,
+    exit_interrupted,
     fail,
     load,
     parse_block,
@@ -93,7 +92,7 @@ def compare(paths, variant, injections, blocks, override, overrides, runs, preci
                                                   out_dir)
     except KeyboardInterrupt:
         warn("\ninterrupted before any run started: nothing was written")
-        sys.exit(EXIT_INTERRUPTED)
+        exit_interrupted()
     settings = _settings(runs, precision, min_runs, max_runs, seed, workers, scheduler, batch_size, overrides, moves)
     directory = _simulate(scenarios, (paths[0], variant or paths[0]), settings, out, claimed, quiet)
     _finish(directory / "a", directory / "b", directory, top, quiet)
@@ -203,7 +202,7 @@ def _simulate(scenarios, files, settings, out: Path, claimed: bool, quiet: bool)
     except KeyboardInterrupt:
         _forget(out, claimed)
         warn("\ninterrupted: " + _kept(out))
-        sys.exit(EXIT_INTERRUPTED)
+        exit_interrupted()
     except (ResultsError, RunawayError, BackendError, OSError, ValueError) as exc:
         _forget(out, claimed)
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
@@ -277,7 +276,7 @@ def _write_and_print(a, b, pairing, out: Path, top: int, quiet: bool, removable:
                 out.rmdir()
         if isinstance(exc, KeyboardInterrupt):
             warn("\ninterrupted while writing the comparison: no comparison file was kept")
-            sys.exit(EXIT_INTERRUPTED)
+            exit_interrupted()
         fail(f"cannot write the comparison in {out}: {why(exc)}; no comparison file was kept")
     meta = describe(a, b, pairing, table)
     try:
