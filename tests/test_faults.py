@@ -85,7 +85,7 @@ COMMANDS = {  # one ordinary invocation of each command, writing to stdout
     "report": ["report", "{results}", "--out", "{tmp}/report.html"],
     "schema": ["schema"],
     "graph": ["graph", "{dprk}", "--from", "seoul_sends_weapons"],
-    "compare": ["compare", "{results}", "{results}"],
+    "compare": ["compare", "{results}", "{results}", "--out", "{tmp}/comparison"],
 }
 
 
