@@ -116,14 +116,25 @@ def compile_model(s: Scenario) -> Model:
     )
 
 
+@dataclass(frozen=True)
+class Fork:
+    """Where a run branches off into one of many futures: on `day` (before anything else due then), every
+    later random draw comes from the streams of `branch` (see World.fork). A fork on day 0 or before happens
+    once the run's elements exist, before they start."""
+
+    day: float
+    branch: str
+
+
 class InjectionError(ValueError):
     """An injection that names no option or falls outside the run."""
 
 
 def simulate(model: Model, seed: int, run: int = 0, injections: Sequence[Injection] = (),
-             trace: bool = False, blocks: Sequence[Block] = ()) -> RunRecord:
+             trace: bool = False, blocks: Sequence[Block] = (), fork: Fork | None = None) -> RunRecord:
     """One run of the model, fully determined by (model, seed, run, moves): injected decisions and blocks
-    (declined moves); the trace is kept if asked.
+    (declined moves); the trace is kept if asked. With a `fork`, the run is one future of the run
+    (model, seed, run, moves) from the fork's day: identical to it before that day.
 
     Raises InjectionError for a move naming no option or obligation or outside the run, and world.RunawayError
     for a run that would never end."""
@@ -131,14 +142,22 @@ def simulate(model: Model, seed: int, run: int = 0, injections: Sequence[Injecti
         check_moves(model, injections, blocks)
     w = World(model, seed, run, trace)
     try:
-        return _run(w, model, injections, blocks)
+        return _run(w, model, injections, blocks, fork)
     finally:
         w.release()
 
 
-def _run(w: World, model: Model, injections: Sequence[Injection], blocks: Sequence[Block]) -> RunRecord:
+def _run(w: World, model: Model, injections: Sequence[Injection], blocks: Sequence[Block],
+         fork: Fork | None = None) -> RunRecord:
+    if fork is not None:
+        w.opened = []
     _set_initial(w, model)
     parts = [kind.create(w, plan) for kind, plans in model.elements for plan in plans]
+    if fork is not None:
+        if fork.day <= 0:
+            w.fork(fork.branch, ())  # nothing is pending yet
+        else:
+            w.at(fork.day, w.fork, fork.branch, parts)  # the first call scheduled for its day
     _moves(w, model, injections, blocks)
     read = _reader(model)
     snapshots = _schedule_checkpoints(w, model, read)

@@ -94,6 +94,15 @@ class Deployment:
         if plan.size_slot is not None:
             w.at(plan.flow_start, self._next_batch, self.flow_token)
 
+    def reforked(self) -> None:
+        """At a fork, the wait for a Poisson flow's next batch is drawn again (exponential: memoryless); fixed
+        or non-exponential intervals keep the batch already planned."""
+        plan = self.plan
+        if plan.size_slot is not None and plan.interval_slot is None and self.factor \
+                and self.world.env._now >= plan.flow_start:
+            self.flow_token += 1
+            self._next_batch(self.flow_token)
+
     def _scheduled(self, slot: int) -> None:
         self.dispatch(self.draws(slot), "planned batch")
 

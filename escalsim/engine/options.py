@@ -97,6 +97,13 @@ class Option(Watch):
         wait = sampling.exponential(self.draws.rng(), self.draws(plan.hazard))
         self.world.at(wait, self._hazard_strikes, self.token)
 
+    def reforked(self) -> None:
+        """At a fork, a running hazard's wait is drawn again (exponential: memoryless); a decision already
+        taken keeps the day it will be carried out."""
+        if self.phase == "hazard":
+            self.phase = None
+            self._consider()
+
     def _hazard_strikes(self, token: int) -> None:
         if token == self.token:
             self._decide()

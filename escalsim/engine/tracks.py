@@ -89,6 +89,10 @@ class BackgroundHazards:
         """Draw the first background move from the starting rung."""
         self._level_changed(self.world.values[self.plan.track_id])
 
+    def reforked(self) -> None:
+        """At a fork, the time to the next background move is drawn again (exponential: memoryless)."""
+        self._level_changed(self.world.values[self.plan.track_id])
+
     def _strike(self, token: int, p_up: float) -> None:
         if token != self.token:
             return

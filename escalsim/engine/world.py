@@ -62,6 +62,7 @@ class World:
         self.draws: dict = {}  # stream key -> Draws, for the components whose per-run random values are recorded
         self.obligations: dict = {}  # obligation event (treaty.party) -> (treaty run, index)
         self.dirty: dict[Watch, None] = {}  # conditions to re-check once the current event is done (ordered)
+        self.opened: list | None = None  # every stream opened, kept only in a run that will fork (see `fork`)
 
     def release(self) -> None:
         """Drop the references from the world to its components (and SimPy's queue of their calls) once a run
@@ -100,7 +101,28 @@ class World:
 
     def stream(self, key: str):
         """Component `key`'s random stream in this run (sampling.stream(seed, run, key))."""
-        return self._streams(key)
+        s = self._streams(key)
+        if self.opened is not None:
+            self.opened.append(s)
+        return s
+
+    def fork(self, branch: str, parts) -> None:
+        """From now on, draw every random number from the branch's streams: the run so far is kept exactly, what
+        follows is one future among many (`sampling.branch_off`). The run's per-run random values are part of its
+        past: they are drawn first, from the run's own streams. Then each part with a `reforked` method re-draws
+        the memoryless waits it has pending (a hazard's next strike: by memorylessness, drawing it again now
+        from the branch changes no probability); what the past set in motion with a fixed or non-exponential
+        delay (a decision being carried out, a report on its way, a planned batch) keeps its day."""
+        for draws in self.draws.values():
+            draws.rng()
+        for s in self.opened:
+            sampling.branch_off(s, branch)
+        self.opened = None
+        self._streams = sampling.run_streams(self.seed, self.run, branch)
+        for part in parts:
+            reforked = getattr(part, "reforked", None)
+            if reforked is not None:
+                reforked()
 
     def note(self, kind: str, subject: str, text: str, cause: str = "") -> None:
         """Add a TraceEvent on the current day, if the run is traced."""

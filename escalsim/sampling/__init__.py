@@ -54,7 +54,7 @@ from escalsim.sampling.continuous import (
 )
 from escalsim.sampling.conversions import lognormal_from_90, mean_of, normal_from_90, rate_from_probability
 from escalsim.sampling.discrete import bernoulli, binomial, poisson
-from escalsim.sampling.streams import RandomSource, Stream, run_streams, stream, stream_block
+from escalsim.sampling.streams import RandomSource, Stream, branch_off, run_streams, stream, stream_block
 
 __all__ = [
     "RandomSource",
@@ -62,6 +62,7 @@ __all__ = [
     "bernoulli",
     "beta",
     "binomial",
+    "branch_off",
     "exponential",
     "gamma",
     "lognormal",

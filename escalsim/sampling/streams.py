@@ -94,12 +94,30 @@ def stream(seed: int, run: int, key: str) -> Stream:
     return _open(_head(seed, run), _check_key(key))
 
 
-def run_streams(seed: int, run: int) -> Callable[[str], Stream]:
+def run_streams(seed: int, run: int, branch: str = "") -> Callable[[str], Stream]:
     """``key -> stream(seed, run, key)`` for the many components of one run: ``seed`` and ``run`` are
-    checked and encoded once, not for each stream."""
+    checked and encoded once, not for each stream. With a ``branch``, component ``key``'s stream is that of
+    the key ``key + "\\x00" + branch`` (see :func:`branch_off`)."""
     head = _head(seed, run)
+    suffix = _branch_suffix(branch) if branch else b""
 
     def stream_of(key: str) -> Stream:
-        return _open(head, _check_key(key))
+        return _open(head, _check_key(key) + suffix)
 
     return stream_of
+
+
+def _branch_suffix(branch: str) -> bytes:
+    if not branch or "\x00" in branch:
+        raise ValueError(f"a branch label must be a non-empty string without NUL, got {branch!r}")
+    return b"\x00" + branch.encode("utf-8")
+
+
+def branch_off(s: Stream, branch: str) -> None:
+    """Make an open stream continue, from its next uniform on, as the stream of its key followed by a NUL byte
+    and ``branch`` (from that stream's first uniform). A run forked at a moment calls it on every stream it
+    opened: what was drawn before is kept, every later draw belongs to the branch. Keys are names without NUL
+    bytes, so a branch's streams never coincide with another key's."""
+    s._key += _branch_suffix(branch)
+    s._words = _unpack_block(blake2b(s._head + _COUNTER_0 + s._key).digest())
+    s._i = s._j = 0
