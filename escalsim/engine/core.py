@@ -167,7 +167,8 @@ def _run(w: World, model: Model, injections: Sequence[Injection], blocks: Sequen
         if isinstance(part, Watch):
             part.recheck()
     w.flush()
-    w.env.run(until=model.horizon)
+    if model.horizon > 0:  # a model cut at day 0 (a game's first turn) is the run's state before anything happens
+        w.env.run(until=model.horizon)
     final = read(w.values)
     while len(snapshots) < len(model.checkpoints):
         snapshots.append(final)

@@ -1,0 +1,166 @@
+"""Look-ahead: N futures of the game from today, with and without a move, paired.
+
+Future i of a look-ahead on day T is the session's run forked on T into branch "ahead T i" (`engine.Fork`): it
+shares the session's past exactly (its events, and the random values it has drawn: the scenario's per-run
+parameters, the delays already set in motion) and differs only after T. The arm with the move and the arm
+without it use the same branches, so future i of both arms shares every random draw the move does not disturb
+(common random numbers): the difference of two probabilities is estimated from paired runs, with Newcombe's
+interval for paired proportions.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from escalsim.engine import simulate
+from escalsim.engine.core import Fork, check_moves
+from escalsim.montecarlo import records
+from escalsim.montecarlo.backends import Backend
+from escalsim.montecarlo.batches import batch_ranges, model_of
+from escalsim.play.game import Game, Move, engine_moves
+from escalsim.scenario.moves import Block, Injection
+from escalsim.scenario.schema import Scenario
+from escalsim.stats import paired_difference, wilson
+
+FUTURES = 2000  # per arm: a probability's 95% interval is then at most ±2.2 points
+
+
+@dataclass(frozen=True)
+class FutureJob:
+    """Futures of one run (seed, run) forked on `day`, for one or two arms (each: injections and blocks)."""
+
+    scenario: Scenario
+    seed: int
+    run: int
+    day: float
+    arms: tuple[tuple[tuple[Injection, ...], tuple[Block, ...]], ...]
+
+
+def branch_name(day: float, i: int) -> str:
+    """The branch of future i of a look-ahead on `day` (the same for both arms: they pair)."""
+    return f"ahead {day:g} {i}"
+
+
+def run_futures(job: FutureJob, start: int, stop: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Futures [start, stop) of every arm (in a worker): per arm, the first day of every rung (at or above) and
+    event in a (futures x (rungs + events)) array, and the daily rung of every track (futures x tracks x days)."""
+    model = model_of(job.scenario)
+    out = []
+    for injections, blocks in job.arms:
+        recs = [simulate(model, job.seed, job.run, injections, False, blocks, Fork(job.day, branch_name(job.day, i)))
+                for i in range(start, stop)]
+        firsts = np.array([r.at_or_above + r.event_days for r in recs], dtype=np.float64)
+        out.append((firsts, records.level_grid(model, recs, 1.0)))
+    return out
+
+
+@dataclass(frozen=True)
+class Row:
+    """One probability of the look-ahead: without the move, and with it (and the paired difference)."""
+
+    what: str            # e.g. "Widening of the war at or above Foreign troops in combat" or an event's label
+    mark: str            # "by 2024-12-31"
+    p: float
+    p_low: float
+    p_high: float
+    p_move: float | None = None
+    diff: float | None = None
+    diff_low: float | None = None
+    diff_high: float | None = None
+
+
+@dataclass
+class Ahead:
+    """A look-ahead's answer: its rows, and per arm the share of futures on each rung of each track by day."""
+
+    day: float
+    futures: int
+    move: Move | None
+    marks: list[tuple[str, float]]
+    rows: list[Row]
+    shares: list[np.ndarray] = field(default_factory=list)  # per arm: tracks x rungs (max) x days from `day`
+    seconds: float = 0.0
+
+
+def look_ahead(game: Game, move: Move | None = None, futures: int = FUTURES, backend: Backend | None = None,
+               marks: int = 2) -> Ahead:
+    """N futures of the game from today, with the moves made so far, and (if given) paired with the same
+    futures plus `move`. Probabilities are given by the next `marks` checkpoints after today and the horizon;
+    the move is checked as a commit would be (MoveError)."""
+    began = time.perf_counter()
+    model, day = game.model, game.day
+    base = engine_moves(game.moves)
+    arms = [base]
+    if move is not None:
+        game.check(move)
+        arms.append(engine_moves([*game.moves, move]))
+    for injections, blocks in arms:
+        check_moves(model, injections, blocks)
+    job = FutureJob(model.scenario, game.seed, game.run, day, tuple(arms))
+    size = max(1, math.ceil(futures / (4 * (backend.workers if backend else 1))))
+    ranges = batch_ranges(0, futures, size)
+    parts = backend.map_ordered(run_futures, job, ranges) if backend is not None else \
+        (run_futures(job, a, b) for a, b in ranges)
+    firsts: list[list[np.ndarray]] = [[] for _ in arms]
+    grids: list[list[np.ndarray]] = [[] for _ in arms]
+    for part in parts:
+        for k, (f, g) in enumerate(part):
+            firsts[k].append(f)
+            grids[k].append(g)
+    arrays = [np.concatenate(f) for f in firsts]
+    levels = [np.concatenate(g) for g in grids]
+    chosen = [(name, d) for name, d in model.checkpoints if d > day][:marks] + [("horizon", model.horizon)]
+    rows = _rows(game, arrays, chosen)
+    return Ahead(day, futures, move, chosen, rows, [_shares(model, lv, day) for lv in levels],
+                 time.perf_counter() - began)
+
+
+def _outcomes(game: Game) -> list[tuple[str, int]]:
+    """(label, column) of what a look-ahead reports: each rung above each track's current one, then every event
+    (option, obligation, treaty step, ...) that has not happened yet."""
+    model, rec = game.model, game.now
+    out = []
+    for t, track in enumerate(model.tracks):
+        for k in range(rec.max_levels[t] + 1, len(track.rungs)):
+            out.append((f"{track.label} at or above {track.rung_labels[k]}", track.offset + k))
+    labels = records.event_labels(model)
+    n = len(model.rungs)
+    for j, event in enumerate(model.events):
+        if math.isnan(rec.event_days[j]) and event not in model.rungs:
+            out.append((labels.get(event, event), n + j))
+    return out
+
+
+def _rows(game: Game, arrays: list[np.ndarray], marks: list[tuple[str, float]]) -> list[Row]:
+    rows = []
+    n = len(arrays[0])
+    for label, col in _outcomes(game):
+        for name, end in marks:
+            mark = f"by {game.date(end - 1)}" + (" (horizon)" if name == "horizon" else "")
+            a = arrays[0][:, col] < end
+            k = int(np.count_nonzero(a))
+            p, low, high = map(float, wilson(k, n))
+            if len(arrays) == 1:
+                rows.append(Row(label, mark, p, low, high))
+                continue
+            b = arrays[1][:, col] < end
+            both = int(np.count_nonzero(a & b))
+            kb = int(np.count_nonzero(b))
+            diff, dlow, dhigh = paired_difference(both, kb - both, k - both, n - k - kb + both)
+            rows.append(Row(label, mark, p, low, high, kb / n, float(diff), float(dlow), float(dhigh)))
+    return rows
+
+
+def _shares(model, levels: np.ndarray, day: float) -> np.ndarray:
+    """Share of futures on each rung of each track at the end of each day from `day` (tracks x rungs x days)."""
+    first = int(math.floor(day))
+    lv = levels[:, :, first:]
+    top = max(len(t.rungs) for t in model.tracks)
+    out = np.zeros((len(model.tracks), top, lv.shape[2]))
+    for r in range(top):
+        out[:, r, :] = np.mean(lv == r, axis=0)
+    return out
