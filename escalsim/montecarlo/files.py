@@ -40,11 +40,12 @@ class ResultsWriteError(OSError):
     """Writing the results failed (e.g. disk full); what was written before is intact."""
 
 
-def atomic(path: Path, write: Callable[[BinaryIO], None], sync_dir: bool = True) -> None:
+def atomic(path: Path, write: Callable[[BinaryIO], None], sync_dir: bool = True, what: str | None = None) -> None:
     """Write path via path.tmp + fsync + rename: readers see the old file or the whole new one.
 
     sync_dir=False leaves the rename to be made durable by a later fsync of the directory. Raises
-    ResultsWriteError when writing fails (the .tmp file is removed).
+    ResultsWriteError when writing fails (the .tmp file is removed), saying `what` failed (by default: writing
+    a file of the results directory).
     """
     tmp = path.with_name(path.name + ".tmp")
     try:
@@ -58,7 +59,7 @@ def atomic(path: Path, write: Callable[[BinaryIO], None], sync_dir: bool = True)
     except OSError as exc:
         discard(tmp)
         where = path.parent.parent if path.parent.name == CHUNKS else path.parent
-        raise write_error(exc, f"cannot write {path.name} in results directory {where}") from exc
+        raise write_error(exc, what or f"cannot write {path.name} in results directory {where}") from exc
     except BaseException:  # e.g. Ctrl-C while writing: leave no half-written file behind
         discard(tmp)
         raise

@@ -18,7 +18,7 @@ from escalsim.scenario.schema import Id, Scenario
 from escalsim.scenario.source import Source, fail, load_yaml
 from escalsim.scenario.variants import drop_positions, item_index, read_source, scenario_sources
 
-__all__ = ["apply_override", "load_scenario", "read_source", "scenario_sources", "validate"]
+__all__ = ["apply_override", "load_scenario", "pydantic_problems", "read_source", "scenario_sources", "validate"]
 
 ID_PATTERN = next(m.pattern for m in Id.__metadata__ if isinstance(m, StringConstraints))
 ID_RULE = next(m.description for m in Id.__metadata__ if isinstance(m, FieldInfo))
@@ -109,7 +109,7 @@ def validate(source: Source) -> Scenario:
     try:
         scenario = Scenario.model_validate(source.data)
     except ValidationError as exc:
-        problems = [_pydantic_problem(source, err) for err in exc.errors()]
+        problems = pydantic_problems(source, exc)
         rest, left_out = _without_bad_parts(source.data, exc.errors())
         if rest is not None:
             groups = _groups_of(source.data, left_out)
@@ -168,10 +168,10 @@ def _problem(source: Source, path: tuple, message: str, key: bool = False) -> Pr
     return Problem(file, line, column, format_path(path), message)
 
 
-def _data_path(loc: tuple) -> tuple[tuple, bool]:
-    """A pydantic location as a path in the data: without union tags ('uniform', 'number'), and whether
-    the error is about the mapping key at the path (pydantic's '[key]') rather than its value."""
-    annotation: Any = Scenario
+def _data_path(loc: tuple, root: type[BaseModel] = Scenario) -> tuple[tuple, bool]:
+    """A pydantic location (in a `root` model) as a path in the data: without union tags ('uniform', 'number'),
+    and whether the error is about the mapping key at the path (pydantic's '[key]') rather than its value."""
+    annotation: Any = root
     path: list = []
     for part in loc:
         if part == "[key]":
@@ -185,13 +185,19 @@ def _data_path(loc: tuple) -> tuple[tuple, bool]:
     return tuple(path), False
 
 
-def _pydantic_problem(source: Source, err: dict) -> Problem:
+def pydantic_problems(source: Source, exc: ValidationError, root: type[BaseModel] = Scenario) -> list[Problem]:
+    """Each error of validating `root` (the scenario, or another file's model such as a play session) as a
+    Problem located in the source it was read from."""
+    return [_pydantic_problem(source, err, root) for err in exc.errors()]
+
+
+def _pydantic_problem(source: Source, err: dict, root: type[BaseModel]) -> Problem:
     loc = tuple(err["loc"])
-    path, about_key = _data_path(loc)
+    path, about_key = _data_path(loc, root)
     kind, msg = err["type"], err["msg"]
     if kind == "extra_forbidden":
-        allowed = allowed_keys(loc[:-1])
-        hint = (suggest(str(path[-1]), allowed) or _nested_hint(str(path[-1]), loc[:-1])) if allowed else None
+        allowed = allowed_keys(loc[:-1], root)
+        hint = (suggest(str(path[-1]), allowed) or _nested_hint(str(path[-1]), loc[:-1], root)) if allowed else None
         message = f"unknown key '{path[-1]}'" + (f" (did you mean '{hint}'?)" if hint else "")
         if allowed:
             message += "; allowed here: " + ", ".join(allowed)
@@ -199,7 +205,7 @@ def _pydantic_problem(source: Source, err: dict) -> Problem:
     if kind == "missing":
         if isinstance(path[-1], int):
             return _problem(source, path, f"missing item {path[-1]} (counting from 0) of the list")
-        field = _field(loc)
+        field = _field(loc, root)
         about = f": {field.description}" if field is not None and field.description else ""
         return _problem(source, path, f"missing required key '{path[-1]}'{about}")
     message = msg.removeprefix("Value error, ")
@@ -213,21 +219,21 @@ def _pydantic_problem(source: Source, err: dict) -> Problem:
     return _problem(source, path, message, key=about_key)
 
 
-def allowed_keys(loc: tuple) -> list[str]:
-    """The keys the scenario format allows at a pydantic location (for 'did you mean')."""
-    model = _model_of(_walk(loc))
+def allowed_keys(loc: tuple, root: type[BaseModel] = Scenario) -> list[str]:
+    """The keys the scenario format (or the `root` model's) allows at a pydantic location (for 'did you mean')."""
+    model = _model_of(_walk(loc, root))
     if model is None:
         return []
     return [field.alias or name for name, field in model.model_fields.items()]
 
 
-def _nested_hint(key: str, loc: tuple) -> str | None:
+def _nested_hint(key: str, loc: tuple, root: type[BaseModel]) -> str | None:
     """A key written flat that lives deeper: 'target_total' is 'flow.target.total' under a deployment."""
     deeper = {}
-    for first in allowed_keys(loc):
-        for second in allowed_keys((*loc, first)):
+    for first in allowed_keys(loc, root):
+        for second in allowed_keys((*loc, first), root):
             deeper[f"{first}_{second}"] = f"{first}.{second}"
-            for third in allowed_keys((*loc, first, second)):
+            for third in allowed_keys((*loc, first, second), root):
                 deeper[f"{first}_{second}_{third}"] = f"{first}.{second}.{third}"
     flat = [k for k in deeper if k.endswith(key)] or list(deeper)
     hint = suggest(key, flat)
@@ -267,15 +273,15 @@ def _tagged(annotation, part):
     return None
 
 
-def _field(loc: tuple) -> FieldInfo | None:
+def _field(loc: tuple, root: type[BaseModel]) -> FieldInfo | None:
     """The model field at a pydantic location, if there is one."""
-    model = _model_of(_walk(loc[:-1]))
+    model = _model_of(_walk(loc[:-1], root))
     return None if model is None else next(
         (f for n, f in model.model_fields.items() if loc[-1] in (n, f.alias)), None)
 
 
-def _walk(loc: tuple):
-    annotation: Any = Scenario
+def _walk(loc: tuple, root: type[BaseModel]):
+    annotation: Any = root
     for part in loc:
         annotation = _step(annotation, part)
         if annotation is None:

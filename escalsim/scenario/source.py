@@ -32,6 +32,20 @@ STANDARD_TAGS = {None, "!", "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "t
                  "tag:yaml.org,2002:seq"}
 
 
+@dataclass(frozen=True)
+class Kind:
+    """What a kind of file holds, for the limits and messages of read_text and load_yaml."""
+
+    noun: str  # "a scenario"
+    plural: str  # "scenarios"
+    file: str  # "a scenario file"
+    needs: str  # what an empty file lacks
+    max_bytes: int = MAX_BYTES
+
+
+SCENARIO = Kind("a scenario", "scenarios", "a scenario file", "at least name, start, horizon_days, ladder and actors")
+
+
 @dataclass
 class Source:
     """Plain data read from one or more files, with where each value and key came from."""
@@ -55,25 +69,25 @@ def fail(file: str, line: int, column: int, message: str, path: str = ""):
     raise ScenarioError([Problem(file, line, column, path, message)])
 
 
-def read_text(path: Path) -> str:
-    """The file's text, refusing what is too big, binary or not UTF-8."""
+def read_text(path: Path, kind: Kind = SCENARIO) -> str:
+    """The file's text, refusing what is too big (over kind.max_bytes), binary or not UTF-8."""
     name = str(path)
     try:
         with open(path, "rb") as fh:
-            raw = fh.read(MAX_BYTES + 1)
+            raw = fh.read(kind.max_bytes + 1)
     except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the name
         fail(name, 1, 1, f"cannot read the file: {getattr(exc, 'strerror', None) or exc}")
-    if len(raw) > MAX_BYTES:
-        fail(name, 1, 1, f"file is larger than {MAX_BYTES:,} bytes; a scenario should be far smaller")
+    if len(raw) > kind.max_bytes:
+        fail(name, 1, 1, f"file is larger than {kind.max_bytes:,} bytes; {kind.noun} should be far smaller")
     if b"\x00" in raw:
-        fail(name, 1, 1, "file is binary (contains NUL bytes); a scenario is UTF-8 YAML text")
+        fail(name, 1, 1, f"file is binary (contains NUL bytes); {kind.noun} is UTF-8 YAML text")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         fail(name, line, 1, f"file is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})")
     if not text.strip():
-        fail(name, 1, 1, "file is empty; a scenario needs at least name, start, horizon_days, ladder and actors")
+        fail(name, 1, 1, f"file is empty; {kind.noun} needs {kind.needs}")
     return text
 
 
@@ -84,7 +98,7 @@ def _yaml() -> YAML:
     return yaml
 
 
-def _scan_events(text: str, name: str) -> None:
+def _scan_events(text: str, name: str, kind: Kind) -> None:
     """Refuse explicit tags, other YAML versions, many or expanding aliases, deep nesting and keys that are
     lists or mappings, before anything is constructed."""
     aliases = nodes = 0
@@ -96,10 +110,11 @@ def _scan_events(text: str, name: str) -> None:
         where = (name, mark.line + 1, mark.column + 1)
         if isinstance(event, DocumentStartEvent) and event.version not in (None, (1, 2)):
             version = ".".join(str(v) for v in event.version)
-            fail(*where, f"%YAML {version} is not supported: scenarios are read as YAML 1.2 (remove the directive)")
+            fail(*where, f"%YAML {version} is not supported: {kind.plural} are read as YAML 1.2 (remove the directive)")
         if isinstance(event, (ScalarEvent, CollectionStartEvent)) and event.tag not in STANDARD_TAGS:
             tag = getattr(event.tag, "value", event.tag)
-            fail(*where, f"YAML tag {tag!r} is not allowed: scenarios hold plain mappings, lists, numbers and strings")
+            fail(*where, f"YAML tag {tag!r} is not allowed: {kind.plural} hold plain mappings, lists, numbers and "
+                 "strings")
         if isinstance(event, (ScalarEvent, CollectionStartEvent, AliasEvent)) and open_ and open_[-1][2] is not None:
             is_key, open_[-1][2] = open_[-1][2], not open_[-1][2]
             if is_key and (isinstance(event, CollectionStartEvent)
@@ -161,12 +176,13 @@ def _explained(what: str) -> str:
     return what
 
 
-def load_yaml(path: Path, text: str | None = None) -> Source:
-    """Parse one file into a Source; every failure is a ScenarioError located in the file."""
+def load_yaml(path: Path, text: str | None = None, kind: Kind = SCENARIO) -> Source:
+    """Parse one file (a scenario unless `kind` says otherwise) into a Source; every failure is a ScenarioError
+    located in the file."""
     name = str(path)
-    text = read_text(path) if text is None else text
+    text = read_text(path, kind) if text is None else text
     try:
-        _scan_events(text, name)
+        _scan_events(text, name, kind)
         doc = _yaml().load(text)
     except ScenarioError:
         raise
@@ -188,7 +204,7 @@ def load_yaml(path: Path, text: str | None = None) -> Source:
     except (YAMLError, RecursionError, AssertionError, TypeError) as exc:  # ruamel asserts on %YAML 1.3
         fail(name, 1, 1, f"YAML error: {exc}")
     if not isinstance(doc, CommentedMap):
-        fail(name, 1, 1, "a scenario file is a YAML mapping (key: value lines) at the top level")
+        fail(name, 1, 1, f"{kind.file} is a YAML mapping (key: value lines) at the top level")
     source = Source(data=None)
     source.values[()] = (name, 1, 1)
     budget = [MAX_NODES]
