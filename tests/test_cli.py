@@ -74,7 +74,7 @@ def test_trace_injection_and_set(cli):
     result = cli("trace", MINIMAL, "--inject", "b_mobilises@2025-01-10", "--set", "ladder.rungs.0.escalate.per_year=0")
     assert result.exit_code == 0, result.output
     assert "2025-01-10  State B: mobilise along the border" in result.output
-    assert "injected decision for day 9" in result.output
+    assert "injected decision for 2025-01-10 (day 9)" in result.output
 
 
 @pytest.mark.parametrize("inject, message", [

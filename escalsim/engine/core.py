@@ -205,7 +205,7 @@ def _moves(w: World, model: Model, injections: Sequence[Injection], blocks: Sequ
     """Schedule the moves: injected decisions, and blocks (declined moves) from their start to their end; a
     block from day 0 is in place before any condition is first checked."""
     for inj in injections:
-        cause = f"injected decision for day {inj.day:g}"
+        cause = f"injected decision for {_when(model, inj.day)}"
         if inj.option in w.options:
             w.at(inj.day, w.options[inj.option].force, cause, inj.override)
         else:
@@ -214,14 +214,19 @@ def _moves(w: World, model: Model, injections: Sequence[Injection], blocks: Sequ
     for block in blocks:
         target = w.options.get(block.option)
         toggle = target.block if target is not None else partial(_block_obligation, *w.obligations[block.option])
-        until = f" until day {block.until:g}" if block.until is not None else ""
-        cause = f"blocked by a move from day {block.start:g}{until}"
+        until = f" until {_when(model, block.until)}" if block.until is not None else ""
+        cause = f"blocked by a move from {_when(model, block.start)}{until}"
         if block.start <= 0:
             toggle(True, cause)
         else:
             w.at(block.start, toggle, True, cause)
         if block.until is not None:
-            w.at(block.until, toggle, False, f"the block from day {block.start:g} ends")
+            w.at(block.until, toggle, False, f"the block from {_when(model, block.start)} ends")
+
+
+def _when(model: Model, day: float) -> str:
+    """A move's day as the trace says it: the date, with the day of the run ('2024-10-24 (day 9)')."""
+    return f"{model.date_of(day)} (day {day:g})"
 
 
 def check_moves(model: Model, injections: Sequence[Injection] = (), blocks: Sequence[Block] = ()) -> None:
