@@ -1,7 +1,8 @@
 """The `escalsim` command line: one click group, its commands in modules by what they work on.
 
 `scenario_cmds` (validate, trace, schema) and `graph_cmd` (graph) work on scenario files; `run_cmd` (run) writes a
-results directory; `output_cmds` (plot, report) read one; `compare_cmd` (compare) runs or reads two, paired.
+results directory; `output_cmds` (plot, report) read one; `compare_cmd` (compare) runs or reads two, paired;
+`play_cmd` (play) runs a wargame session.
 `common` holds what they share. The CLI only calls the layers below it.
 
 Every command fails cleanly: the group's `main` turns what escapes a command (Ctrl-C, a full disk or a closed
@@ -57,6 +58,7 @@ try:
     from escalsim.cli.compare_cmd import compare
     from escalsim.cli.graph_cmd import graph
     from escalsim.cli.output_cmds import plot, report
+    from escalsim.cli.play_cmd import play
     from escalsim.cli.run_cmd import run
     from escalsim.cli.scenario_cmds import schema, schema_text, trace, validate
 except BaseException:
@@ -160,5 +162,5 @@ def main() -> None:
     pass
 
 
-for _command in (validate, trace, run, plot, report, schema, graph, compare):
+for _command in (validate, trace, run, plot, report, schema, graph, compare, play):
     main.add_command(_command)

@@ -276,6 +276,12 @@ class Game:
                             f"{self.date(move.day)}")
         if move.until is not None and move.until <= move.day:
             raise MoveError(f"a block must end after it starts ({self.date(move.day)})")
+        if move.action == "inject":
+            for m in self.moves:
+                if m.option == move.option and m.action == "block" and m.day <= move.day < (m.until or math.inf):
+                    until = f" until {self.date(m.until)}" if m.until is not None else " for the rest of the game"
+                    raise MoveError(f"{move.option} was declined by {m.team} on {self.date(m.day)}{until}: it "
+                                    "cannot be taken then (branch from an earlier turn to undo the decline)")
         try:
             check_moves(self.model, *engine_moves([*self.moves, move]))
         except InjectionError as exc:
