@@ -118,16 +118,26 @@ class Table:
                                + "; 'help' lists them")
         try:
             return list(getattr(self, f"_do_{name}")(words[1:], reason))
-        except MoveError as exc:
+        except CommandError:
+            raise
+        except ValueError as exc:  # a move refused (MoveError), or an entry the session file would not take
             raise CommandError(str(exc)) from None
 
     def _save(self) -> None:
-        if self.path is not None:
+        """Save the session file (atomically); a failed write is reported, and the next command tries again."""
+        if self.path is None:
+            return
+        try:
             self.save(self.session, self.path)
+        except OSError as exc:
+            raise CommandError(f"{exc}; the game goes on in memory and the next command saves it again "
+                               "(free some space, or 'quit' and resume from the last saved file)") from None
 
-    def _log(self, entry) -> None:
-        self.session.branch(self.session.current).log.append(entry)
+    def _record(self, entry) -> None:
+        """Add an entry to the current branch's log (a `next` ends its turn), then save."""
+        self.session.branch(self.session.current).record(entry)
         self._save()
+
 
     def _do_help(self, args: list[str], _reason: str) -> Iterator[str]:
         if args:
@@ -203,7 +213,7 @@ class Table:
     def _commit(self, move: Move) -> Iterator[str]:
         game = self.game()
         game.commit(move)
-        self._log(S.MoveEntry(kind="move", turn=game.turn, team=move.team, action=move.action, option=move.option,
+        self._record(S.MoveEntry(kind="move", turn=game.turn, team=move.team, action=move.action, option=move.option,
                               day=game.date(move.day),
                               until=None if move.until is None else game.date(move.until),
                               reason=move.reason, at=now_utc()))
@@ -227,7 +237,7 @@ class Table:
         if len(args) != 1:
             raise CommandError(f"usage: {COMMANDS['pass'].usage}")
         team = self._team(game, args[0])
-        self._log(S.PassEntry(kind="pass", turn=game.turn, team=team, reason=reason, at=now_utc()))
+        self._record(S.PassEntry(kind="pass", turn=game.turn, team=team, reason=reason, at=now_utc()))
         yield f"Logged: {team} passes this turn"
 
     def _do_note(self, args, reason) -> Iterator[str]:
@@ -235,7 +245,7 @@ class Table:
         if not text.strip():
             raise CommandError(f"usage: {COMMANDS['note'].usage}")
         game = self.game()
-        self._log(S.NoteEntry(kind="note", turn=game.turn, team=UMPIRE, text=text, at=now_utc()))
+        self._record(S.NoteEntry(kind="note", turn=game.turn, team=UMPIRE, text=text, at=now_utc()))
         yield "Noted."
 
     def _do_ahead(self, args, reason) -> Iterator[str]:
@@ -260,7 +270,7 @@ class Table:
             move = self._parse_move(action, words, reason)
         ahead = self.look_ahead(game, move, futures)
         figure = self._fan(game, ahead)
-        self._log(S.AheadEntry(kind="ahead", turn=game.turn, team=move.team if move else UMPIRE,
+        self._record(S.AheadEntry(kind="ahead", turn=game.turn, team=move.team if move else UMPIRE,
                                move=None if move is None else S.Move(
                                    action=move.action, option=move.option, day=game.date(move.day),
                                    until=None if move.until is None else game.date(move.until)),
@@ -306,9 +316,7 @@ class Table:
         game = self.game()
         start, end = game.advance()
         branch = self.session.branch(self.session.current)
-        branch.log.append(S.NextEntry(kind="next", turn=game.turn - 1, at=now_utc()))
-        branch.turn = game.turn
-        self._save()
+        self._record(S.NextEntry(kind="next", turn=game.turn - 1, path=path_digest(game), at=now_utc()))
         yield from turn_report(game, start)
 
     def _do_log(self, _args, _reason) -> Iterator[str]:
@@ -418,7 +426,7 @@ def replay_branch(model: Model, session: S.Session, branch: S.Branch) -> Game:
         elif entry.kind == "next":
             while game.turn <= entry.turn:
                 game.advance()
-            if getattr(entry, "path", None) and entry.path != path_digest(game):
+            if entry.path is not None and entry.path != path_digest(game):
                 raise ReplayError(branch.name, i, f"the path up to {game.date()} differs from the one played "
                                   "(another escalsim version, or a changed scenario)")
     while game.turn < branch.turn:

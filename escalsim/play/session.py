@@ -278,6 +278,8 @@ class NextEntry(Record):
 
     kind: Literal["next"] = "next"
     turn: Turn
+    path: Sha256 | None = Field(None, description="sha256 of the path revealed when the turn ended (every event "
+                                                  "before the new turn date): a replay must give the same")
     at: Moment
 
 
