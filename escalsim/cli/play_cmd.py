@@ -115,6 +115,8 @@ def play(file, seed, turn, teams, session_path, overrides, script, resume, repla
             _run_script(table, script)
         else:
             from escalsim.play.prompt import Prompt
+            table.prefetch = True
+            table.start_prefetch()
             Prompt(table, echo).cmdloop()
     finally:
         table.close()

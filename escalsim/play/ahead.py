@@ -31,13 +31,14 @@ FUTURES = 2000  # per arm: a probability's 95% interval is then at most ±2.2 po
 
 @dataclass(frozen=True)
 class FutureJob:
-    """Futures of one run (seed, run) forked on `day`, for one or two arms (each: injections and blocks)."""
+    """Futures of one run (seed, run) forked on `day`, with one set of moves (injections and blocks)."""
 
     scenario: Scenario
     seed: int
     run: int
     day: float
-    arms: tuple[tuple[tuple[Injection, ...], tuple[Block, ...]], ...]
+    injections: tuple[Injection, ...]
+    blocks: tuple[Block, ...]
 
 
 def branch_name(day: float, i: int) -> str:
@@ -45,17 +46,29 @@ def branch_name(day: float, i: int) -> str:
     return f"ahead {day:g} {i}"
 
 
-def run_futures(job: FutureJob, start: int, stop: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Futures [start, stop) of every arm (in a worker): per arm, the first day of every rung (at or above) and
-    event in a (futures x (rungs + events)) array, and the daily rung of every track (futures x tracks x days)."""
+def run_futures(job: FutureJob, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+    """Futures [start, stop) (in a worker): the first day of every rung (at or above) and event in a
+    (futures x (rungs + events)) array, and the daily rung of every track (futures x tracks x days)."""
     model = model_of(job.scenario)
-    out = []
-    for injections, blocks in job.arms:
-        recs = [simulate(model, job.seed, job.run, injections, False, blocks, Fork(job.day, branch_name(job.day, i)))
-                for i in range(start, stop)]
-        firsts = np.array([r.at_or_above + r.event_days for r in recs], dtype=np.float64)
-        out.append((firsts, records.level_grid(model, recs, 1.0)))
-    return out
+    recs = [simulate(model, job.seed, job.run, job.injections, False, job.blocks, Fork(job.day, branch_name(job.day, i)))
+            for i in range(start, stop)]
+    firsts = np.array([r.at_or_above + r.event_days for r in recs], dtype=np.float64)
+    return firsts, records.level_grid(model, recs, 1.0)
+
+
+Arm = tuple[np.ndarray, np.ndarray]  # run_futures' two arrays, for every future of one arm
+
+
+def arm(game: Game, moves: list[Move], futures: int, backend: Backend | None = None) -> Arm:
+    """The futures of the game from today with these moves (all checked first: InjectionError)."""
+    injections, blocks = engine_moves(moves)
+    check_moves(game.model, injections, blocks)
+    job = FutureJob(game.model.scenario, game.seed, game.run, game.day, injections, blocks)
+    size = max(1, math.ceil(futures / (4 * (backend.workers if backend else 1))))
+    ranges = batch_ranges(0, futures, size)
+    parts = list(backend.map_ordered(run_futures, job, ranges) if backend is not None else
+                 (run_futures(job, a, b) for a, b in ranges))
+    return np.concatenate([f for f, _ in parts]), np.concatenate([g for _, g in parts])
 
 
 @dataclass(frozen=True)
@@ -87,35 +100,26 @@ class Ahead:
 
 
 def look_ahead(game: Game, move: Move | None = None, futures: int = FUTURES, backend: Backend | None = None,
-               marks: int = 2) -> Ahead:
+               marks: int = 2, cache: dict | None = None) -> Ahead:
     """N futures of the game from today, with the moves made so far, and (if given) paired with the same
     futures plus `move`. Probabilities are given by the next `marks` checkpoints after today and the horizon;
-    the move is checked as a commit would be (MoveError)."""
+    the move is checked as a commit would be (MoveError). With a `cache` (a dict kept by the caller), the arm
+    without the move is computed once per (day, moves, futures) and reused: it is the same futures."""
     began = time.perf_counter()
     model, day = game.model, game.day
-    base = engine_moves(game.moves)
-    arms = [base]
     if move is not None:
         game.check(move)
-        arms.append(engine_moves([*game.moves, move]))
-    for injections, blocks in arms:
-        check_moves(model, injections, blocks)
-    job = FutureJob(model.scenario, game.seed, game.run, day, tuple(arms))
-    size = max(1, math.ceil(futures / (4 * (backend.workers if backend else 1))))
-    ranges = batch_ranges(0, futures, size)
-    parts = backend.map_ordered(run_futures, job, ranges) if backend is not None else \
-        (run_futures(job, a, b) for a, b in ranges)
-    firsts: list[list[np.ndarray]] = [[] for _ in arms]
-    grids: list[list[np.ndarray]] = [[] for _ in arms]
-    for part in parts:
-        for k, (f, g) in enumerate(part):
-            firsts[k].append(f)
-            grids[k].append(g)
-    arrays = [np.concatenate(f) for f in firsts]
-    levels = [np.concatenate(g) for g in grids]
+    key = (game.seed, game.run, day, tuple(game.moves), futures)
+    base = cache.get(key) if cache is not None else None
+    if base is None:
+        base = arm(game, game.moves, futures, backend)
+        if cache is not None:
+            cache.clear()  # one entry: the current turn's moves
+            cache[key] = base
+    arms = [base] + ([arm(game, [*game.moves, move], futures, backend)] if move is not None else [])
     chosen = [(name, d) for name, d in model.checkpoints if d > day][:marks] + [("horizon", model.horizon)]
-    rows = _rows(game, arrays, chosen)
-    return Ahead(day, futures, move, chosen, rows, [_shares(model, lv, day) for lv in levels],
+    rows = _rows(game, [firsts for firsts, _ in arms], chosen)
+    return Ahead(day, futures, move, chosen, rows, [_shares(model, levels, day) for _, levels in arms],
                  time.perf_counter() - began)
 
 

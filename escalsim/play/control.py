@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import math
 import shlex
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,8 +84,10 @@ class Table:
     save: Callable[[S.Session, Path], None] = S.save_session
     _games: dict[str, Game] = field(default_factory=dict)
     _backend: Backend | None = None
-    _aheads: dict[tuple, Ahead] = field(default_factory=dict)
+    _aheads: dict = field(default_factory=dict)  # the arm without a move, of the current state (play.ahead)
     done: bool = False
+    prefetch: bool = False  # compute the arm without a move in the background while the room talks
+    _pending: threading.Thread | None = None
 
     # --- the game of a branch, rebuilt from its log ---------------------------------------------------------
     def game(self, name: str | None = None) -> Game:
@@ -95,10 +98,44 @@ class Table:
         return self._games[name]
 
     def close(self) -> None:
-        """Stop the look-ahead workers."""
+        """Stop the look-ahead workers (at once if a background look-ahead is running)."""
         if self._backend is not None:
-            self._backend.stop(kill=False)
+            self._backend.stop(kill=self._pending is not None and self._pending.is_alive())
             self._backend = None
+        self._wait()
+
+    def _workers(self) -> Backend | None:
+        if self._backend is None and self.backend is not None:
+            self._backend = self.backend()
+            self._backend.start()
+        return self._backend
+
+    def _wait(self) -> None:
+        """Let a background look-ahead finish (its result is in the cache)."""
+        if self._pending is not None:
+            self._pending.join()
+            self._pending = None
+
+    def start_prefetch(self) -> None:
+        """Start computing, in the background, the futures without a move from the current state, unless they
+        are known already: the next `ahead MOVE` then runs only the arm with the move. A failure there is
+        ignored: the arm is computed again when asked."""
+        game = self.game()
+        if not self.prefetch or self.backend is None or game.over or self._pending is not None:
+            return
+        copy = Game(game.model, game.seed, game.turn_days, game.teams, list(game.moves), game.turn, game.run)
+        if (copy.seed, copy.run, copy.day, tuple(copy.moves), FUTURES) in self._aheads:
+            return
+        backend, cache = self._workers(), self._aheads
+
+        def work() -> None:
+            try:
+                look_ahead(copy, None, FUTURES, backend, cache=cache)
+            except Exception:  # noqa: BLE001 - stopped workers, a closed pool: recomputed on demand
+                cache.clear()
+
+        self._pending = threading.Thread(target=work, name="escalsim-prefetch", daemon=True)
+        self._pending.start()
 
     # --- commands -------------------------------------------------------------------------------------------
     def execute(self, line: str) -> list[str]:
@@ -117,7 +154,10 @@ class Table:
             raise CommandError(f"no command '{words[0]}'" + (f" (did you mean '{hint}'?)" if hint else "")
                                + "; 'help' lists them")
         try:
-            return list(getattr(self, f"_do_{name}")(words[1:], reason))
+            out = list(getattr(self, f"_do_{name}")(words[1:], reason))
+            if not self.done:
+                self.start_prefetch()
+            return out
         except CommandError:
             raise
         except ValueError as exc:  # a move refused (MoveError), or an entry the session file would not take
@@ -306,11 +346,9 @@ class Table:
         return path.name
 
     def look_ahead(self, game: Game, move: Move | None, futures: int) -> Ahead:
-        """A look-ahead on the workers (started on first use)."""
-        if self._backend is None and self.backend is not None:
-            self._backend = self.backend()
-            self._backend.start()
-        return look_ahead(game, move, futures, self._backend)
+        """A look-ahead on the workers (started on first use), after any background one."""
+        self._wait()
+        return look_ahead(game, move, futures, self._workers(), cache=self._aheads)
 
     def _do_next(self, args, _reason) -> Iterator[str]:
         game = self.game()
