@@ -162,5 +162,5 @@ def main() -> None:
     pass
 
 
-for _command in (validate, trace, run, plot, report, schema, graph, compare, play):
+for _command in (validate, trace, run, play, plot, report, schema, graph, compare):
     main.add_command(_command)

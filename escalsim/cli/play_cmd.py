@@ -11,7 +11,6 @@ import click
 
 from escalsim.cli.common import EXIT_CODES, EXIT_INVALID, SET_HELP, echo, fail, load, warn
 
-SCRIPT_EXAMPLE = "moves.yaml"
 PLAY_HELP = f"""Play a wargame on one run of a scenario, turn by turn.
 
 The umpire (facilitator) drives the session at a prompt: 'look' shows the situation (the truth for the umpire,
@@ -23,9 +22,8 @@ replays to the same path, 'escalsim report --session SESSION' writes the after-a
 
 \b
 Examples:
-  escalsim play scenarios/dprk_russia_2024.yaml --seed 7 --turn 14d --teams seoul=rok,nis \\
-      --teams washington=usa,nato,us_intel --teams moscow=russia,dprk,belarus --teams kyiv=ukraine
-  escalsim play scenarios/dprk_russia_2024.yaml --seed 7 --script {SCRIPT_EXAMPLE} --session game.yaml
+  escalsim play scenarios/dprk_russia_2024.yaml --seed 7 --teams seoul=rok,nis --teams washington=usa,nato,us_intel
+  escalsim play scenarios/dprk_russia_2024.yaml --seed 7 --script scenarios/play/dprk_first_turns.yaml --session game.yaml
   escalsim play --replay game.yaml
 
 A script is a YAML file whose `commands:` list holds the commands as typed, e.g. commands: ["moves seoul",
