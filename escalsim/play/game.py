@@ -55,6 +55,7 @@ class OptionStatus:
     status: str          # "possible now", "needs: <condition>", "done <date>", "off the table", "declined until"
     possible: bool
     reaches: tuple[str, ...]  # tracks and options the influence graph says it can lead to
+    does: tuple[str, ...] = ()  # what it changes directly (the graph's edges out of it: "sets x", ...)
 
 
 def engine_moves(moves: Iterable[Move]) -> tuple[tuple[Injection, ...], tuple[Block, ...]]:
@@ -242,10 +243,12 @@ class Game:
         try:
             reach = reach_of(self._graph, name)
             reaches = tuple(list(reach.tracks) + list(reach.options))
+            does = tuple(dict.fromkeys(e.reason for e in self._graph.out(reach.start)
+                                       if not e.reason.startswith("read")))
         except KeyError:
-            reaches = ()
+            reaches, does = (), ()
         return OptionStatus(name, s.actors[actor].label if actor in s.actors else actor, label or name, status,
-                            possible, reaches)
+                            possible, reaches, does)
 
     def _holds(self, condition: str) -> bool:
         """Whether a condition holds today, on the truth."""

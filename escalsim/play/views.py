@@ -100,6 +100,8 @@ def moves_view(game: Game, team: str) -> Iterator[str]:
         others = sum(1 for r in o.reaches if r in game.model.options)
         yield f" {mark} {o.option}  ({o.actor}) {o.label}"
         yield f"      {o.status}"
+        if o.does:
+            yield f"      does: {'; '.join(o.does)}"
         if o.reaches:
             yield (f"      can lead to: {', '.join(tracks_reached) or 'no track'}"
                    + (f"; {others} other option{'s' if others != 1 else ''}" if others else ""))
