@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from escalsim.cli.common import EXIT_CODES, EXIT_INVALID, SET_HELP, echo, fail, load, warn
+from escalsim.cli.common import EXIT_CODES, EXIT_INVALID, SET_HELP, check_output_file, echo, fail, load, warn
 
 PLAY_HELP = f"""Play a wargame on one run of a scenario, turn by turn.
 
@@ -84,6 +84,7 @@ def play(file, seed, turn, teams, session_path, overrides, script, resume, repla
         path = Path(session_path) if session_path else Path(f"{Path(file).stem}-seed-{seed}.session.yaml")
         if path.exists():
             fail(f"{path} exists: continue it with --resume {path}, or give another --session")
+        check_output_file(path, "the session file", replaceable=True)
         try:
             turn_days = _turn_days(turn)
         except click.BadParameter as exc:

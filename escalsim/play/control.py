@@ -290,6 +290,8 @@ class Table:
 
     def _do_ahead(self, args, reason) -> Iterator[str]:
         game = self.game()
+        if game.over:
+            raise CommandError("the game is over (the horizon is reached): there is no future to look at")
         futures, show_all, words = FUTURES, False, []
         it = iter(args)
         for word in it:
