@@ -172,3 +172,15 @@ def test_bad_commands_say_what_is_allowed(model, tmp_path):
         with pytest.raises(CommandError, match=message):
             table.execute(line)
     assert table.execute("") == []
+
+
+def test_teams_in_the_scenario_are_checked(tmp_path):
+    """`teams:` names actors that exist, each in one team, and no team called umpire; play uses them."""
+    from escalsim.errors import ScenarioError
+    from tests.worlds import write
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(write(tmp_path, {"teams": {"blue": ["a", "zz"], "red": ["a"], "umpire": ["b"]}}))
+    text = str(err.value)
+    assert "unknown actor 'zz'" in text and "already in team 'blue'" in text and "'umpire' is the facilitator" in text
+    model = compile_model(load_scenario(write(tmp_path, {"teams": {"blue": ["a"], "red": ["b"]}}, "ok.yaml")))
+    assert parse_teams([], model) == {"blue": ["a"], "red": ["b"]}

@@ -70,8 +70,11 @@ def engine_moves(moves: Iterable[Move]) -> tuple[tuple[Injection, ...], tuple[Bl
 
 
 def default_teams(model: Model) -> dict[str, list[str]]:
-    """One team per actor that owns an option or observes something, named after the actor."""
+    """The scenario's `teams:`, else one team per actor that owns an option or observes something, named after
+    the actor."""
     s = model.scenario
+    if s.teams:
+        return {team: list(actors) for team, actors in s.teams.items()}
     owners = {o.actor for o in s.options.values()} | {o.observer for o in s.observations.values()}
     return {a: [a] for a in s.actors if a in owners}
 
@@ -316,7 +319,8 @@ def _parse(model: Model, text: str):
 
 
 def parse_teams(specs: Sequence[str], model: Model) -> dict[str, list[str]]:
-    """NAME=ACTOR,ACTOR strings into a team table (MoveError for a bad one); none given: `default_teams`."""
+    """NAME=ACTOR,ACTOR strings into a team table (MoveError for a bad one); none given: `default_teams` (the
+    scenario's `teams:`, or one team per actor)."""
     if not specs:
         return default_teams(model)
     teams: dict[str, list[str]] = {}

@@ -75,8 +75,20 @@ def check_references(s: Scenario) -> list[tuple[tuple, str]]:
     reported) and days outside the scenario."""
     problems = list(_names(s)) + list(_tracks(s)) + list(_deployments(s)) + list(_observations(s))
     problems += list(_options(s)) + list(_treaties(s)) + list(_dates(s))
-    problems += list(_parameters(s)) + list(_correlations(s)) + list(_number_expressions(s))
+    problems += list(_parameters(s)) + list(_correlations(s)) + list(_number_expressions(s)) + list(_teams(s))
     return problems
+
+
+def _teams(s: Scenario) -> Found:
+    seen: dict[str, str] = {}
+    for team, actors in s.teams.items():
+        if team == "umpire":
+            yield ("teams", team, KEY), "'umpire' is the facilitator of `escalsim play`, not a team: choose another name"
+        for i, actor in enumerate(actors):
+            yield from _ref(("teams", team, i), "actor", actor, s.actors)
+            if actor in seen:
+                yield ("teams", team, i), f"actor '{actor}' is already in team '{seen[actor]}': an actor plays in one team"
+            seen.setdefault(actor, team)
 
 
 def _ref(path: tuple, kind: str, name: str, known: Iterable[str]) -> Found:

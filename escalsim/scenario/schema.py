@@ -283,6 +283,10 @@ class Scenario(Strict):
     observations: dict[Id, Observation] = Field(default_factory=dict, max_length=1000)
     options: dict[Id, ResponseOption] = Field(default_factory=dict, max_length=1000)
     treaties: dict[Id, Treaty] = Field(default_factory=dict, max_length=100)
+    teams: dict[Id, Annotated[list[Id], Field(min_length=1, max_length=200)]] = Field(
+        default_factory=dict, max_length=50,
+        description="the teams of a wargame (`escalsim play`): each team's name and the actors it plays, each "
+                    "actor in one team at most; --teams on the command line replaces them")
     source: Text | None = None
 
     @field_validator("end")
