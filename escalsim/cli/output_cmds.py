@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from escalsim.cli.common import check_output_file, echo, fail, results_or_exit, why
+from escalsim.cli.common import check_output_file, echo, fail, load, results_or_exit, why, write_file
 
 
 @click.command()
@@ -41,14 +41,26 @@ def plot(directory: str, kinds: tuple[str, ...], out_dir: str | None, fmt: str, 
 
 
 @click.command()
-@click.argument("directory", type=click.Path(file_okay=False, exists=True))
-@click.option("--out", type=click.Path(dir_okay=False), help="The page to write [default: DIR/report.html].")
-def report(directory: str, out: str | None) -> None:
-    """Write a self-contained HTML report (figures embedded, no network needed) of a results DIRECTORY.
+@click.argument("directory", required=False, type=click.Path(file_okay=False, exists=True))
+@click.option("--session", "session", type=click.Path(dir_okay=False, exists=True), metavar="SESSION",
+              help="A session file of escalsim play: write its after-action report instead (no DIRECTORY).")
+@click.option("--out", type=click.Path(dir_okay=False), help="The page to write [default: DIR/report.html; with "
+              "--session, the session file's name with -report.html, beside it].")
+def report(directory: str | None, session: str | None, out: str | None) -> None:
+    """Write a self-contained HTML report (figures embedded, no network needed) of a results DIRECTORY, or the
+    after-action report of a play SESSION: each branch's path with its moves, each team's decisions beside what
+    it knew and the truth, each look-ahead beside what then happened, the branches compared.
 
     \b
     e.g. escalsim report results/dprk
+         escalsim report --session game.yaml
     """
+    if (directory is None) == (session is None):
+        fail("give a results DIRECTORY or --session SESSION (one of them), e.g. escalsim report results/dprk, "
+             "or escalsim report --session game.yaml", 2)
+    if session is not None:
+        _session_report(Path(session), out)
+        return
     target = check_output_file(out or Path(directory) / "report.html", "the report", replaceable=True)
     results = results_or_exit(directory)
     from escalsim.outputs.report import write_report
@@ -60,3 +72,29 @@ def report(directory: str, out: str | None) -> None:
     except OSError as exc:  # its message may name the report's temporary file: say which page, and why
         fail(f"cannot write the report {target}: {why(exc)}")
     echo(str(written))
+
+
+def _session_report(source: Path, out: str | None) -> None:
+    """The after-action report of a session file, beside it by default; exit 1 for a damaged session, a scenario
+    changed since the game, a log that does not replay or a page that cannot be written."""
+    from escalsim.cli.play_cmd import _digest, _load_session, _scenario_path
+    from escalsim.engine import compile_model
+    from escalsim.play.control import ReplayError
+    from escalsim.play.game import MoveError
+    from escalsim.play.report import render
+
+    target = check_output_file(out or source.with_name(f"{source.stem}-report.html"), "the report",
+                               replaceable=True)
+    session = _load_session(str(source))
+    scenario = load(_scenario_path(session, source), tuple(session.scenario.overrides))
+    digest = _digest(scenario)
+    if digest != session.scenario.sha256:
+        fail(f"{source}: the scenario {session.scenario.path} has changed since the session was played (sha256 "
+             f"{digest[:12]}… now, {session.scenario.sha256[:12]}… then): the report would not show the game "
+             "played; use the scenario file of the session")
+    try:
+        page = render(session, compile_model(scenario), source)
+    except (ReplayError, MoveError) as exc:
+        fail(f"{source}: {exc}")
+    write_file(target, page, "the report")
+    echo(str(target))

@@ -26,7 +26,8 @@ table.entered td:last-child,table.entered th:last-child{text-align:left}
 _e, _table = report_tables.e, report_tables.table
 
 
-def _svg(fig) -> str:
+def inline_svg(fig) -> str:
+    """A matplotlib figure as an <svg> element to write inline in an HTML page (no XML prolog, no date)."""
     buf = io.StringIO()
     fig.savefig(buf, format="svg", metadata={"Date": None}, facecolor="white")
     text = buf.getvalue()
@@ -73,7 +74,7 @@ def _figures(results) -> dict[str, str]:
     for drawing in plots.drawings(results):
         fig = plots.new_figure(results)
         drawing.draw(fig.add_subplot())
-        parts[drawing.stem] = (f'<figure id="fig-{_e(drawing.stem)}">{_svg(fig)}'
+        parts[drawing.stem] = (f'<figure id="fig-{_e(drawing.stem)}">{inline_svg(fig)}'
                                f"<figcaption>{_e(drawing.caption)}</figcaption></figure>")
     return parts
 
