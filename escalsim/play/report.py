@@ -33,7 +33,8 @@ from escalsim.play.control import Table
 from escalsim.play.game import UMPIRE, Game
 from escalsim.play.views import _move_text
 
-__all__ = ["HAPPENED", "NOT_BY", "NOT_REACHED", "outcome_status", "own_entries", "render", "shares_past"]
+__all__ = ["HAPPENED", "NOT_BY", "NOT_REACHED", "at_turn", "mark_end", "outcome_status", "own_entries", "path_figure",
+           "render", "shares_past"]
 
 HAPPENED, NOT_BY, NOT_REACHED = "happened by then", "not by then", "not reached in the game"
 FORECAST_NOTE = ("A probability is a forecast over many futures; the played path is one of them. An outcome "
