@@ -24,7 +24,8 @@ def test_branch_off_continues_as_the_branch_stream():
     sampling.branch_off(s, "ahead 10 2")
     t = sampling.stream(3, 4, "ladder\x00ahead 10 2")
     assert [s.random() for _ in range(20)] == [t.random() for _ in range(20)]
-    assert sampling.run_streams(3, 4, "ahead 10 2")("ladder").random() == sampling.stream(3, 4, "ladder\x00ahead 10 2").random()
+    branched = sampling.run_streams(3, 4, "ahead 10 2")("ladder")
+    assert branched.random() == sampling.stream(3, 4, "ladder\x00ahead 10 2").random()
 
 
 def test_a_future_keeps_the_past_and_differs_after_it():

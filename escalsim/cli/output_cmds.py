@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from escalsim.cli.common import check_output_file, echo, fail, load, results_or_exit, why, write_file
+from escalsim.cli.common import check_output_file, echo, fail, results_or_exit, why, write_file
 
 
 @click.command()
@@ -77,7 +77,7 @@ def report(directory: str | None, session: str | None, out: str | None) -> None:
 def _session_report(source: Path, out: str | None) -> None:
     """The after-action report of a session file, beside it by default; exit 1 for a damaged session, a scenario
     changed since the game, a log that does not replay or a page that cannot be written."""
-    from escalsim.cli.play_cmd import _digest, _load_session, _scenario_path
+    from escalsim.cli.play_cmd import open_session
     from escalsim.engine import compile_model
     from escalsim.play.control import ReplayError
     from escalsim.play.game import MoveError
@@ -85,13 +85,7 @@ def _session_report(source: Path, out: str | None) -> None:
 
     target = check_output_file(out or source.with_name(f"{source.stem}-report.html"), "the report",
                                replaceable=True)
-    session = _load_session(str(source))
-    scenario = load(_scenario_path(session, source), tuple(session.scenario.overrides))
-    digest = _digest(scenario)
-    if digest != session.scenario.sha256:
-        fail(f"{source}: the scenario {session.scenario.path} has changed since the session was played (sha256 "
-             f"{digest[:12]}… now, {session.scenario.sha256[:12]}… then): the report would not show the game "
-             "played; use the scenario file of the session")
+    session, scenario = open_session(source, "the report would not show the game played")
     try:
         page = render(session, compile_model(scenario), source)
     except (ReplayError, MoveError) as exc:

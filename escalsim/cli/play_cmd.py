@@ -22,8 +22,8 @@ replays to the same path, 'escalsim report --session SESSION' writes the after-a
 
 \b
 Examples:
-  escalsim play scenarios/dprk_russia_2024.yaml --seed 7 --teams seoul=rok,nis --teams washington=usa,nato,us_intel
-  escalsim play scenarios/dprk_russia_2024.yaml --seed 7 --script scenarios/play/dprk_first_turns.yaml --session game.yaml
+  escalsim play scenarios/dprk_russia_2024.yaml --seed 7 --teams seoul=rok,nis --teams kyiv=ukraine
+  escalsim play scenarios/dprk_russia_2024.yaml --script scenarios/play/dprk_first_turns.yaml --session game.yaml
   escalsim play --replay game.yaml
 
 A script is a YAML file whose `commands:` list holds the commands as typed, e.g. commands: ["moves seoul",
@@ -71,13 +71,7 @@ def play(file, seed, turn, teams, session_path, overrides, script, resume, repla
         fail("give a scenario FILE to start a session, or --resume SESSION, or --replay SESSION (one of them)", 2)
     source = resume or replay
     if source is not None:
-        session = _load_session(source)
-        scenario = load(_scenario_path(session, Path(source)), tuple(session.scenario.overrides))
-        digest = _digest(scenario)
-        if digest != session.scenario.sha256:
-            fail(f"{source}: the scenario {session.scenario.path} has changed since the session was played "
-                 f"(sha256 {digest[:12]}… now, {session.scenario.sha256[:12]}… then): its moves would not replay "
-                 "to the same path; use the scenario file of the session")
+        session, scenario = open_session(Path(source), "its moves would not replay to the same path")
         path = Path(source)
     else:
         scenario = load(file, overrides)
@@ -95,8 +89,9 @@ def play(file, seed, turn, teams, session_path, overrides, script, resume, repla
             table_teams = parse_teams(teams, model)
         except MoveError as exc:
             fail(str(exc), 2)
-        session = S.Session(scenario=S.ScenarioRef(path=file, sha256=_digest(scenario), overrides=list(overrides)),
-                            seed=seed, turn_days=turn_days, teams=table_teams, created=now_utc(), current="main",
+        ref = S.ScenarioRef(path=file, sha256=scenario_digest(scenario), overrides=list(overrides))
+        session = S.Session(scenario=ref, seed=seed, turn_days=turn_days, teams=table_teams, created=now_utc(),
+                            current="main",
                             branches=[S.Branch(name="main", origin=None, turn=0, log=[])])
     table = Table(session, None if replay else path, model, backend=lambda: _backend(workers))
     try:
@@ -126,20 +121,30 @@ def _backend(workers):
     return backend_for(None, workers)
 
 
-def _digest(scenario) -> str:
+def scenario_digest(scenario) -> str:
+    """The SHA-256 a session file records of its scenario (of the scenario as loaded, overrides applied)."""
     return hashlib.sha256(scenario.model_dump_json().encode()).hexdigest()
 
 
-def _load_session(path: str):
+def open_session(source: Path, consequence: str):
+    """(session, scenario) of a session file, or exit 1: the file's located problems, or a scenario changed since
+    the session was played (`consequence` says what that would spoil)."""
     from escalsim.errors import ScenarioError
     from escalsim.play.session import load_session
 
     try:
-        return load_session(path)[0]
+        session = load_session(source)[0]
     except ScenarioError as exc:
         for problem in exc.problems:
             warn(str(problem))
         sys.exit(EXIT_INVALID)
+    scenario = load(_scenario_path(session, source), tuple(session.scenario.overrides))
+    digest = scenario_digest(scenario)
+    if digest != session.scenario.sha256:
+        fail(f"{source}: the scenario {session.scenario.path} has changed since the session was played (sha256 "
+             f"{digest[:12]}… now, {session.scenario.sha256[:12]}… then): {consequence}; use the scenario file of "
+             "the session")
+    return session, scenario
 
 
 def _scenario_path(session, source: Path) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from escalsim.play import session as S
-from escalsim.play.views import _move_text, event_line
+from escalsim.play.views import event_line, move_text
 
 
 def parting_turn(a: S.Branch, b: S.Branch) -> int:
@@ -29,7 +29,7 @@ def compare_branches(table, a: S.Branch, b: S.Branch) -> Iterator[str]:
         yield ""
         yield f"{branch.name}: {game.turn} turns played, to {game.date()}"
         moves = [m for m in game.moves if m.day >= start]
-        yield "  moves since they part: " + ("; ".join(f"{m.team} {_move_text(game, m)} on {game.date(m.day)}"
+        yield "  moves since they part: " + ("; ".join(f"{m.team} {move_text(game, m)} on {game.date(m.day)}"
                                                       for m in moves) or "none")
         yield "  tracks: " + "; ".join(f"{label}: {rung}" for label, rung in game.levels())
         events = game.happened(start)

@@ -354,8 +354,7 @@ class Table:
 
     def _do_next(self, args, _reason) -> Iterator[str]:
         game = self.game()
-        start, end = game.advance()
-        branch = self.session.branch(self.session.current)
+        start, _end = game.advance()
         self._record(S.NextEntry(kind="next", turn=game.turn - 1, path=path_digest(game), at=now_utc()))
         yield from turn_report(game, start)
 

@@ -16,8 +16,7 @@ from functools import cached_property
 
 from escalsim.engine import Model, RunRecord, simulate
 from escalsim.engine.core import InjectionError, check_moves
-from escalsim.engine.record import (DECISION, DECLINE, DEPLOYMENT, LADDER, OBLIGATION, OBSERVATION, TREATY,
-                                    TraceEvent)
+from escalsim.engine.record import DECISION, LADDER, OBLIGATION, OBSERVATION, TREATY, TraceEvent
 from escalsim.scenario import conditions as expressions
 from escalsim.scenario.graph import influence_graph, reach_of
 from escalsim.scenario.moves import Block, Injection

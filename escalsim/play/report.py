@@ -31,7 +31,7 @@ from escalsim.play import session as S
 from escalsim.play.compare import compare_branches, parting_turn
 from escalsim.play.control import Table
 from escalsim.play.game import UMPIRE, Game
-from escalsim.play.views import _move_text
+from escalsim.play.views import move_text
 
 __all__ = ["HAPPENED", "NOT_BY", "NOT_REACHED", "at_turn", "mark_end", "outcome_status", "own_entries", "path_figure",
            "render", "shares_past"]
@@ -175,7 +175,7 @@ def _mark_moves(axes, game: Game) -> str:
     (number, date, team, move) for the subtitle."""
     by_day: dict[float, list[str]] = {}
     for m in game.moves:
-        by_day.setdefault(m.day, []).append(f"{m.team} {_move_text(game, m)}")
+        by_day.setdefault(m.day, []).append(f"{m.team} {move_text(game, m)}")
     words = []
     for n, (day, said) in enumerate(sorted(by_day.items()), 1):
         for ax in axes:

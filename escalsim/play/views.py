@@ -114,7 +114,7 @@ def ahead_view(game: Game, ahead: Ahead, limit: int | None = 12) -> Iterator[str
     track stands, then the events that change most with the move (the likeliest without one). With a move each
     cell reads 'without -> with', and the change by the last date has its 95% interval (Newcombe, paired)."""
     move = ahead.move
-    what = f"with {move.team} {_move_text(game, move)} on {game.date(move.day)}" if move else "as things stand"
+    what = f"with {move.team} {move_text(game, move)} on {game.date(move.day)}" if move else "as things stand"
     yield (f"Look-ahead from {game.date(ahead.day)}, {what}: {ahead.futures:,} futures"
            + (" per arm, paired" if move else "") + f" ({ahead.seconds:.1f} s)")
     yield "  The futures continue this session's true state (hidden values included): the umpire's instrument."
@@ -160,10 +160,11 @@ def log_view(game: Game) -> Iterator[str]:
     if not game.moves:
         yield "No moves yet."
     for m in game.moves:
-        yield f"  {game.date(m.day)}  {m.team}: {_move_text(game, m)}" + (f"  — {m.reason}" if m.reason else "")
+        yield f"  {game.date(m.day)}  {m.team}: {move_text(game, m)}" + (f"  — {m.reason}" if m.reason else "")
 
 
-def _move_text(game: Game, m: Move) -> str:
+def move_text(game: Game, m: Move) -> str:
+    """A move in words: 'takes X', 'forces X', 'declines X until DATE'."""
     if m.action == "block":
         until = f" until {game.date(m.until)}" if m.until is not None and not math.isinf(m.until) else ""
         return f"declines {m.option}{until}"

@@ -83,11 +83,13 @@ def _teams(s: Scenario) -> Found:
     seen: dict[str, str] = {}
     for team, actors in s.teams.items():
         if team == "umpire":
-            yield ("teams", team, KEY), "'umpire' is the facilitator of `escalsim play`, not a team: choose another name"
+            yield ("teams", team, KEY), ("'umpire' is the facilitator of `escalsim play`, not a team: choose another "
+                                         "name")
         for i, actor in enumerate(actors):
             yield from _ref(("teams", team, i), "actor", actor, s.actors)
             if actor in seen:
-                yield ("teams", team, i), f"actor '{actor}' is already in team '{seen[actor]}': an actor plays in one team"
+                yield ("teams", team, i), (f"actor '{actor}' is already in team '{seen[actor]}': an actor plays in "
+                                           "one team")
             seen.setdefault(actor, team)
 
 
