@@ -36,6 +36,7 @@ from escalsim.cli import main
 ROOT = Path(__file__).parent.parent
 MINIMAL = str(ROOT / "scenarios" / "minimal.yaml")
 DPRK = str(ROOT / "scenarios" / "dprk_russia_2024.yaml")
+PLAY_SCRIPT = str(ROOT / "scenarios" / "play" / "minimal_turns.yaml")
 ESCALSIM = [sys.executable, "-m", "escalsim"]
 HANG_GUARD = 120  # seconds: a hang guard only, never a measure
 INTERRUPTED = -signal.SIGINT  # escalsim ends by SIGINT after a Ctrl-C: a shell reports 130
@@ -74,7 +75,7 @@ def leftovers(directory: Path) -> list[Path]:
 
 
 def expand(args: list, tmp: Path, results: Path) -> list[str]:
-    return [a.format(tmp=tmp, results=results, minimal=MINIMAL, dprk=DPRK) for a in args]
+    return [a.format(tmp=tmp, results=results, minimal=MINIMAL, dprk=DPRK, script=PLAY_SCRIPT) for a in args]
 
 
 COMMANDS = {  # one ordinary invocation of each command, writing to stdout
@@ -86,6 +87,7 @@ COMMANDS = {  # one ordinary invocation of each command, writing to stdout
     "schema": ["schema"],
     "graph": ["graph", "{dprk}", "--from", "seoul_sends_weapons"],
     "compare": ["compare", "{results}", "{results}", "--out", "{tmp}/comparison"],
+    "play": ["play", "{minimal}", "--script", "{script}", "--session", "{tmp}/s.yaml", "--workers", "1"],
 }
 
 
@@ -158,6 +160,10 @@ OUT_CASES = [  # (id, args, exit code, stderr pattern); {full} and {null} are sy
     ("run, results as --out", ["run", "{minimal}", "--runs", "10", "--out", "{results}"], 1,
      r"holds escalsim results already; choose another --out"),
     ("report to a directory", ["report", "{results}", "--out", "{tmp}"], 2, r"is a directory"),
+    ("play, missing folder", ["play", "{minimal}", "--script", "{script}", "--session", "{tmp}/missing/s.yaml"], 1,
+     r"cannot write the session file to \S+/missing/s.yaml: the folder \S+/missing does not exist"),
+    ("play, session to /dev/null", ["play", "{minimal}", "--script", "{script}", "--session", "{null}"], 1,
+     r"cannot write the session file to \S+/null: it is not a regular file"),
     ("schema to a directory", ["schema", "--out", "{tmp}"], 2, r"is a directory"),
 ]
 
@@ -238,6 +244,10 @@ TMPFS_CASES = [  # (id, tmpfs options, args with {mnt}, stderr pattern)
      r"cannot write the schema to \S+/s.json: No space left on device; nothing was written"),
     ("run, full", "size=16k", ["run", "{minimal}", "--runs", "3000", "--workers", "1", "--out", "{mnt}/x"],
      r"No space left on device"),
+    ("play, read-only", "ro", ["play", "{minimal}", "--script", "{script}", "--session", "{mnt}/s.yaml"],
+     r"cannot save the session file \S+/s.yaml: Read-only file system"),
+    ("play, full", "size=16k", ["play", "{minimal}", "--script", "{script}", "--session", "{mnt}/s.yaml",
+                               "--workers", "1"], r"No space left on device"),
     ("report, full", "size=16k", ["report", "{results}", "--out", "{mnt}/r.html"],
      r"cannot write the report \S+/r.html: No space left on device"),
 ]

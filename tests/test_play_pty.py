@@ -25,6 +25,7 @@ import pexpect
 import pytest
 
 from escalsim.engine import compile_model
+from escalsim.play.ahead import stored_rows
 from escalsim.play.control import replay_branch
 from escalsim.play.game import Game
 from escalsim.play.session import AheadEntry, MoveEntry, NextEntry, PassEntry, Session, load_session
@@ -366,16 +367,20 @@ def test_ahead_answers_with_the_paired_table_and_logs_it(played):
     assert (entry.turn, entry.team, entry.futures, entry.figure) == (0, "washington", 100, "game-ahead-1.png")
     assert (entry.move.action, entry.move.option, str(entry.move.day)) == \
         ("inject", "washington_allows_deep_strikes", "2024-10-15")
-    outcomes = {o["what"]: o for o in entry.result["outcomes"]}
-    deep = next(o for what, o in outcomes.items() if what.startswith("Washington: allows Ukraine"))
-    assert {"p", "p_move", "diff", "diff_low", "diff_high"} <= set(deep)
-    assert deep["diff_low"][-1] <= deep["diff"][-1] <= deep["diff_high"][-1]
+    assert entry.result["futures"] == 100 and len(entry.result["marks"]) == 3
+    deep = next(rows for rows in stored_rows(entry.result) if rows[0].what.startswith("Washington: allows Ukraine"))
+    assert all(len(r.counts) == 3 and r.p_move is not None for r in deep)  # paired counts: without, with, both
+    assert deep[-1].diff_low <= deep[-1].diff <= deep[-1].diff_high
+    shown = next(row for row in rows if "Washington: allows Ukraine to fire" in row)
+    assert f"{100 * deep[-1].p:.1f} → {100 * deep[-1].p_move:.1f}" in shown  # the file gives back what was shown
 
 
 def test_moves_are_committed_and_a_refused_move_does_not_end_the_game(played):
     """`take`, `decline ... until DATE -- reason` and `pass` are acknowledged and logged with team, date and
     reason; a refused move prints `error:` and why, is not logged, and the next command runs."""
-    assert played.out["take"].strip() == "Logged: washington takes washington_allows_deep_strikes on 2024-10-15"
+    take = played.out["take"].strip().splitlines()
+    assert take[0] == "Logged: washington takes washington_allows_deep_strikes on 2024-10-15"
+    assert take[1:] == [] or "because washington decided it, whatever the model says" in take[1]
     assert played.out["decline"].strip() == \
         "Logged: washington declines washington_confirms on 2024-10-15 until 2024-12-01"
     assert played.out["refused 0"].startswith("error: seoul has no option 'washington_allows_deep_strikes'")
@@ -403,7 +408,10 @@ def test_next_reveals_the_turn_and_a_branch_plays_another_move(played):
     assert "Washington: allows Ukraine to fire US long-range missiles into Russia" in first
     assert played.out["branch"].strip() == \
         "Branch alt: forked from main at the start of turn 1; now playing on it."
-    assert played.out["other move"].strip() == "Logged: seoul takes seoul_sends_weapons on 2024-10-15"
+    other = played.out["other move"].strip().splitlines()
+    assert other[0] == "Logged: seoul takes seoul_sends_weapons on 2024-10-15"
+    assert "today it needs: happened('kyiv_asks_seoul_for_weapons')" in other[1]  # taken though not possible yet
+    assert "because seoul decided it" in other[1]
     alt = played.out["alt next 1"]
     assert alt.startswith("Turn 2 — 2024-11-12 ")
     assert "Seoul: supplies weapons to Ukraine" in alt
@@ -532,11 +540,6 @@ def test_a_damaged_session_file_is_refused_at_its_line(played, tmp_path):
     assert "Traceback" not in done.stderr
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a hand-edited move the game refuses (an option the team does not have) is reported as 'error: FILE: branch "
-    "alt, log entry 1: the move cannot be replayed: ...', without the line: escalsim/cli/play_cmd.py "
-    "open_session keeps load_session(source)[0], dropping the `where` function that would locate the entry, "
-    "and play() reports the ReplayError with fail(f'{source}: {exc}')"))
 def test_a_hand_edited_move_is_refused_at_its_line(played, tmp_path):
     """A session file whose move was edited by hand into an option its team does not have (valid YAML, a valid
     session, a move the game refuses) on --resume: exit 1, FILE:LINE of that move, no traceback."""

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from escalsim.cli import main
 from escalsim.engine import compile_model
 from escalsim.montecarlo.records import event_labels
+from escalsim.play.ahead import stored_rows
 from escalsim.play.control import replay_branch
 from escalsim.play.session import load_session
 from escalsim.scenario.loader import load_scenario
@@ -167,14 +168,15 @@ def test_every_look_ahead_is_set_beside_what_the_path_did(played):
     for branch, x in aheads:
         marks = x.result["marks"]
         shared = [b for b in session.branches if b.name == branch.name or x.turn == 0]  # main's turn 1: both
-        for o in x.result["outcomes"]:
+        for forecast in stored_rows(x.result):
+            what = forecast[0].what
             for name in [b.name for b in shared]:
-                statuses = expected_statuses(games[name], o["what"], marks)
-                if not any(o["p"]) and not any(o.get("p_move") or []) and not any(
+                statuses = expected_statuses(games[name], what, marks)
+                if not any(r.p or r.p_move for r in forecast) and not any(
                         s.startswith("happened") for s in statuses):
                     continue
                 cells = " ".join(f"{name}: {s}" for s in statuses)
-                assert all(f"{name}: {s}" in flat for s in statuses), (o["what"], cells)
+                assert all(f"{name}: {s}" in flat for s in statuses), (what, cells)
                 claimed += sum(s.startswith("happened") for s in statuses)
     assert "not reached in the game" in flat and "not by then" in flat and claimed
     assert flat.count("happened by then") == claimed  # no event claimed that the path does not hold

@@ -77,18 +77,17 @@ def report(directory: str | None, session: str | None, out: str | None) -> None:
 def _session_report(source: Path, out: str | None) -> None:
     """The after-action report of a session file, beside it by default; exit 1 for a damaged session, a scenario
     changed since the game, a log that does not replay or a page that cannot be written."""
-    from escalsim.cli.play_cmd import open_session
+    from escalsim.cli.play_cmd import open_session, replay_or_exit
     from escalsim.engine import compile_model
-    from escalsim.play.control import ReplayError
-    from escalsim.play.game import MoveError
+    from escalsim.play.control import Table
     from escalsim.play.report import render
 
     target = check_output_file(out or source.with_name(f"{source.stem}-report.html"), "the report",
                                replaceable=True)
-    session, scenario = open_session(source, "the report would not show the game played")
-    try:
-        page = render(session, compile_model(scenario), source)
-    except (ReplayError, MoveError) as exc:
-        fail(f"{source}: {exc}")
+    session, scenario, where = open_session(source, "the report would not show the game played")
+    model = compile_model(scenario)
+    table = Table(session, None, model)
+    replay_or_exit(table, session, where)
+    page = render(session, model, source, table)
     write_file(target, page, "the report")
     echo(str(target))

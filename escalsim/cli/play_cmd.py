@@ -64,21 +64,21 @@ def _turn_days(text: str) -> int:
 def play(file, seed, turn, teams, session_path, overrides, script, resume, replay, workers) -> None:
     from escalsim.engine import compile_model
     from escalsim.play import session as S
-    from escalsim.play.control import ReplayError, Table, now_utc
+    from escalsim.play.control import Table, now_utc
     from escalsim.play.game import MoveError, parse_teams
 
     if sum(x is not None for x in (file, resume, replay)) != 1:
         fail("give a scenario FILE to start a session, or --resume SESSION, or --replay SESSION (one of them)", 2)
     source = resume or replay
     if source is not None:
-        session, scenario = open_session(Path(source), "its moves would not replay to the same path")
+        session, scenario, where = open_session(Path(source), "its moves would not replay to the same path")
         path = Path(source)
     else:
         scenario = load(file, overrides)
         path = Path(session_path) if session_path else Path(f"{Path(file).stem}-seed-{seed}.session.yaml")
+        check_output_file(path, "the session file", replaceable=True)
         if path.exists():
             fail(f"{path} exists: continue it with --resume {path}, or give another --session")
-        check_output_file(path, "the session file", replaceable=True)
         try:
             turn_days = _turn_days(turn)
         except click.BadParameter as exc:
@@ -94,11 +94,8 @@ def play(file, seed, turn, teams, session_path, overrides, script, resume, repla
                             current="main",
                             branches=[S.Branch(name="main", origin=None, turn=0, log=[])])
     table = Table(session, None if replay else path, model, backend=lambda: _backend(workers))
-    try:
-        for b in session.branches:
-            table.game(b.name)
-    except (ReplayError, MoveError) as exc:
-        fail(f"{source}: {exc}")
+    if source is not None:
+        replay_or_exit(table, session, where)
     if replay:
         _print_replay(table)
         return
@@ -133,7 +130,7 @@ def open_session(source: Path, consequence: str):
     from escalsim.play.session import load_session
 
     try:
-        session = load_session(source)[0]
+        session, where = load_session(source)
     except ScenarioError as exc:
         for problem in exc.problems:
             warn(str(problem))
@@ -144,7 +141,20 @@ def open_session(source: Path, consequence: str):
         fail(f"{source}: the scenario {session.scenario.path} has changed since the session was played (sha256 "
              f"{digest[:12]}… now, {session.scenario.sha256[:12]}… then): {consequence}; use the scenario file of "
              "the session")
-    return session, scenario
+    return session, scenario, where
+
+
+def replay_or_exit(table, session, where) -> None:
+    """Rebuild every branch of a session from its log, or exit 1 at the first entry that does not replay,
+    located in the session file (FILE:LINE:COLUMN)."""
+    from escalsim.play.control import ReplayError
+
+    for i, branch in enumerate(session.branches):
+        try:
+            table.game(branch.name)
+        except ReplayError as exc:
+            file, line, column = where(("branches", i, "log", exc.index))
+            fail(f"{file}:{line}:{column}: {exc}")
 
 
 def _scenario_path(session, source: Path) -> str:
@@ -160,7 +170,7 @@ def _run_script(table, script: str) -> None:
     from escalsim.play.prompt import run_script
 
     lines = _script_lines(script)
-    failed = run_script(table, lines, script, echo)
+    failed = run_script(table, lines, script, echo, warn)
     if failed is not None:
         sys.exit(EXIT_INVALID)
 

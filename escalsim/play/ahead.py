@@ -84,6 +84,7 @@ class Row:
     diff: float | None = None
     diff_low: float | None = None
     diff_high: float | None = None
+    counts: tuple[int, ...] = ()  # (k,) without a move; (k without, k with, k in both) with one; of Ahead.futures
 
 
 @dataclass
@@ -146,17 +147,42 @@ def _rows(game: Game, arrays: list[np.ndarray], marks: list[tuple[str, float]]) 
         for name, end in marks:
             mark = f"by {game.date(end - 1)}" + (" (horizon)" if name == "horizon" else "")
             a = arrays[0][:, col] < end
-            k = int(np.count_nonzero(a))
-            p, low, high = map(float, wilson(k, n))
             if len(arrays) == 1:
-                rows.append(Row(label, mark, p, low, high))
+                rows.append(row(label, mark, n, int(np.count_nonzero(a))))
                 continue
             b = arrays[1][:, col] < end
-            both = int(np.count_nonzero(a & b))
-            kb = int(np.count_nonzero(b))
-            diff, dlow, dhigh = paired_difference(both, kb - both, k - both, n - k - kb + both)
-            rows.append(Row(label, mark, p, low, high, kb / n, float(diff), float(dlow), float(dhigh)))
+            rows.append(row(label, mark, n, int(np.count_nonzero(a)), int(np.count_nonzero(b)),
+                            int(np.count_nonzero(a & b))))
     return rows
+
+
+def row(what: str, mark: str, n: int, k: int, k_move: int | None = None, both: int | None = None) -> Row:
+    """A look-ahead's row from its counts among n futures: k with the outcome without the move, and (paired)
+    k_move with it and `both` in both arms: Wilson's interval, and Newcombe's for the paired change."""
+    p, low, high = map(float, wilson(k, n))
+    if k_move is None:
+        return Row(what, mark, p, low, high, counts=(k,))
+    diff, dlow, dhigh = paired_difference(both, k_move - both, k - both, n - k - k_move + both)
+    return Row(what, mark, p, low, high, k_move / n, float(diff), float(dlow), float(dhigh), (k, k_move, both))
+
+
+def counts_of(ahead: Ahead) -> dict:
+    """A look-ahead as plain data for the session file: the futures per arm, the dates, and per outcome its
+    counts by each date ([k] without a move; [k without, k with, k in both] with one), from which `row` gives
+    back every number shown, exactly."""
+    n = ahead.futures
+    by_what: dict[str, list] = {}
+    for r in ahead.rows:
+        by_what.setdefault(r.what, []).append(list(r.counts))
+    marks = list(dict.fromkeys(r.mark for r in ahead.rows))
+    return {"futures": n, "seconds": round(ahead.seconds, 3), "marks": marks,
+            "outcomes": [{"what": w, "counts": c} for w, c in by_what.items()]}
+
+
+def stored_rows(result: dict) -> list[list[Row]]:
+    """The rows of a look-ahead recorded by `counts_of`, per outcome (one Row per date): the numbers shown."""
+    n, marks = result["futures"], result["marks"]
+    return [[row(o["what"], mark, n, *cell) for mark, cell in zip(marks, o["counts"])] for o in result["outcomes"]]
 
 
 def _shares(model, levels: np.ndarray, day: float) -> np.ndarray:

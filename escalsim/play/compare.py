@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from escalsim.play import session as S
+from escalsim.play.ahead import stored_rows
 from escalsim.play.views import event_line, move_text
 
 
@@ -55,8 +56,8 @@ def _aheads(a: S.Branch, b: S.Branch, turn: int) -> Iterator[str]:
         if entry is None:
             tables.append({})
             continue
-        key = "p_move" if entry.move is not None else "p"
-        tables.append({o["what"]: o[key][-1] for o in entry.result.get("outcomes", []) if key in o})
+        tables.append({rows[-1].what: rows[-1].p if rows[-1].p_move is None else rows[-1].p_move
+                       for rows in stored_rows(entry.result)})
     names = [f"{br.name}" + (f" ({e.move.action} {e.move.option})" if e is not None and e.move else "")
              for br, e in zip((a, b), found)]
     yield f"  {'':58} {names[0][:22]:>22} {names[1][:22]:>22}"

@@ -15,7 +15,7 @@ from pathlib import Path
 from escalsim.engine import Model
 from escalsim.montecarlo.backends import Backend
 from escalsim.play import session as S
-from escalsim.play.ahead import FUTURES, Ahead, look_ahead
+from escalsim.play.ahead import FUTURES, Ahead, counts_of, look_ahead
 from escalsim.play.game import UMPIRE, Game, Move, MoveError
 from escalsim.play.views import ahead_view, log_view, moves_view, team_view, turn_report, umpire_view
 
@@ -252,6 +252,7 @@ class Table:
 
     def _commit(self, move: Move) -> Iterator[str]:
         game = self.game()
+        status = next((o for o in game.options_of(move.team) if o.option == move.option), None)
         game.commit(move)
         self._record(S.MoveEntry(kind="move", turn=game.turn, team=move.team, action=move.action, option=move.option,
                               day=game.date(move.day),
@@ -259,6 +260,9 @@ class Table:
                               reason=move.reason, at=now_utc()))
         yield f"Logged: {move.team} {_VERBS[move.action]} {move.option}" \
               f" on {game.date(move.day)}" + (f" until {game.date(move.until)}" if move.until is not None else "")
+        if move.action != "block" and status is not None and not status.possible:
+            yield (f"  (today it {status.status}: it happens on that date because {move.team} decided it, whatever "
+                   "the model says; a branch from this turn undoes it)")
 
     def _do_take(self, args, reason):
         return self._commit(self._parse_move("inject", args, reason))
@@ -316,7 +320,7 @@ class Table:
                                move=None if move is None else S.Move(
                                    action=move.action, option=move.option, day=game.date(move.day),
                                    until=None if move.until is None else game.date(move.until)),
-                               futures=futures, seed_key=seed_key(game), result=ahead_result(ahead),
+                               futures=futures, seed_key=seed_key(game), result=counts_of(ahead),
                                figure=figure, at=now_utc()))
         yield from ahead_view(game, ahead, limit=None if show_all else 12)
         if figure:
@@ -417,21 +421,6 @@ def _count(text: str, what: str = "--futures") -> int:
     if not 1 <= n <= MAX_FUTURES:
         raise CommandError(f"{what} must be between 1 and {MAX_FUTURES:,}, not {n:,}")
     return n
-
-
-def ahead_result(ahead: Ahead) -> dict:
-    """A look-ahead as plain data for the session file, what was shown to set beside what then happened: the
-    dates, and per outcome its probability by each date (without the move, its Wilson interval, and with the
-    move, the paired change and its Newcombe interval), rounded to 4 decimals."""
-    by_what: dict[str, dict] = {}
-    for r in ahead.rows:
-        out = by_what.setdefault(r.what, {"what": r.what})
-        for key in ("p", "p_low", "p_high", "p_move", "diff", "diff_low", "diff_high"):
-            value = getattr(r, key)
-            if value is not None:
-                out.setdefault(key, []).append(round(value, 4))
-    marks = [m for m in dict.fromkeys(r.mark for r in ahead.rows)]
-    return {"seconds": round(ahead.seconds, 3), "marks": marks, "outcomes": list(by_what.values())}
 
 
 def seed_key(game: Game) -> str:

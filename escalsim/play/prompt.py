@@ -52,7 +52,7 @@ class Prompt(cmd.Cmd):
                 self.write("\n(interrupted; the session is saved after every command: 'quit' leaves)")
 
     def completenames(self, text: str, *ignored) -> list[str]:
-        return [c for c in [*COMMANDS, *ALIASES] if c.startswith(text)]
+        return [c + " " for c in [*COMMANDS, *ALIASES] if c.startswith(text)]
 
     def completedefault(self, text: str, line: str, begidx: int, endidx: int) -> list[str]:
         game = self.table.game()
@@ -63,20 +63,21 @@ class Prompt(cmd.Cmd):
             pool = list(COMMANDS)
         else:
             pool = [*game.teams, "umpire", *game.model.outcomes, "take", "decline", "until"]
-        return [w for w in pool if w.startswith(text)]
+        return [w + " " for w in pool if w.startswith(text)]
 
 
 def run_script(table: Table, lines: Sequence[tuple[int, str]], where: str,
-               write: Callable[[str], None]) -> int | None:
-    """Run a script's commands in order, echoing each after the prompt as if typed; returns the line number of
-    the first refused command (its error is printed), or None if all ran."""
+               write: Callable[[str], None], error: Callable[[str], None]) -> int | None:
+    """Run a script's commands in order, echoing each after the prompt as if typed (`write`); returns the line
+    number of the first refused command (its error goes to `error`, located in the script), or None if all
+    ran."""
     for number, line in lines:
         write(f"[{table.session.current} {table.game().date()}] > {line}")
         try:
             for out in table.execute(line):
                 write(out)
         except CommandError as exc:
-            write(f"{where}:{number}: error: {exc}")
+            error(f"{where}:{number}: error: {exc}")
             return number
         if table.done:
             break

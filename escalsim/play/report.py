@@ -28,6 +28,7 @@ from escalsim.outputs.report import CSS, inline_svg
 from escalsim.outputs.report_tables import e, share_cell, table
 from escalsim.outputs.style import INK, MUTED, NOTE, OKABE_ITO, TICK, clean_axes
 from escalsim.play import session as S
+from escalsim.play.ahead import Row, stored_rows
 from escalsim.play.compare import compare_branches, parting_turn
 from escalsim.play.control import Table
 from escalsim.play.game import UMPIRE, Game
@@ -294,14 +295,15 @@ def _ahead(n: int, home: S.Branch, x: S.AheadEntry, paths: list[tuple[S.Branch, 
     marks, refs = list(x.result.get("marks", [])), _outcome_refs(model)
     followed = "; ".join(f"{b.name}: {_arm(b, x)}" for b, _ in paths)
     rows, quiet = [], 0
-    for o in x.result.get("outcomes", []):
-        status = {b.name: [outcome_status(game, o["what"], m, refs) for m in marks] for b, game in paths}
-        if not any(o.get("p", [])) and not any(o.get("p_move", []) or []) and \
+    for forecast in stored_rows(x.result):
+        what = forecast[0].what
+        status = {b.name: [outcome_status(game, what, m, refs) for m in marks] for b, game in paths}
+        if not any(r.p or r.p_move for r in forecast) and \
                 not any(s.startswith(HAPPENED) or "it happened" in s for ss in status.values() for s in ss):
             quiet += 1
             continue
-        rows.append([e(o["what"])] + [_forecast(o, k) + "".join(_status(name, ss[k]) for name, ss in status.items())
-                                      for k in range(len(marks))])
+        rows.append([e(what)] + [_forecast(forecast[k]) + "".join(_status(name, ss[k]) for name, ss in status.items())
+                                 for k in range(len(marks))])
     head = (f"<h3>Look-ahead {n}: {e(what)}</h3><p>Shown on branch {e(home.name)} at turn {x.turn + 1} ({e(start)}), "
             f"{x.futures:,} futures" + (" per arm, paired" if x.move else "") + f"; logged {e(_when(x.at))}. "
             f"Set beside the path of {e(followed)}. Each cell: the forecast"
@@ -321,17 +323,14 @@ def _arm(branch: S.Branch, x: S.AheadEntry) -> str:
     return "made the move (read the forecast with it)" if took else "did not make it (read the forecast without it)"
 
 
-def _forecast(o: dict, k: int) -> str:
+def _forecast(r: Row) -> str:
     """A forecast cell: the probability (without the move -> with it) and, in small print, the 95% interval
     without it and the paired change with its 95% interval."""
-    try:
-        if o.get("p_move") is None:
-            return share_cell(o["p"][k], o["p_low"][k], o["p_high"][k])
-        return (f"{percent(o['p'][k], 1)} → {percent(o['p_move'][k], 1)}<br><small>without: "
-                f"{percent_range(o['p_low'][k], o['p_high'][k], 1)}; change {100 * o['diff'][k]:+.1f} pts "
-                f"({100 * o['diff_low'][k]:+.1f} to {100 * o['diff_high'][k]:+.1f})</small>")
-    except (KeyError, IndexError, TypeError):
-        return "<small>no forecast recorded</small>"
+    if r.p_move is None:
+        return share_cell(r.p, r.p_low, r.p_high)
+    return (f"{percent(r.p, 1)} → {percent(r.p_move, 1)}<br><small>without: "
+            f"{percent_range(r.p_low, r.p_high, 1)}; change {100 * r.diff:+.1f} pts "
+            f"({100 * r.diff_low:+.1f} to {100 * r.diff_high:+.1f})</small>")
 
 
 def _status(branch: str, status: str) -> str:
@@ -364,10 +363,11 @@ def _teams(session: S.Session, model: Model) -> str:
     return table(["team", "actors it plays"], rows, "story")
 
 
-def render(session: S.Session, model: Model, session_path: Path) -> str:
-    """The after-action report of a session (whose scenario compiled to `model`) as one HTML page. Raises
+def render(session: S.Session, model: Model, session_path: Path, tables: Table | None = None) -> str:
+    """The after-action report of a session (whose scenario compiled to `model`) as one HTML page; `tables`, a
+    control.Table of the session whose branches are replayed already, if the caller has one. Raises
     control.ReplayError or game.MoveError if a branch's log does not replay."""
-    tables = Table(session, None, model)
+    tables = tables or Table(session, None, model)
     for branch in session.branches:
         tables.game(branch.name)  # every branch replayed (and checked) before anything is written
     s = model.scenario
