@@ -7,6 +7,7 @@ import cmd
 from collections.abc import Callable, Sequence
 
 from escalsim.play.control import ALIASES, COMMANDS, CommandError, Table
+from escalsim.play.views import opening
 
 
 class Prompt(cmd.Cmd):
@@ -44,6 +45,8 @@ class Prompt(cmd.Cmd):
     def cmdloop(self, intro=None) -> None:
         """Read commands until quit; a Ctrl-C interrupts the command running, not the session."""
         self.write(self.intro)
+        for line in opening(self.table.game(), self.table.session.current):
+            self.write(line)
         while not self.table.done:
             try:
                 super().cmdloop(intro="")

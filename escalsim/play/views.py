@@ -49,6 +49,17 @@ def umpire_view(game: Game, since: float) -> Iterator[str]:
         yield f"  {label}: {value:,.0f}" + (f"   (estimates: {seen})" if seen else "")
 
 
+def opening(game: Game, branch: str) -> Iterator[str]:
+    """What the screen shows when a session starts or resumes: the date, the tracks, the teams."""
+    yield header(game, f"branch {branch}")
+    yield "Tracks:"
+    yield from tracks(game)
+    s = game.model.scenario
+    yield "Teams: " + "; ".join(f"{team} ({', '.join(s.actors[a].label or a for a in actors)})"
+                                for team, actors in game.teams.items())
+    yield "'look' shows the situation (the truth), 'look TEAM' what a team knows, 'moves TEAM' its options."
+
+
 def turn_report(game: Game, since: float) -> Iterator[str]:
     """What `next` shows: the new date, the tracks, what happened in the turn just played with its true causes,
     and what each team's intelligence reported in it (the umpire's screen)."""
