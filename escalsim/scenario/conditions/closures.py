@@ -153,6 +153,7 @@ class Atom(NamedTuple):
     event: str | None
     flips_at_k: bool
     flips_after_k: bool
+    constant: Any = None  # k, when it is a constant and there is no event (``day OP 60``): the atom flips on fixed days
 
 
 def time_fn(op: Callable, k: Code, event: str | None) -> Fn:
@@ -189,6 +190,22 @@ def next_change_fn(atoms: tuple[Atom, ...]) -> Callable[[Values, float, Values],
         return best
 
     return next_change
+
+
+def fixed_wake_days(atoms: Sequence[Atom]) -> tuple[float, ...] | None:
+    """Every day after which ``next_change`` may be asked to wake the condition, in increasing order, when they
+    do not depend on the run (each atom compares ``day`` with a constant): then ``next_change(v, now, e)`` is the
+    first of these after ``now`` (inf if none). None if some atom reads state or an event."""
+    days = set()
+    for atom in atoms:
+        k = atom.constant
+        if atom.event is not None or k is None:
+            return None
+        if atom.flips_at_k:
+            days.add(k)
+        if atom.flips_after_k:
+            days.add(math.nextafter(k, math.inf))
+    return tuple(sorted(d for d in days if d == d and d < math.inf))
 
 
 def _atom_change(atom: Atom, values: Values, now: float, event_times: Values) -> float:

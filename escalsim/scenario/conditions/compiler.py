@@ -251,7 +251,7 @@ class Compiler:
         event = self.event_argument(left) if isinstance(left, ast.Call) else None
         k = self.visit(right, depth)
         self.atoms.append(Atom(k.fn, event, op_type in _FLIPS_AT_K,
-                                op_type in _FLIPS_AFTER_K))
+                                op_type in _FLIPS_AFTER_K, k.value if k.kind == "const" else None))
         return Code(time_fn(_COMPARE[op_type], k, event))
 
     def visit_Call(self, node: ast.Call, depth: int) -> Code:
