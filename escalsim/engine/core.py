@@ -121,13 +121,14 @@ class InjectionError(ValueError):
 
 
 def simulate(model: Model, seed: int, run: int = 0, injections: Sequence[Injection] = (),
-             trace: bool = False, blocks: Sequence[Block] = ()) -> RunRecord:
+             trace: bool = False, blocks: Sequence[Block] = (), *, checked: bool = False) -> RunRecord:
     """One run of the model, fully determined by (model, seed, run, moves): injected decisions and blocks
-    (declined moves); the trace is kept if asked.
+    (declined moves); the trace is kept if asked. `checked`: the caller passed these moves through
+    `check_moves` already (a batch of runs checks them once).
 
     Raises InjectionError for a move naming no option or obligation or outside the run, and world.RunawayError
     for a run that would never end."""
-    if injections or blocks:
+    if (injections or blocks) and not checked:
         check_moves(model, injections, blocks)
     w = World(model, seed, run, trace)
     try:
