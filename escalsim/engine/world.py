@@ -144,7 +144,7 @@ class World:
                 if watch.uses_time:
                     watch.recheck()
                     continue
-                new = bool(watch.evaluate(values, now, times))  # Watch.recheck without time, inline: the hot case
+                new = not not watch.evaluate(values, now, times)  # bool(), no call; Watch.recheck inline
                 if new != watch.state:
                     watch.state = new
                     watch.on_change(new)
@@ -214,7 +214,7 @@ class Watch:
             return
         w = self.world
         now = w.env._now
-        new = bool(self.evaluate(w.values, now, w.event_times))
+        new = not not self.evaluate(w.values, now, w.event_times)  # bool() without a call
         if self.uses_time:
             nxt = self.expr.next_change(w.values, now, w.event_times)
             if nxt < self.wake_at or self.wake_at <= now:
