@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import repeat
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 
 from pydantic import BaseModel
 
@@ -116,6 +116,9 @@ def compile_model(s: Scenario) -> Model:
     )
 
 
+_FIRED = attrgetter("fired")  # an option's fire count, read for every option of a run
+
+
 class InjectionError(ValueError):
     """An injection that names no option or falls outside the run."""
 
@@ -158,7 +161,7 @@ def _run(w: World, model: Model, injections: Sequence[Injection], blocks: Sequen
         max_levels=tuple(w.max_levels), at_or_above=tuple(w.at_or_above), entered=tuple(w.entered),
         entered_cause=tuple(w.entered_cause), checkpoints=tuple(snapshots), final=final,
         event_days=tuple(map(w.event_times.get, model.events, repeat(math.nan))),
-        fire_counts=tuple(option.fired for option in w.options.values()),
+        fire_counts=tuple(map(_FIRED, w.options.values())),
         events=w.events_scheduled, level_paths=tuple(map(tuple, w.level_paths)),
         params=(*(w.values[name] for name in model.parameters.names),
                 *(w.draws[key].per_run_value(slot) for key, slot in model.recorded)),
