@@ -161,5 +161,7 @@ class Draws:
 
     def chance(self, i: int) -> bool:
         """True with the probability in slot i; certain outcomes use no random number."""
-        p = self(i)
+        p = self.values[i]  # as self(i), without the call for a value fixed in this run
+        if p is None:
+            p = self(i)
         return p >= 1.0 or (p > 0.0 and (self.r or self.rng()).random() < p)
