@@ -10,7 +10,7 @@ from escalsim import sampling
 from escalsim.engine.draws import NON_NEGATIVE, Draws, ParamList
 from escalsim.engine.element import ElementKind, Planning
 from escalsim.engine.record import ATTRITION, DEPLOYMENT
-from escalsim.sampling import binomial
+from escalsim.sampling.discrete import binomial_checked
 from escalsim.scenario.parameters import mean as param_mean
 from escalsim.scenario.schema import Deployment as DeploymentSpec
 
@@ -226,7 +226,7 @@ class Deployment:
         _, step, casualties_var = plan.attrition
         rate, draw = self.attrition_rate
         p = -expm1(-(rate if draw is None else draw(self.r)) * self.attrition_factor * step)
-        lost = binomial(self.r, n, p)
+        lost = binomial_checked(self.r, n, p)  # n > 0 forces; 0 <= p < 1
         if lost:
             self.in_stage[last] -= lost
             stage_var, values = self.last_var, w.values
