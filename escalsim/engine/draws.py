@@ -102,7 +102,10 @@ class Draws:
     __slots__ = ("world", "key", "per_run", "samplers", "values", "r", "raw")
 
     def __init__(self, world, key: str, plist: ParamList):
-        self.world, self.key, self.per_run, self.samplers = world, key, plist.per_run, plist.samplers
+        self.world = world  # one assignment each: a run creates ~50 of these
+        self.key = key
+        self.per_run = plist.per_run
+        self.samplers = plist.samplers
         self.values = plist.constants.copy()
         self.r = None
         self.raw = None  # per-run random values as the file gives them (before a transform), when recorded
