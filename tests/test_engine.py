@@ -310,3 +310,39 @@ def test_a_finished_run_leaves_no_reference_cycles():
         if enabled:
             gc.enable()
     assert ours == [], f"{len(ours)} escalsim objects in reference cycles, e.g. {type(ours[0]).__name__}"
+
+
+def _day_watching_world(tmp_path):
+    return model_of(tmp_path, {"variables": {"x": {"initial": 0}}, "options": {
+        "tick": {"actor": "a", "label": "tick", "when": "x < 50", "probability": 0.5, "repeatable": True,
+                 "delay_days": 1, "effects": [{"add": {"x": 1}}]},
+        "once": {"actor": "b", "label": "once", "when": "x >= 3 or day == 20 or day > 40", "probability": 0.6,
+                 "effects": [{"ladder": "mid"}]},
+        "late": {"actor": "b", "label": "late", "when": "day >= 10 and x >= 2", "hazard": {"per_day": 0.2},
+                 "effects": [{"ladder": "high"}]}}})
+
+
+def test_a_used_up_condition_that_reads_the_day_is_not_checked_again_and_changes_nothing(tmp_path, monkeypatch):
+    """A one-shot option's condition comparing the day with constants retires once the option fired: it is not
+    evaluated again, and its wake-ups (counted events) fall on the same days as if it had stayed."""
+    import dataclasses
+
+    model = _day_watching_world(tmp_path)
+    once = next(p for p in model.plans("options") if p.id == "once")
+    assert once.when.wake_days == (20, math.nextafter(20, math.inf), math.nextafter(40, math.inf))
+    retired = [repr(simulate(model, 3, i, trace=True)) for i in range(200)]
+    for p in model.plans("options"):  # no fixed wake-up days: never retired, as before
+        monkeypatch.setattr(p, "when", dataclasses.replace(p.when, wake_days=None))
+    assert [repr(simulate(model, 3, i, trace=True)) for i in range(200)] == retired
+    monkeypatch.undo()
+    evaluate, calls = once.when.evaluate, []
+    monkeypatch.setattr(once, "when", dataclasses.replace(
+        once.when, evaluate=lambda v, t, e: calls.append(t) or evaluate(v, t, e)))
+    fired = 0
+    for i in range(100):
+        calls.clear()
+        day = model.day_of_event(simulate(model, 3, i), "once")
+        if not math.isnan(day):
+            fired += 1
+            assert max(calls) <= day
+    assert 20 < fired < 100

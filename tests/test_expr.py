@@ -613,3 +613,28 @@ def test_next_change_flips_a_single_atom(op, k, start, now):
         assert expr.evaluate(values, change, event_times) != before
     else:
         assert expr.evaluate(values, now + 1e9, event_times) == before
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("day >= 60", (60,)),
+    ("x > 1 or day == 60", (60, AFTER_60)),
+    ("day > 30 and day <= 20 + 10", (math.nextafter(30, INF),)),
+    ("day >= x * 30", None),
+    ("days_since('war') >= 30", None),
+    ("x > 1", None),
+])
+def test_wake_days_are_the_fixed_days_time_may_flip_a_condition(text, expected):
+    assert compile_(text).wake_days == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(trees, valuations, st.floats(0, 1000), event_time_maps)
+def test_wake_days_give_next_change(tree, values, now, event_times):
+    """When its wake-up days are fixed, the first of them after `now` is next_change: a retired condition's
+    wake-ups (world.Watch._wake) go on on the same days without a re-check."""
+    expr = _compile_or_reject(render(tree))
+    values = dict(values, level=0.0)
+    if expr.wake_days is None:
+        return
+    assert list(expr.wake_days) == sorted(set(expr.wake_days))
+    assert next((d for d in expr.wake_days if d > now), INF) == expr.next_change(values, now, event_times)

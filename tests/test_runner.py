@@ -97,6 +97,26 @@ def test_run_batch_matches_its_parts(job):
     assert run_batch(job, 5, 9).traces["run"] == []
 
 
+def test_a_batch_checks_its_moves_once_and_refuses_bad_ones(job, monkeypatch):
+    import dataclasses
+
+    from escalsim.engine import core
+    from escalsim.scenario.moves import Block, Injection
+
+    calls = []
+    check = core.check_moves
+    monkeypatch.setattr(runner, "check_moves", lambda *a: calls.append(a) or check(*a))
+    moved = dataclasses.replace(job, injections=(Injection(day=3, option="b_mobilises"),),
+                                blocks=(Block(option="b_mobilises", start=100, until=200),))
+    batch = run_batch(moved, 0, 20)
+    assert len(calls) == 1
+    model = runner.model_of(job.scenario)
+    one = core.simulate(model, job.seed, 7, moved.injections, True, moved.blocks)
+    assert batch.columns["event.b_mobilises"][7] == model.day_of_event(one, "b_mobilises") == 3
+    with pytest.raises(core.InjectionError, match="unknown option"):
+        run_batch(dataclasses.replace(job, injections=(Injection(day=3, option="nope"),)), 0, 5)
+
+
 def test_serial_yields_batches_in_run_order(job):
     batches = list(run_many(job, 10, 47, SerialBackend(), batch_size=10))
     assert [(b.start, b.stop) for b in batches] == [(10, 20), (20, 30), (30, 40), (40, 47)]

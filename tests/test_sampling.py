@@ -623,3 +623,23 @@ def test_mean_of_rejects_bad_input():
         s.mean_of("gamma", shape=1.0, scale=2.0, rate=3.0)
     with pytest.raises(ValueError, match="low <= mode <= high"):
         s.mean_of("triangular", low=0.0, mode=5.0, high=1.0)
+
+
+@pytest.mark.parametrize(("low", "mode", "high", "lamb"), [(21, 35, 80, 4.0), (0, 0, 1, 4.0), (0, 1, 1, 2.5),
+                                                           (3, 3, 3, 4.0), (-5, 2, 40, 0.0)])
+def test_pert_sampler_draws_what_pert_draws(low, mode, high, lamb):
+    """The per-use PERT draw function: the same numbers from the same uniforms as `pert`, draw for draw."""
+    draw = s.pert_sampler(low, mode, high, lamb)
+    a, b = s.stream(SEED, 3, "pert"), s.stream(SEED, 3, "pert")
+    for _ in range(2000):
+        assert draw(a) == s.pert(b, low, mode, high, lamb)
+    assert a.random() == b.random()  # and the same number of uniforms
+
+
+@pytest.mark.parametrize("log", [False, True])
+@pytest.mark.parametrize("clip", [(0.5, 2.0), (-math.inf, 1.1), (0.9, math.inf)])
+def test_clipped_normal_sampler_is_the_clip_of_the_draw(log, clip):
+    draw, raw = s.normal_sampler(0.0, 0.4, log=log, clip=clip), s.normal_sampler(0.0, 0.4, log=log)
+    a, b = s.stream(SEED, 4, "n"), s.stream(SEED, 4, "n")
+    for _ in range(2000):
+        assert draw(a) == min(max(raw(b), clip[0]), clip[1])

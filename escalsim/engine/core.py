@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import repeat
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 
 from pydantic import BaseModel
 
@@ -116,6 +116,9 @@ def compile_model(s: Scenario) -> Model:
     )
 
 
+_FIRED = attrgetter("fired")  # an option's fire count, read for every option of a run
+
+
 @dataclass(frozen=True)
 class Fork:
     """Where a run branches off into one of many futures: on `day` (before anything else due then), every
@@ -131,14 +134,16 @@ class InjectionError(ValueError):
 
 
 def simulate(model: Model, seed: int, run: int = 0, injections: Sequence[Injection] = (),
-             trace: bool = False, blocks: Sequence[Block] = (), fork: Fork | None = None) -> RunRecord:
+             trace: bool = False, blocks: Sequence[Block] = (), fork: Fork | None = None, *,
+             checked: bool = False) -> RunRecord:
     """One run of the model, fully determined by (model, seed, run, moves): injected decisions and blocks
     (declined moves); the trace is kept if asked. With a `fork`, the run is one future of the run
-    (model, seed, run, moves) from the fork's day: identical to it before that day.
+    (model, seed, run, moves) from the fork's day: identical to it before that day. `checked`: the caller
+    passed these moves through `check_moves` already (a batch of runs checks them once).
 
     Raises InjectionError for a move naming no option or obligation or outside the run, and world.RunawayError
     for a run that would never end."""
-    if injections or blocks:
+    if (injections or blocks) and not checked:
         check_moves(model, injections, blocks)
     w = World(model, seed, run, trace)
     try:
@@ -177,7 +182,7 @@ def _run(w: World, model: Model, injections: Sequence[Injection], blocks: Sequen
         max_levels=tuple(w.max_levels), at_or_above=tuple(w.at_or_above), entered=tuple(w.entered),
         entered_cause=tuple(w.entered_cause), checkpoints=tuple(snapshots), final=final,
         event_days=tuple(map(w.event_times.get, model.events, repeat(math.nan))),
-        fire_counts=tuple(option.fired for option in w.options.values()),
+        fire_counts=tuple(map(_FIRED, w.options.values())),
         events=w.events_scheduled, level_paths=tuple(map(tuple, w.level_paths)),
         params=(*(w.values[name] for name in model.parameters.names),
                 *(w.draws[key].per_run_value(slot) for key, slot in model.recorded)),

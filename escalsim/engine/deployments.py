@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from math import expm1
 
 from escalsim import sampling
 from escalsim.engine.draws import NON_NEGATIVE, Draws, ParamList
 from escalsim.engine.element import ElementKind, Planning
 from escalsim.engine.record import ATTRITION, DEPLOYMENT
+from escalsim.sampling.discrete import binomial_checked
 from escalsim.scenario.parameters import mean as param_mean
 from escalsim.scenario.schema import Deployment as DeploymentSpec
 
@@ -79,6 +81,8 @@ class Deployment:
         self.size = None if plan.size_slot is None else draws.resolve(plan.size_slot)
         self.attrition_rate = None if plan.attrition is None else draws.resolve(plan.attrition[0])
         self.in_stage = [0] * len(plan.stages)
+        self.last = len(plan.stages) - 1  # the stage that suffers attrition, and its variable (read every step)
+        self.last_var = plan.stages[-1][2] if plan.stages else None
         self.sent = 0
         self.factor = 1.0
         self.factor_before_stop = 1.0
@@ -200,8 +204,9 @@ class Deployment:
         self.in_stage[k] += size
         if var is not None:
             w.set(var, w.values[var] + size)
-        if plan.stage_events[k] not in w.event_times:
-            w.happen(plan.stage_events[k])
+        event = plan.stage_events[k]
+        if event not in w.event_times:
+            w.happen(event)
         if k > 0 and w.trace is not None:
             w.note(DEPLOYMENT, plan.title, f"{size:,} {plan.unit} move on to {name} "
                    f"(now {self.in_stage[k]:,} in {name})")
@@ -221,23 +226,23 @@ class Deployment:
 
     def _attrition(self) -> None:
         """One step of casualties in the last stage: Binomial(n, 1 - exp(-rate * step))."""
-        w, plan = self.world, self.plan
-        last = len(plan.stages) - 1
+        last = self.last
         n = self.in_stage[last]
         if n <= 0 or self.attrition_factor == 0:
             self.attrition_running = False
             return
+        w, plan = self.world, self.plan
         _, step, casualties_var = plan.attrition
         rate, draw = self.attrition_rate
-        p = -math.expm1(-(rate if draw is None else draw(self.r)) * self.attrition_factor * step)
-        lost = sampling.binomial(self.r, n, p)
+        p = -expm1(-(rate if draw is None else draw(self.r)) * self.attrition_factor * step)
+        lost = binomial_checked(self.r, n, p)  # n > 0 forces; 0 <= p < 1
         if lost:
             self.in_stage[last] -= lost
-            stage_var = plan.stages[last][2]
+            stage_var, values = self.last_var, w.values
             if stage_var is not None:
-                w.set(stage_var, w.values[stage_var] - lost)
-            w.set(plan.total, w.values[plan.total] - lost)
-            w.set(casualties_var, w.values[casualties_var] + lost)
+                w.set(stage_var, values[stage_var] - lost)
+            w.set(plan.total, values[plan.total] - lost)
+            w.set(casualties_var, values[casualties_var] + lost)
             if w.trace is not None:
                 w.note(ATTRITION, plan.title, f"{lost:,} casualties in {plan.stages[last][0]} "
                        f"(total {w.values[casualties_var]:,.0f})")

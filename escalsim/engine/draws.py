@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 
 from escalsim import sampling
 from escalsim.scenario import parameters as P
@@ -25,6 +26,12 @@ class ParamList:
         self.samplers: list = []                     # per-use draw functions (transform applied)
         self.expressions: dict[int, tuple] = {}      # slot -> (compiled expression, low, high, transform)
         self.recorded: list[int] = []                # slots of random values drawn once per run
+        # what each run needs, prepared here once: (slot, raw sampler, transform) of the random values drawn
+        # once per run, in slot order (the first draws of the stream); (slot, value(world), fixed for the run)
+        # of the expressions (`_expression_value`)
+        self.per_run: list[tuple] = []
+        self.bound: list[tuple] = []
+        self.dynamic = False                         # an expression to evaluate at each use
 
     def add(self, param, transform=None, domain: tuple[float, float] = ANY) -> int:
         """Register a parameter (optionally mapped through transform, e.g. a hazard into a daily rate); an
@@ -33,7 +40,13 @@ class ParamList:
         if P.is_expression(param):
             if self.planning is None:
                 raise ValueError(f"the expression {param!r} needs a scenario to be read against")
-            self.expressions[slot] = (self.planning.parse(param), domain[0], domain[1], transform)
+            expr = self.planning.parse(param)
+            self.expressions[slot] = (expr, domain[0], domain[1], transform)
+            # one that reads only parameters is fixed for the run: evaluated once, when the run creates the Draws
+            fixed = (not expr.events and not expr.uses_time
+                     and expr.variables <= self.planning.scenario.parameters.keys())
+            self.bound.append((slot, _expression_value(expr, domain[0], domain[1], transform), fixed))
+            self.dynamic = self.dynamic or not fixed
             self.items.append((None, False, None, transform))
             self.samplers.append(None)
             self.constants.append(None)
@@ -46,12 +59,27 @@ class ParamList:
             composed = lambda r: transform(fn(r))  # noqa: E731
             constant = None if constant is None else transform(constant)
         self.items.append((fn, per_run, constant, transform))
+        if per_run and constant is None:
+            self.per_run.append((slot, fn, transform))
         self.samplers.append(composed)
         self.constants.append(constant)
         if per_run and constant is None and self.planning is not None:
             self.recorded.append(slot)
             self.planning.recorded.append((self.key, slot, self.planning.paths.get(id(param), self.key)))
         return slot
+
+
+def _expression_value(expr, low: float, high: float, transform):
+    """value(world, r=None): an expression slot's value in a world now, clipped to [low, high] (NaN: low), then
+    transformed; a run binds it to its world (functools.partial)."""
+    evaluate = expr.evaluate
+
+    def value(world, _r=None):
+        x = evaluate(world.values, world.env._now, world.event_times)
+        x = low if x != x else min(max(float(x), low), high)
+        return x if transform is None else transform(x)
+
+    return value
 
 
 DAYS_PER = {"per_day": 1.0, "per_month": 365.25 / 12, "per_year": 365.25}
@@ -71,48 +99,38 @@ class Draws:
     """Run-time values of a ParamList: constants free, per-run values drawn once (the first draws of the
     component's stream, whenever it is opened), per-use values and expressions at each call."""
 
-    __slots__ = ("world", "key", "items", "samplers", "values", "r", "raw")
+    __slots__ = ("world", "key", "per_run", "samplers", "values", "r", "raw")
 
     def __init__(self, world, key: str, plist: ParamList):
-        self.world, self.key, self.items, self.samplers = world, key, plist.items, plist.samplers
+        self.world = world  # one assignment each: a run creates ~50 of these
+        self.key = key
+        self.per_run = plist.per_run
+        self.samplers = plist.samplers
         self.values = plist.constants.copy()
         self.r = None
         self.raw = None  # per-run random values as the file gives them (before a transform), when recorded
-        if plist.expressions:
-            self.samplers = list(self.samplers)
-            for slot, spec in plist.expressions.items():
-                self._bind(slot, *spec)
+        if plist.bound:  # expressions: one fixed for the run is evaluated now, the others at each use
+            if plist.dynamic:
+                self.samplers = list(self.samplers)
+            for slot, value, fixed in plist.bound:
+                if fixed:
+                    self.values[slot] = value(world)
+                else:
+                    self.samplers[slot] = partial(value, world)
         if plist.recorded:
             world.draws[key] = self
-
-    def _bind(self, slot: int, expr, low: float, high: float, transform) -> None:
-        """An expression slot: evaluated on the world at each use, clipped to [low, high] (NaN: low); one that
-        reads only parameters is fixed for the run, so it is evaluated once, now."""
-        world = self.world
-        values, times = world.values, world.event_times
-
-        def value(_r=None):
-            x = expr.evaluate(values, world.env._now, times)
-            x = low if x != x else min(max(float(x), low), high)
-            return x if transform is None else transform(x)
-
-        if not expr.events and not expr.uses_time and expr.variables <= world.model.parameter_names:
-            self.values[slot] = value()
-        else:
-            self.samplers[slot] = value
 
     def rng(self):
         """The component's stream; on creation, per-run random parameters are drawn in declaration order."""
         if self.r is None:
             self.r = r = self.world.stream(self.key)
-            raw = None
-            for i, (fn, per_run, constant, transform) in enumerate(self.items):
-                if per_run and constant is None:
+            if self.per_run:
+                values = self.values
+                raw = self.raw = {}
+                for i, fn, transform in self.per_run:
                     x = fn(r)
-                    if raw is None:
-                        raw = self.raw = {}
                     raw[i] = x
-                    self.values[i] = x if transform is None else transform(x)
+                    values[i] = x if transform is None else transform(x)
         return self.r
 
     def per_run_value(self, slot: int) -> float:
@@ -146,5 +164,7 @@ class Draws:
 
     def chance(self, i: int) -> bool:
         """True with the probability in slot i; certain outcomes use no random number."""
-        p = self(i)
+        p = self.values[i]  # as self(i), without the call for a value fixed in this run
+        if p is None:
+            p = self(i)
         return p >= 1.0 or (p > 0.0 and (self.r or self.rng()).random() < p)

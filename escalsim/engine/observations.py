@@ -39,10 +39,11 @@ def plan_observation(oid: str, o: ObservationSpec, planning: Planning) -> Observ
 class Observer:
     """Learns each change of a variable after a lag, scaled by a noise factor; never goes back in time."""
 
-    __slots__ = ("world", "plan", "latest_seen", "r", "lag", "lag_draw", "factor", "factor_draw")
+    __slots__ = ("world", "plan", "latest_seen", "r", "lag", "lag_draw", "factor", "factor_draw", "id", "round_to")
 
     def __init__(self, world, plan: ObservationPlan):
         self.world, self.plan = world, plan
+        self.id, self.round_to = plan.id, plan.round_to  # read on every update learnt
         draws = Draws(world, plan.plist.key, plan.plist)
         self.latest_seen = -math.inf
         initial = world.values[plan.of] if plan.initial is None else draws(plan.initial)
@@ -71,15 +72,16 @@ class Observer:
         if when < self.latest_seen:
             return
         self.latest_seen = when
-        w, plan = self.world, self.plan
-        if plan.round_to is not None:  # as _rounded, inline: this runs for every update an observer learns
-            estimate = round(estimate / plan.round_to) * plan.round_to
-        if estimate == w.values[plan.id]:  # most updates leave the (rounded) estimate where it was
+        step, w = self.round_to, self.world
+        if step is not None:  # as _rounded, inline: this runs for every update an observer learns
+            estimate = round(estimate / step) * step
+        if estimate == w.values[self.id]:  # most updates leave the (rounded) estimate where it was
             return
         if w.trace is not None:
+            plan = self.plan
             w.note(OBSERVATION, plan.observer, f"estimates {plan.label} at ~{estimate:,.0f} "
                    f"(true now {w.values[plan.of]:,.0f})")
-        w.set(plan.id, estimate)
+        w.set(self.id, estimate)
 
 
 KIND = ElementKind("observations", plan_observation, Observer)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from operator import mul
 from statistics import NormalDist
 
 from escalsim.engine.draws import Draws, ParamList
@@ -13,6 +14,7 @@ from escalsim.scenario.parameters import is_per_run_random
 from escalsim.scenario.schema import Scenario
 
 _PHI = NormalDist().cdf
+_INV_PHI = NormalDist().inv_cdf  # the standard normal's, made once (a NormalDist per draw cost a run 4 objects)
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,8 @@ class CorrelatedGroup:
     key: str                                       # of its random stream
     cholesky: tuple[tuple[float, ...], ...]        # lower-triangular L with L L^T = the normals' correlations
     specs: tuple                                   # each parameter's distribution
+    rows: tuple[tuple[float, ...], ...] = ()       # row i of L up to the diagonal (what a run multiplies)
+    quantiles: tuple = ()                          # each parameter's u -> quantile(spec, u) (`quantile_of`)
 
 
 @dataclass(frozen=True)
@@ -75,42 +79,55 @@ def _group(s: Scenario, names: tuple[str, ...]) -> CorrelatedGroup:
             a, b = names.index(c.between[0]), names.index(c.between[1])
             matrix[a, b] = matrix[b, a] = 2 * math.sin(math.pi * c.rank / 6)  # Spearman -> Pearson of normals
     lower = np.linalg.cholesky(matrix)  # positive definite: checked with the references
-    return CorrelatedGroup(names, "parameters:" + "+".join(names), tuple(map(tuple, lower.tolist())),
-                           tuple(s.parameters[n] for n in names))
+    cholesky = tuple(map(tuple, lower.tolist()))
+    specs = tuple(s.parameters[n] for n in names)
+    return CorrelatedGroup(names, "parameters:" + "+".join(names), cholesky, specs,
+                           tuple(row[:i + 1] for i, row in enumerate(cholesky)), tuple(map(quantile_of, specs)))
 
 
 def draw_parameters(world, plan: ParametersPlan) -> None:
     """Put every parameter's value for this run into world.values (before anything reads them)."""
     values = world.values
     for name, plist in plan.alone:
-        values[name] = Draws(world, plist.key, plist)(0)
+        constant = plist.constants[0]
+        values[name] = Draws(world, plist.key, plist)(0) if constant is None else constant
     for group in plan.groups:
         r = world.stream(group.key)
         normals = [_standard_normal(r) for _ in group.names]
-        for i, (name, spec) in enumerate(zip(group.names, group.specs)):
-            z = sum(group.cholesky[i][j] * normals[j] for j in range(i + 1))
-            values[name] = quantile(spec, _PHI(z))
+        for name, row, quantile_fn in zip(group.names, group.rows, group.quantiles):
+            values[name] = quantile_fn(_PHI(sum(map(mul, row, normals))))  # z = (L e)_i, summed from j = 0
 
 
 def _standard_normal(r) -> float:
     u = r.random()
     while u == 0.0:
         u = r.random()
-    return NormalDist().inv_cdf(u)
+    return _INV_PHI(u)
 
 
 def quantile(spec, u: float) -> float:
     """The u-quantile of a parameter's distribution, clipped as the file says (for the copula)."""
+    return quantile_of(spec)(u)
+
+
+def quantile_of(spec):
+    """u -> the u-quantile of a parameter's distribution, clipped as the file says: `quantile` prepared once
+    per model (a constant for a number or a fixed value)."""
     if isinstance(spec, (int, float)):
-        return float(spec)
+        value = float(spec)
+        return lambda u: value
     if isinstance(spec, Fixed) or not is_per_run_random(spec):
-        return spec.support()[0]
-    value = _QUANTILES[spec.dist](spec, min(max(u, 1e-300), 1 - 1e-16))
-    if spec.clip is not None:
-        low, high = spec.clip
+        value = spec.support()[0]
+        return lambda u: value
+    inverse = _QUANTILES[spec.dist]
+    low, high = (None, None) if spec.clip is None else spec.clip
+
+    def fn(u: float) -> float:
+        value = inverse(spec, min(max(u, 1e-300), 1 - 1e-16))
         value = value if low is None else max(value, low)
-        value = value if high is None else min(value, high)
-    return value
+        return value if high is None else min(value, high)
+
+    return fn
 
 
 def _triangular(d, u):
@@ -128,7 +145,7 @@ def _pert(d, u):
 
 def _range90(d, u):
     a, b = d._params()
-    x = a + b * NormalDist().inv_cdf(u)
+    x = a + b * _INV_PHI(u)
     return math.exp(x) if d.shape == "lognormal" else x
 
 
@@ -148,8 +165,8 @@ _QUANTILES = {
     "uniform": lambda d, u: d.low + u * (d.high - d.low),
     "triangular": _triangular,
     "pert": _pert,
-    "normal": lambda d, u: d.mean_ + d.sd * NormalDist().inv_cdf(u),
-    "lognormal": lambda d, u: math.exp(d.mu + d.sigma * NormalDist().inv_cdf(u)),
+    "normal": lambda d, u: d.mean_ + d.sd * _INV_PHI(u),
+    "lognormal": lambda d, u: math.exp(d.mu + d.sigma * _INV_PHI(u)),
     "gamma": _gamma,
     "exponential": lambda d, u: -d.mean_ * math.log1p(-u),
     "beta": _beta,

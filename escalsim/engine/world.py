@@ -166,7 +166,7 @@ class World:
                 if watch.uses_time:
                     watch.recheck()
                     continue
-                new = bool(watch.evaluate(values, now, times))  # Watch.recheck without time, inline: the hot case
+                new = not not watch.evaluate(values, now, times)  # bool(), no call; Watch.recheck inline
                 if new != watch.state:
                     watch.state = new
                     watch.on_change(new)
@@ -216,13 +216,14 @@ class Watch:
     truth changes. (A base class, not a member object: a watch holding its owner's bound method would make a
     reference cycle per condition per run.)"""
 
-    __slots__ = ("world", "expr", "state", "wake_at", "evaluate", "uses_time")
+    __slots__ = ("world", "expr", "state", "wake_at", "evaluate", "uses_time", "retired")
 
     def __init__(self, world: World, expr):
         self.world, self.expr = world, expr
         self.evaluate, self.uses_time = expr.evaluate, expr.uses_time  # read on every re-check
         self.state = False
         self.wake_at = math.inf
+        self.retired = False
         for name in expr.variables:
             world.var_watchers[name].append(self)
         for name in expr.events:
@@ -231,9 +232,11 @@ class Watch:
     def recheck(self) -> None:
         """Evaluate the condition now, plan a wake-up for when time may next flip it, and call on_change if
         its truth changed."""
+        if self.retired:  # dirty before it retired: its owner can no longer act on it
+            return
         w = self.world
         now = w.env._now
-        new = bool(self.evaluate(w.values, now, w.event_times))
+        new = not not self.evaluate(w.values, now, w.event_times)  # bool() without a call
         if self.uses_time:
             nxt = self.expr.next_change(w.values, now, w.event_times)
             if nxt < self.wake_at or self.wake_at <= now:
@@ -251,9 +254,12 @@ class Watch:
     def retire(self) -> None:
         """Stop re-checking a condition whose owner can never act on it again (an option used up, a treaty
         invoked): a third of all re-checks on the default scenario. A condition that reads the day keeps its
-        wake-ups, which are counted events, so it stays."""
+        wake-ups, which are counted events: when it compares the day with constants only (`day >= 78`), they
+        fall on days known in advance and go on without a re-check (`_wake`); otherwise it stays."""
         if self.uses_time:
-            return
+            if self.expr.wake_days is None:
+                return
+            self.retired = True
         w = self.world
         for name in self.expr.variables:
             w.var_watchers[name].remove(self)
@@ -263,4 +269,12 @@ class Watch:
     def _wake(self, planned: float) -> None:
         if planned == self.wake_at:
             self.wake_at = math.inf
-            self.recheck()
+            if not self.retired:
+                self.recheck()
+                return
+            now = self.world.env._now
+            for nxt in self.expr.wake_days:  # what recheck would plan, without evaluating anything
+                if nxt > now:
+                    self.wake_at = nxt
+                    self.world.at(nxt - now, self._wake, nxt)
+                    return

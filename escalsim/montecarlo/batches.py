@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from escalsim.engine import Model, compile_model, simulate
+from escalsim.engine.core import check_moves
 from escalsim.montecarlo import records
 from escalsim.montecarlo.backends import Backend
 from escalsim.scenario.moves import Block, Injection
@@ -65,7 +66,9 @@ def model_of(scenario: Scenario) -> Model:
 def run_batch(job: Job, start: int, stop: int) -> Batch:
     """Simulate runs [start, stop) of the job; runs in worker processes."""
     model = model_of(job.scenario)
-    recs = [simulate(model, job.seed, i, job.injections, i < job.trace_runs, job.blocks) for i in range(start, stop)]
+    check_moves(model, job.injections, job.blocks)  # once for the batch, not in each run
+    recs = [simulate(model, job.seed, i, job.injections, i < job.trace_runs, job.blocks, checked=True)
+            for i in range(start, stop)]
     return Batch(start=start, stop=stop, columns=records.columns(model, recs),
                  grid=records.level_grid(model, recs, job.grid_step), traces=records.trace_rows(model, recs),
                  events=sum(r.events for r in recs))

@@ -47,8 +47,9 @@ def triangular_sampler(low: float, mode: float, high: float) -> Callable[[Random
         u = r.random()
         if span == 0.0:
             return low
-        if u * span < left:
-            return low + sqrt(u * span * left)
+        us = u * span
+        if us < left:
+            return low + sqrt(us * left)  # u * span * left, multiplied in that order
         return high - sqrt((1.0 - u) * span * right)
 
     return draw
@@ -74,8 +75,10 @@ def pert(r: RandomSource, low: float, mode: float, high: float, lamb: float = 4.
     return low + span * (x / (x + y))
 
 
-def normal_sampler(mean: float, sd: float, log: bool = False) -> Callable[[RandomSource], float]:
-    """Normal(mean, sd) by inversion (sd 0 gives ``mean``), or exp of it if ``log``, as a draw function.
+def normal_sampler(mean: float, sd: float, log: bool = False,
+                   clip: tuple[float, float] | None = None) -> Callable[[RandomSource], float]:
+    """Normal(mean, sd) by inversion (sd 0 gives ``mean``), or exp of it if ``log``, as a draw function;
+    with ``clip`` (low, high), each draw is ``min(max(x, low), high)``, in the same frame.
 
     Raises ValueError unless sd >= 0."""
     if not sd >= 0.0:
@@ -87,7 +90,71 @@ def normal_sampler(mean: float, sd: float, log: bool = False) -> Callable[[Rando
             u = r.random()
         return mean + sd * _INV_CDF(u, 0.0, 1.0)
 
+    if clip is not None:
+        low, high = clip
+        if log:
+            def clipped(r: RandomSource) -> float:
+                u = r.random()
+                while u == 0.0:
+                    u = r.random()
+                return min(max(exp(mean + sd * _INV_CDF(u, 0.0, 1.0)), low), high)
+        else:
+            def clipped(r: RandomSource) -> float:
+                u = r.random()
+                while u == 0.0:
+                    u = r.random()
+                return min(max(mean + sd * _INV_CDF(u, 0.0, 1.0), low), high)
+        return clipped
     return (lambda r: exp(draw(r))) if log else draw
+
+
+def pert_sampler(low: float, mode: float, high: float, lamb: float = 4.0) -> Callable[[RandomSource], float]:
+    """Beta-PERT as a draw function: `pert` with its shapes and its two gammas' constants computed once, and
+    both Marsaglia-Tsang loops (`_std_gamma_ge1`) in one frame: the same draws, the same numbers.
+
+    Raises ValueError unless low <= mode <= high and 0 <= lamb < inf."""
+    check_ordered(low, mode, high)
+    if not 0.0 <= lamb < inf:
+        raise ValueError(f"lamb must be finite and >= 0, got {lamb}")
+    span = high - low
+    if span == 0.0:
+        return lambda r: low
+    dx = 1.0 + lamb * (mode - low) / span - 1.0 / 3.0
+    dy = 1.0 + lamb * (high - mode) / span - 1.0 / 3.0
+    cx, cy = 1.0 / sqrt(9.0 * dx), 1.0 / sqrt(9.0 * dy)
+
+    def draw(r: RandomSource) -> float:
+        while True:  # Gamma(shape x) / Gamma(shape y) as _std_gamma_ge1, written out twice
+            u = r.random()
+            while u == 0.0:
+                u = r.random()
+            x = _INV_CDF(u, 0.0, 1.0)
+            v = 1.0 + cx * x
+            if v <= 0.0:
+                continue
+            v = v * v * v
+            u = 1.0 - r.random()
+            x2 = x * x
+            if u < 1.0 - 0.0331 * x2 * x2 or log(u) < 0.5 * x2 + dx * (1.0 - v + log(v)):
+                gx = dx * v
+                break
+        while True:
+            u = r.random()
+            while u == 0.0:
+                u = r.random()
+            x = _INV_CDF(u, 0.0, 1.0)
+            v = 1.0 + cy * x
+            if v <= 0.0:
+                continue
+            v = v * v * v
+            u = 1.0 - r.random()
+            x2 = x * x
+            if u < 1.0 - 0.0331 * x2 * x2 or log(u) < 0.5 * x2 + dy * (1.0 - v + log(v)):
+                gy = dy * v
+                break
+        return low + span * (gx / (gx + gy))
+
+    return draw
 
 
 def normal(r: RandomSource, mean: float, sd: float) -> float:

@@ -161,6 +161,11 @@ def binomial(r: RandomSource, n: int, p: float) -> int:
         raise ValueError(f"n must be >= 0, got {n}")
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"p must be in [0, 1], got {p}")
+    return binomial_checked(r, n, p)
+
+
+def binomial_checked(r: RandomSource, n: int, p: float) -> int:
+    """`binomial` for arguments known to be valid (an int n >= 0, 0 <= p <= 1): the engine's hot path."""
     if p > 0.5:  # sample the number of failures; 1 - p is exact here
         q = 1.0 - p
         if n * q < _SMALL_MEAN:

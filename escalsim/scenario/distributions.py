@@ -21,6 +21,11 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+def _bounds(clip: tuple[float | None, float | None]) -> tuple[float, float]:
+    """A clip's (low, high), an open side as -inf or inf."""
+    return (-math.inf if clip[0] is None else clip[0]), (math.inf if clip[1] is None else clip[1])
+
+
 class _Dist(Strict):
     per: Literal["run", "use"] = Field(
         description="'run': drawn once per run (uncertainty about the world); "
@@ -58,8 +63,7 @@ class _Dist(Strict):
         raw = self._raw()
         if self.clip is None:
             return raw
-        low = -math.inf if self.clip[0] is None else self.clip[0]
-        high = math.inf if self.clip[1] is None else self.clip[1]
+        low, high = _bounds(self.clip)
         return lambda r: min(max(raw(r), low), high)
 
     def mean(self) -> float:
@@ -152,8 +156,7 @@ class Pert(_Dist):
         return self.low, self.high
 
     def _raw(self):
-        a, m, b, lamb = self.low, self.mode, self.high, self.lamb
-        return lambda r: sampling.pert(r, a, m, b, lamb)
+        return sampling.pert_sampler(self.low, self.mode, self.high, self.lamb)
 
     def mean(self):
         """(low + lamb * mode + high) / (lamb + 2)."""
@@ -172,6 +175,11 @@ class Normal(_Dist):
 
     def _raw(self):
         return sampling.normal_sampler(self.mean_, self.sd)
+
+    def sampler(self) -> Sampler:
+        if self.clip is None:
+            return self._raw()
+        return sampling.normal_sampler(self.mean_, self.sd, clip=_bounds(self.clip))
 
     def mean(self):
         """The mean."""
@@ -209,6 +217,11 @@ class Lognormal(_Dist):
 
     def _raw(self):
         return sampling.normal_sampler(self.mu, self.sigma, log=True)
+
+    def sampler(self) -> Sampler:
+        if self.clip is None:
+            return self._raw()
+        return sampling.normal_sampler(self.mu, self.sigma, log=True, clip=_bounds(self.clip))
 
     def mean(self):
         """exp(mu + sigma^2 / 2)."""

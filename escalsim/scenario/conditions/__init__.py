@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 
 from escalsim.scenario.conditions.base import ALLOWED, FUNCTIONS, MAX_DEPTH, MAX_LENGTH, Expr, ExprError, suggest
-from escalsim.scenario.conditions.closures import next_change_fn
+from escalsim.scenario.conditions.closures import fixed_wake_days, next_change_fn
 from escalsim.scenario.conditions.compiler import Compiler
 from escalsim.scenario.conditions.syntax import parse_ast, prepare
 
@@ -54,4 +54,5 @@ def parse(
         uses_time=bool(compiler.atoms),
         evaluate=code.fn,
         next_change=next_change_fn(tuple(compiler.atoms)),
+        wake_days=fixed_wake_days(compiler.atoms) if compiler.atoms else None,
     )

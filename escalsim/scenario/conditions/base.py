@@ -66,6 +66,9 @@ class Expr:
     uses_time: bool
     evaluate: Fn = field(repr=False, compare=False)
     next_change: Callable[[Values, float, Values], float] = field(repr=False, compare=False)
+    # with time terms that compare `day` with constants only: the days next_change can return, in order
+    # (closures.fixed_wake_days); else None
+    wake_days: tuple[float, ...] | None = field(default=None, repr=False, compare=False)
 
 
 def suggest(name: str, choices: Iterable[str]) -> str | None:

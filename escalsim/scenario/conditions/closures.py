@@ -12,7 +12,8 @@ from escalsim.scenario.conditions.base import Fn, Values
 
 
 class Code(NamedTuple):
-    """A compiled subexpression; kind 'const' or 'var' lets parents specialise."""
+    """A compiled subexpression; kind 'const', 'var' or 'var_op' (value (op, name, k): op(variable name,
+    constant k)) lets parents specialise."""
 
     fn: Fn
     kind: str = "any"
@@ -48,7 +49,10 @@ def safe_div(a: Any, b: Any) -> float:
 
 def binary(op: Callable[[Any, Any], Any], a: Code, b: Code) -> Code:
     """``op(a, b)``, folded to a constant when both sides are constants."""
-    return folded(_binary_fn(op, a, b), (a, b))
+    code = folded(_binary_fn(op, a, b), (a, b))
+    if a.kind == "var" and b.kind == "const":
+        return Code(code.fn, "var_op", (op, a.value, b.value))
+    return code
 
 
 def _var_compared_to_const(op: Callable[[Any, Any], Any], name: str, k: Any) -> Fn | None:
@@ -80,6 +84,12 @@ def _binary_fn(op: Callable[[Any, Any], Any], a: Code, b: Code) -> Fn:
     if a.kind == "var" and b.kind == "var":
         x, y = a.value, b.value
         return lambda v, t, e: op(v[x], v[y])
+    if a.kind == "var":  # e.g. x >= 3000 + 2000 * y: the variable read here, not by a call
+        name, g = a.value, b.fn
+        return lambda v, t, e: op(v[name], g(v, t, e))
+    if b.kind == "var":
+        f, name = a.fn, b.value
+        return lambda v, t, e: op(f(v, t, e), v[name])
     f, g = a.fn, b.fn
     if b.kind == "const":  # e.g. (x + y) >= 10000
         k = b.value
@@ -104,6 +114,30 @@ def chain_fn(ops: Sequence[Callable], codes: Sequence[Code]) -> Fn:
         return True
 
     return chain
+
+
+def bool_op_fn(is_and: bool, codes: Sequence[Code]) -> Fn:
+    """``a and b and ...`` (or ``or``) over two or more subexpressions, left to right, stopping as Python does;
+    an operand ``variable OP constant`` is evaluated in the same frame (one Python call less per check)."""
+    if len(codes) > 2:
+        return bool_op_fn(is_and, [codes[0], Code(bool_op_fn(is_and, codes[1:]))])
+    a, b = codes
+    if a.kind != "var_op" and b.kind != "var_op":
+        return and_fn([a.fn, b.fn]) if is_and else or_fn([a.fn, b.fn])
+    if a.kind == "var_op" and b.kind == "var_op":
+        (op1, x, k1), (op2, y, k2) = a.value, b.value
+        if is_and:
+            return lambda v, t, e: op1(v[x], k1) and op2(v[y], k2)
+        return lambda v, t, e: op1(v[x], k1) or op2(v[y], k2)
+    if a.kind == "var_op":
+        (op1, x, k1), g = a.value, b.fn
+        if is_and:
+            return lambda v, t, e: op1(v[x], k1) and g(v, t, e)
+        return lambda v, t, e: op1(v[x], k1) or g(v, t, e)
+    f, (op2, y, k2) = a.fn, b.value
+    if is_and:
+        return lambda v, t, e: f(v, t, e) and op2(v[y], k2)
+    return lambda v, t, e: f(v, t, e) or op2(v[y], k2)
 
 
 def and_fn(fns: Sequence[Fn]) -> Fn:
@@ -153,6 +187,7 @@ class Atom(NamedTuple):
     event: str | None
     flips_at_k: bool
     flips_after_k: bool
+    constant: Any = None  # k, when it is a constant and there is no event (``day OP 60``): the atom flips on fixed days
 
 
 def time_fn(op: Callable, k: Code, event: str | None) -> Fn:
@@ -189,6 +224,22 @@ def next_change_fn(atoms: tuple[Atom, ...]) -> Callable[[Values, float, Values],
         return best
 
     return next_change
+
+
+def fixed_wake_days(atoms: Sequence[Atom]) -> tuple[float, ...] | None:
+    """Every day after which ``next_change`` may be asked to wake the condition, in increasing order, when they
+    do not depend on the run (each atom compares ``day`` with a constant): then ``next_change(v, now, e)`` is the
+    first of these after ``now`` (inf if none). None if some atom reads state or an event."""
+    days = set()
+    for atom in atoms:
+        k = atom.constant
+        if atom.event is not None or k is None:
+            return None
+        if atom.flips_at_k:
+            days.add(k)
+        if atom.flips_after_k:
+            days.add(math.nextafter(k, math.inf))
+    return tuple(sorted(d for d in days if d == d and d < math.inf))
 
 
 def _atom_change(atom: Atom, values: Values, now: float, event_times: Values) -> float:

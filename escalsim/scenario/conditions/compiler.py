@@ -21,13 +21,12 @@ from escalsim.scenario.conditions.base import (
 from escalsim.scenario.conditions.closures import (
     Atom,
     Code,
-    and_fn,
     binary,
+    bool_op_fn,
     call_fn,
     chain_fn,
     const,
     folded,
-    or_fn,
     safe_div,
     time_fn,
     unary_fn,
@@ -221,8 +220,7 @@ class Compiler:
     def visit_BoolOp(self, node: ast.BoolOp, depth: int) -> Code:
         """``and``/``or`` over two or more operands."""
         codes = [self.visit(value, depth) for value in node.values]
-        make = and_fn if isinstance(node.op, ast.And) else or_fn
-        return folded(make([code.fn for code in codes]), codes)
+        return folded(bool_op_fn(isinstance(node.op, ast.And), codes), codes)
 
     def visit_Compare(self, node: ast.Compare, depth: int) -> Code:
         """A comparison or a chain of them; one comparing day or days_since() becomes a time atom.
@@ -251,7 +249,7 @@ class Compiler:
         event = self.event_argument(left) if isinstance(left, ast.Call) else None
         k = self.visit(right, depth)
         self.atoms.append(Atom(k.fn, event, op_type in _FLIPS_AT_K,
-                                op_type in _FLIPS_AFTER_K))
+                                op_type in _FLIPS_AFTER_K, k.value if k.kind == "const" else None))
         return Code(time_fn(_COMPARE[op_type], k, event))
 
     def visit_Call(self, node: ast.Call, depth: int) -> Code:
