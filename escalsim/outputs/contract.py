@@ -128,6 +128,9 @@ def level_counts(results, track: str | None = None) -> tuple[np.ndarray, np.ndar
     return counts[t["id"]], days
 
 
+SLICE = 4_096  # level rows turned into integers at a time by `level_counts`
+
+
 def _count_levels(results) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Per track, the runs on each rung at the end of each grid day (one pass over the levels table)."""
     tracks = results.manifest["tracks"]
@@ -139,14 +142,14 @@ def _count_levels(results) -> tuple[dict[str, np.ndarray], np.ndarray]:
             raise ValueError("the results hold no level grid")
         for i, t in enumerate(tracks):
             rungs = len(t["rungs"])
-            grid = _track_rows(batch, t["id"], i == 0)[cols].to_numpy(dtype=np.int64)
-            if not len(grid):
-                continue
-            if grid.min() < 0 or grid.max() >= rungs:
-                raise ValueError(f"the level grid of track {t['id']!r} holds rung indices outside 0 to {rungs - 1}")
-            flat = (grid + np.arange(len(cols)) * rungs).ravel()  # day j, rung r -> j * rungs + r
-            add = np.bincount(flat, minlength=len(cols) * rungs).reshape(len(cols), rungs)
-            counts[t["id"]] = counts[t["id"]] + add if t["id"] in counts else add
+            rows = _track_rows(batch, t["id"], i == 0)[cols]
+            offsets = np.arange(len(cols), dtype=np.int32) * rungs  # day j, rung r -> j * rungs + r
+            for start in range(0, len(rows), SLICE):  # a few MB at a time, whatever the row group's size
+                grid = rows.iloc[start:start + SLICE].to_numpy(dtype=np.int32)
+                if grid.min() < 0 or grid.max() >= rungs:
+                    raise ValueError(f"the level grid of track {t['id']!r} holds rung indices outside 0 to {rungs - 1}")
+                add = np.bincount((grid + offsets).ravel(), minlength=len(cols) * rungs).reshape(len(cols), rungs)
+                counts[t["id"]] = counts[t["id"]] + add if t["id"] in counts else add
     step = float(results.manifest.get("grid_step", 1.0))
     return counts, np.arange(len(cols)) * step
 
