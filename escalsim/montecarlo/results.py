@@ -68,8 +68,9 @@ def load_results(directory, columns: Sequence[str] | None = None) -> Results:
 
     Without `columns`, the runs, levels and traces are DataFrames: about 3 KB per run, for small results.
     With `columns` (e.g. `["run", "at_or_above.nuclear_use"]`), the runs DataFrame holds only those columns of
-    runs.parquet (8 bytes per run and number column), and levels and traces are not read: they are
-    `ParquetTable`s, read when used. Raises ResultsError for a column runs.parquet does not have.
+    runs.parquet (8 bytes per run and number column), levels is not read (a `ParquetTable`, read when used) and
+    traces (a few runs, whatever the run count) is a DataFrame. Raises ResultsError for a column runs.parquet does
+    not have.
     """
     directory = Path(directory)
     manifest = read_manifest(directory)
@@ -78,7 +79,7 @@ def load_results(directory, columns: Sequence[str] | None = None) -> Results:
             tables = [pd.read_parquet(directory / name) for name in (RUNS, LEVELS, TRACES)]
         else:
             runs = ParquetTable(directory / RUNS, list(columns)).read()
-            tables = [runs, ParquetTable(directory / LEVELS), ParquetTable(directory / TRACES)]
+            tables = [runs, ParquetTable(directory / LEVELS), pd.read_parquet(directory / TRACES)]
     except KeyError as exc:
         raise ResultsError(f"{directory}: {exc.args[0]}") from None
     except (OSError, pa.ArrowException) as exc:
