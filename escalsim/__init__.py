@@ -19,7 +19,8 @@ _EXPORTS = {
     "compile_model": "escalsim.engine", "simulate": "escalsim.engine",
     "Injection": "escalsim.scenario.moves", "Block": "escalsim.scenario.moves",
     "run": "escalsim.montecarlo.runs", "resume": "escalsim.montecarlo.runs", "Settings": "escalsim.montecarlo.runs",
-    "load_results": "escalsim.montecarlo.results", "Results": "escalsim.montecarlo.results",
+    "load_results": "escalsim.montecarlo.results", "open_results": "escalsim.montecarlo.results",
+    "Results": "escalsim.montecarlo.results",
     "compare_arms": "escalsim.montecarlo.compare", "compare_results": "escalsim.outputs.comparison",
 }
 _SUBMODULES = {"plots": "escalsim.outputs.plots", "analysis": "escalsim.outputs.analysis",

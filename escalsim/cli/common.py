@@ -258,13 +258,14 @@ def _day(text: str, when: str, scenario: Scenario, end: bool = False) -> float:
     return day
 
 
-def results_or_exit(directory: str):
-    """The Results of a complete results directory, or exit 1 with the ResultsError printed on stderr."""
+def results_or_exit(directory: str, lazy: bool = False):
+    """The Results of a complete results directory (`lazy`: its runs and levels read when used, a column or a row
+    group at a time), or exit 1 with the ResultsError printed on stderr."""
     from escalsim.montecarlo.files import ResultsError
-    from escalsim.montecarlo.results import load_results
+    from escalsim.montecarlo.results import load_results, open_results
 
     try:
-        return load_results(directory)
+        return open_results(directory) if lazy else load_results(directory)
     except ResultsError as exc:
         fail(str(exc))
 

@@ -24,7 +24,7 @@ def plot(directory: str, kinds: tuple[str, ...], out_dir: str | None, fmt: str, 
     \b
     e.g. escalsim plot results/dprk --kind fan
     """
-    results = results_or_exit(directory)
+    results = results_or_exit(directory, lazy=True)
     folder = Path(out_dir) if out_dir else Path(directory) / "figures"
     if folder.exists() and not folder.is_dir():
         fail(f"cannot write the figures to {folder}: it exists and is not a folder")
@@ -62,7 +62,7 @@ def report(directory: str | None, session: str | None, out: str | None) -> None:
         _session_report(Path(session), out)
         return
     target = check_output_file(out or Path(directory) / "report.html", "the report", replaceable=True)
-    results = results_or_exit(directory)
+    results = results_or_exit(directory, lazy=True)
     from escalsim.outputs.report import write_report
 
     try:

@@ -14,7 +14,8 @@ import pyarrow.parquet as pq
 
 from escalsim.montecarlo.files import atomic
 
-ROW_GROUP = 65_536                    # rows per Parquet row group: fixed, so files do not depend on batch sizes
+ROW_GROUP = 65_536                    # rows per Parquet row group at most: fixed, so files do not depend on batch sizes
+GROUP_BYTES = 64 * 2**20              # and at most this many bytes of a row group in memory, while writing or reading
 
 
 COMPRESSION = "zstd"
@@ -121,24 +122,49 @@ def stream(path: Path, schema: pa.Schema, tables: Iterator[pa.Table], convert: C
         options.update(use_dictionary=[f.name for f in schema if f.name != "run"],
                        column_encoding={"run": "DELTA_BINARY_PACKED"})
 
+    rows = group_rows(schema)
+
     def write(fh: BinaryIO) -> None:
         with pq.ParquetWriter(fh, schema, **options) as writer:
-            for group in row_groups(tables):
-                writer.write_table(convert(group) if convert else group.cast(schema), row_group_size=ROW_GROUP)
+            for group in row_groups(tables, rows):
+                writer.write_table(convert(group) if convert else group.cast(schema), row_group_size=rows)
 
     atomic(path, write)
 
 
-def row_groups(tables: Iterator[pa.Table]) -> Iterator[pa.Table]:
-    """The rows of the tables regrouped into tables of ROW_GROUP rows (the last may be shorter)."""
+def group_rows(schema: pa.Schema) -> int:
+    """Rows per row group for a table of this schema: ROW_GROUP, or fewer (a multiple of 4,096) where ROW_GROUP rows
+    would take more than GROUP_BYTES in memory (a wide runs table: ~4.5 KB a row for the default scenario). It
+    depends on the columns only, so the file still does not depend on batch sizes; writing, and reading a row group
+    back, holds at most about GROUP_BYTES whatever the run count."""
+    width = sum(_bytes(field.type) for field in schema)
+    return max(4_096, min(ROW_GROUP, GROUP_BYTES // max(width, 1) // 4_096 * 4_096)) if ROW_GROUP >= 4_096 \
+        else ROW_GROUP
+
+
+def _bytes(kind: pa.DataType) -> int:
+    """Bytes a value of this type takes in memory (a string: a guess of 16)."""
+    if pa.types.is_dictionary(kind):
+        return kind.index_type.bit_width // 8
+    if pa.types.is_fixed_size_binary(kind):
+        return kind.byte_width
+    try:
+        return max(1, kind.bit_width // 8)
+    except ValueError:  # variable width
+        return 16
+
+
+def row_groups(tables: Iterator[pa.Table], size: int | None = None) -> Iterator[pa.Table]:
+    """The rows of the tables regrouped into tables of `size` rows (None: ROW_GROUP; the last may be shorter)."""
+    size = size or ROW_GROUP
     pending: list[pa.Table] = []
     rows = 0
     for table in tables:
         pending.append(table)
         rows += table.num_rows
-        while rows >= ROW_GROUP:
+        while rows >= size:
             group = pa.concat_tables(pending)
-            pending, rows = [group.slice(ROW_GROUP)], rows - ROW_GROUP
-            yield group.slice(0, ROW_GROUP)
+            pending, rows = [group.slice(size)], rows - size
+            yield group.slice(0, size)
     if rows:
         yield pa.concat_tables(pending)

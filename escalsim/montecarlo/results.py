@@ -1,8 +1,10 @@
-"""Reading a finished results directory back: its manifest, and the runs, levels and traces as DataFrames."""
+"""Reading a finished results directory back: its manifest, and the runs, levels and traces as DataFrames
+(`load_results`, for small results or a few columns) or as tables read a column or a row group at a time
+(`open_results`, whatever the run count)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -20,17 +22,26 @@ from escalsim.montecarlo.files import (
     has_kind,
     read_json,
 )
+from escalsim.parquet_table import ParquetTable
 
 
-@dataclass
 class Results:
-    """A finished results directory in memory."""
+    """A finished results directory: its manifest, and the runs, levels and traces tables.
 
-    directory: Path
-    manifest: Manifest
-    runs: pd.DataFrame
-    levels: pd.DataFrame
-    traces: pd.DataFrame
+    Each table is a DataFrame in memory, or a `ParquetTable` read from the file when used (a column at a time,
+    or a row group at a time); the outputs accept either.
+    """
+
+    def __init__(self, directory, manifest: Manifest, runs, levels=None, traces=None):
+        self.directory = Path(directory)
+        self.manifest = manifest
+        self.runs = runs
+        self.levels = levels if levels is not None else pd.DataFrame()
+        self.traces = traces if traces is not None else pd.DataFrame()
+
+    def __repr__(self) -> str:
+        kinds = ", ".join(type(t).__name__ for t in (self.runs, self.levels, self.traces))
+        return f"Results({str(self.directory)!r}: {len(self.runs):,} runs; runs, levels, traces as {kinds})"
 
 
 def read_manifest(directory) -> Manifest:
@@ -52,12 +63,40 @@ def read_manifest(directory) -> Manifest:
     return manifest
 
 
-def load_results(directory) -> Results:
-    """Read a complete results directory; ResultsError says why another one cannot be read."""
+def load_results(directory, columns: Sequence[str] | None = None) -> Results:
+    """Read a complete results directory into memory; ResultsError says why another one cannot be read.
+
+    Without `columns`, the runs, levels and traces are DataFrames: about 3 KB per run, for small results.
+    With `columns` (e.g. `["run", "at_or_above.nuclear_use"]`), the runs DataFrame holds only those columns of
+    runs.parquet (8 bytes per run and number column), levels is not read (a `ParquetTable`, read when used) and
+    traces (a few runs, whatever the run count) is a DataFrame. Raises ResultsError for a column runs.parquet does
+    not have.
+    """
     directory = Path(directory)
     manifest = read_manifest(directory)
     try:
-        tables = [pd.read_parquet(directory / name) for name in (RUNS, LEVELS, TRACES)]
+        if columns is None:
+            tables = [pd.read_parquet(directory / name) for name in (RUNS, LEVELS, TRACES)]
+        else:
+            runs = ParquetTable(directory / RUNS, list(columns)).read()
+            tables = [runs, ParquetTable(directory / LEVELS), pd.read_parquet(directory / TRACES)]
+    except KeyError as exc:
+        raise ResultsError(f"{directory}: {exc.args[0]}") from None
     except (OSError, pa.ArrowException) as exc:
         raise ResultsError(f"{directory}: the result tables cannot be read: {exc}") from None
     return Results(directory, manifest, *tables)
+
+
+def open_results(directory) -> Results:
+    """A complete results directory whose runs and levels are read when used, a column or a row group at a time
+    (`ParquetTable`s), so that summaries, figures and reports need memory for one column of the runs, not for
+    every run's record; traces (a few runs, whatever the run count) are read into a DataFrame. ResultsError says
+    why another directory cannot be read."""
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    try:
+        runs, levels = ParquetTable(directory / RUNS), ParquetTable(directory / LEVELS)
+        traces = pd.read_parquet(directory / TRACES)
+    except (OSError, pa.ArrowException) as exc:
+        raise ResultsError(f"{directory}: the result tables cannot be read: {exc}") from None
+    return Results(directory, manifest, runs, levels, traces)

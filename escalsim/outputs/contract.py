@@ -1,13 +1,17 @@
 """What the outputs read from a results object, checked in one place.
 
-A results object has `runs`, `levels` and `traces` DataFrames and a `manifest` dict (escalsim's Results, or
+A results object has `runs`, `levels` and `traces` tables and a `manifest` dict (escalsim's Results, or
 anything shaped like it); the keys the figures need are those of `records.describe(model)` (results format 2:
-escalation tracks, each an ordered ladder of rungs; `levels` holds one row per run and track).
+escalation tracks, each an ordered ladder of rungs; `levels` holds one row per run and track). A table is a
+DataFrame, or anything that gives a column by name (`runs["event.x"]`) and its length, like
+`escalsim.parquet_table.ParquetTable`; a table with `batches()` is read a row group at a time where the whole
+would grow with the run count (the level grid: `level_counts`, `level_rows`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -80,6 +84,138 @@ def level_grid(results, track: str | None = None) -> tuple[np.ndarray, np.ndarra
         raise ValueError("the results hold no level grid")
     step = float(results.manifest.get("grid_step", 1.0))
     return levels[cols].to_numpy(dtype=np.int16), np.arange(len(cols)) * step
+
+
+def _levels_batches(results) -> Iterator[pd.DataFrame]:
+    """The levels table one part at a time: its row groups if it streams them, else the whole DataFrame."""
+    levels = results.levels
+    yield from (levels.batches() if hasattr(levels, "batches") else [levels])
+
+
+def _day_columns(columns) -> list[str]:
+    return sorted((c for c in columns if re.fullmatch(r"d\d+", c)), key=lambda c: int(c[1:]))
+
+
+def _track_rows(batch: pd.DataFrame, track_id: str, first: bool) -> pd.DataFrame:
+    """The rows of a levels batch that belong to a track (all of them if the table has no track column and the
+    track is the first)."""
+    if "track" not in batch.columns:
+        return batch if first else batch.iloc[:0]
+    return batch[batch["track"].astype(str).to_numpy() == track_id]
+
+
+def level_counts(results, track: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """How many runs were on each rung of a track (None: the first) at the end of each grid day, and the grid's
+    days: an int64 matrix (grid days x rungs of the track) and the days (from the manifest's grid_step).
+
+    The level is a rung index, so these counts say exactly what the level grid says of the runs as a whole
+    (shares by rung, quantiles) in memory that does not grow with the run count: the levels table is read a row
+    group at a time, once for every track (the counts are kept on the results object).
+
+    Raises ValueError for an unknown track or if the results hold no level grid for it.
+    """
+    t = track_of(results.manifest, track)
+    cache = getattr(results, "_escalsim_level_counts", None)
+    if cache is None or cache[0] is not results.levels:
+        cache = (results.levels, _count_levels(results))
+        try:
+            results._escalsim_level_counts = cache
+        except AttributeError:  # a results object that takes no new attribute: count again next time
+            pass
+    counts, days = cache[1]
+    if t["id"] not in counts or not counts[t["id"]].sum():
+        raise ValueError(f"the results hold no level grid for track {t['id']!r}")
+    return counts[t["id"]], days
+
+
+SLICE = 4_096  # level rows turned into integers at a time by `level_counts`
+
+
+def _count_levels(results) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Per track, the runs on each rung at the end of each grid day (one pass over the levels table)."""
+    tracks = results.manifest["tracks"]
+    counts: dict[str, np.ndarray] = {}
+    cols: list[str] = []
+    for batch in _levels_batches(results):
+        cols = cols or _day_columns(batch.columns)
+        if not cols:
+            raise ValueError("the results hold no level grid")
+        for i, t in enumerate(tracks):
+            rungs = len(t["rungs"])
+            rows = _track_rows(batch, t["id"], i == 0)[cols]
+            offsets = np.arange(len(cols), dtype=np.int32) * rungs  # day j, rung r -> j * rungs + r
+            for start in range(0, len(rows), SLICE):  # a few MB at a time, whatever the row group's size
+                grid = rows.iloc[start:start + SLICE].to_numpy(dtype=np.int32)
+                if grid.min() < 0 or grid.max() >= rungs:
+                    raise ValueError(f"the level grid of track {t['id']!r} holds rung indices outside 0 to {rungs - 1}")
+                add = np.bincount((grid + offsets).ravel(), minlength=len(cols) * rungs).reshape(len(cols), rungs)
+                counts[t["id"]] = counts[t["id"]] + add if t["id"] in counts else add
+    step = float(results.manifest.get("grid_step", 1.0))
+    return counts, np.arange(len(cols)) * step
+
+
+def level_rows(results, positions, track: str | None = None) -> np.ndarray:
+    """The level grid rows at the given positions among a track's rows (in the order stored; None: the first
+    track), as an int16 matrix (positions x grid days), reading the levels table a row group at a time.
+
+    Raises ValueError for an unknown track, or a position beyond the track's rows.
+    """
+    t = track_of(results.manifest, track)
+    first = t["id"] == results.manifest["tracks"][0]["id"]
+    wanted = np.asarray(positions, dtype=np.int64)
+    rows: dict[int, np.ndarray] = {}
+    seen = 0
+    for batch in _levels_batches(results):
+        part = _track_rows(batch, t["id"], first)
+        inside = wanted[(wanted >= seen) & (wanted < seen + len(part))]
+        if len(inside):
+            grid = part[_day_columns(part.columns)].to_numpy(dtype=np.int16)
+            rows.update({int(p): grid[p - seen] for p in inside})
+        seen += len(part)
+    missing = [int(p) for p in wanted if int(p) not in rows]
+    if missing:
+        raise ValueError(f"the results hold {seen} level rows for track {t['id']!r}; no row {missing[0]}")
+    if not len(wanted):
+        return np.empty((0, 0), dtype=np.int16)
+    return np.array([rows[int(p)] for p in wanted], dtype=np.int16)
+
+
+def run_position(results, run: int, track: str | None = None) -> int:
+    """The position of a run among a track's rows of the levels table (None: the first track). Raises ValueError if
+    the run has no row."""
+    t = track_of(results.manifest, track)
+    first = t["id"] == results.manifest["tracks"][0]["id"]
+    seen = 0
+    for batch in _levels_batches(results):
+        part = _track_rows(batch, t["id"], first)
+        hit = np.flatnonzero(part["run"].to_numpy() == run)
+        if len(hit):
+            return seen + int(hit[0])
+        seen += len(part)
+    raise ValueError(f"run {run} has no row in the level grid of track {t['id']!r}")
+
+
+def quantiles_from_counts(counts: np.ndarray, q) -> np.ndarray:
+    """The q-quantiles (numpy's default, linear interpolation between order statistics) of integer values given as
+    counts: `counts[j, r]` values equal to r in row j; returns one row per q. The same numbers as `np.quantile` of
+    the values themselves, from the counts alone."""
+    n = counts.sum(axis=1)
+    cum = np.cumsum(counts, axis=1)
+    out = []
+    for quantile in np.atleast_1d(q):
+        pos = quantile * (n - 1)
+        below = np.floor(pos).astype(np.int64)
+        frac = pos - below
+        a = _order_statistic(cum, below)
+        b = _order_statistic(cum, np.minimum(below + 1, n - 1))
+        diff = b - a
+        out.append(np.where(frac >= 0.5, b - diff * (1 - frac), a + diff * frac))  # numpy's own lerp
+    return np.array(out, dtype=float)
+
+
+def _order_statistic(cum: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """The k-th smallest value (0-based) of each row, from the row's cumulative counts by value."""
+    return (cum <= k[:, None]).sum(axis=1).astype(float)
 
 
 def key_variables(manifest: dict) -> list[str]:

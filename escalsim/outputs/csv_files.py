@@ -1,5 +1,5 @@
 """The summary tables as CSV files beside the results, each column named for what it counts (`p_happened`,
-`p_at_or_above`, `p_entered`), and the columns of runs.parquet the printed summary reads."""
+`p_at_or_above`, `p_entered`), and runs.parquet as the table the printed summary reads (a column at a time)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from escalsim.outputs import analysis
-from escalsim.outputs.contract import key_variables
 from escalsim.outputs.labels import end_label, event_label
+from escalsim.parquet_table import ParquetTable
 
 CSV_FILES = ("summary_events.csv", "summary_rungs.csv", "summary_first_passage.csv", "summary_entered.csv",
              "summary_causes.csv", "summary_variables.csv", "summary_outcomes.csv")
@@ -39,17 +39,16 @@ def csv_tables(runs: pd.DataFrame, manifest: dict, variables: pd.DataFrame) -> d
     }
 
 
-def write_csv(runs: pd.DataFrame, manifest: dict, directory: Path) -> list[Path]:
+def write_csv(runs, manifest: dict, directory: Path) -> list[Path]:
     """The summary tables as CSV files beside the results (pandas reads them back), written atomically.
 
-    `runs` needs only the columns of summary_frame; every variable's quantiles are computed from runs.parquet
-    one variable at a time, so memory stays modest however many runs and variables there are. Returns the
-    paths written (CSV_FILES, events first); raises OSError if a file cannot be read or written (no half-written
-    table is left).
+    `runs` is the runs table (a DataFrame with at least the columns the tables read, or `summary_frame`'s table,
+    read a column at a time); every variable's quantiles are computed from runs.parquet one column at a time, so
+    memory stays modest however many runs and variables there are. Returns the paths written (CSV_FILES, events
+    first); raises OSError if a file cannot be read or written (no half-written table is left).
     """
     directory = Path(directory)
-    variables = pd.concat([analysis.variable_quantiles(_variable_frame(directory, manifest, v), manifest, [v])
-                           for v in manifest["readable"]], ignore_index=True)
+    variables = analysis.variable_quantiles(summary_frame(directory, manifest), manifest, manifest["readable"])
     paths = []
     for name, frame in csv_tables(runs, manifest, variables).items():
         path = directory / name
@@ -69,18 +68,10 @@ def variable_columns(manifest: dict, variable: str) -> list[str]:
     return [f"at.{c['name']}.{variable}" for c in manifest["checkpoints"]] + [f"final.{variable}"]
 
 
-def _variable_frame(directory: Path, manifest: dict, variable: str) -> pd.DataFrame:
-    return pd.read_parquet(directory / "runs.parquet", columns=variable_columns(manifest, variable))
-
-
-def summary_frame(directory: Path, manifest: dict) -> pd.DataFrame:
-    """The columns of DIRECTORY/runs.parquet that the printed summary and the CSVs need, as a DataFrame (not every
-    variable: memory stays modest for a million runs). Raises OSError or an Arrow error if the file cannot be
-    read."""
-    options = set(manifest.get("options", []))
-    cols = ["run"] + [f"{kind}.{r}" for kind in ("at_or_above", "entered", "cause") for r in manifest["rungs"]]
-    cols += [f"event.{e}" for e in manifest["event_names"]]
-    cols += [f"count.{o}" for o in manifest["outcomes"] if o in options]
-    for v in key_variables(manifest):
-        cols += variable_columns(manifest, v)
-    return pd.read_parquet(Path(directory) / "runs.parquet", columns=cols)
+def summary_frame(directory: Path, manifest: dict) -> ParquetTable:
+    """DIRECTORY/runs.parquet as the table the printed summary and the CSVs read: a `ParquetTable`, which reads
+    each column when it is used (one column of the runs in memory at a time, not every run's record: a million
+    runs take 8 MB a column). `manifest` is unused, kept for the callers. Raises OSError or an Arrow error if
+    the file cannot be read."""
+    del manifest
+    return ParquetTable(Path(directory) / "runs.parquet")

@@ -8,6 +8,7 @@ from matplotlib.ticker import PercentFormatter
 
 from escalsim.outputs.contract import main_events
 from escalsim.outputs.labels import day_dates, end_label, event_label, percent, wrap
+from escalsim.outputs.passage import changes, passage_grid
 from escalsim.outputs.style import INK, LABEL, MUTED, NOTE, OKABE_ITO, TICK, begin, clean_axes, date_axis, titles
 from escalsim.stats import wilson
 
@@ -59,8 +60,10 @@ def event_curves(results, ax=None, events: list[str] | None = None):
     for i, event in enumerate(chosen):
         first = results.runs[f"event.{event}"].to_numpy(dtype=float)
         days = np.sort(np.clip(first[~np.isnan(first)], 0.0, horizon))
-        steps = np.concatenate([[0.0], days, [horizon]])
-        hits = np.concatenate([[int(np.count_nonzero(days <= 0))], np.arange(1, len(days) + 1), [len(days)]])
+        steps = passage_grid(horizon)  # a fixed grid: the figure does not grow with the run count
+        hits = np.searchsorted(days, steps, side="right")
+        hits[-1] = len(days)
+        steps, hits = changes(steps, hits)
         p, low, high = wilson(hits, n)
         x, colour = day_dates(m, steps), COLOURS[i % len(COLOURS)]
         ax.fill_between(x, low, high, step="post", color=colour, alpha=0.16, lw=0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.ticker import PercentFormatter
 
-from escalsim.outputs.contract import check_results, level_grid, track_of
+from escalsim.outputs.contract import check_results, level_counts, level_rows, quantiles_from_counts, track_of
 from escalsim.outputs.labels import day_dates, scenario_title, track_prefix, wrap
 from escalsim.outputs.style import (
     BAND,
@@ -35,23 +35,24 @@ def fan_chart(results, ax=None, samples: int = 5, track: str | None = None):
     unknown, or the results hold no runs or no level grid.
     """
     check_results(results)  # before the grid, whose track the manifest names
-    grid, days = level_grid(results, track)
+    counts, days = level_counts(results, track)  # runs on each rung by day: exact quantiles, any run count
     m, _, ax = begin(results, ax)
     t = track_of(m, track)
     for low_q, high_q, alpha in FAN_BANDS:
-        low, high = np.quantile(grid, [low_q, high_q], axis=0)
+        low, high = quantiles_from_counts(counts, [low_q, high_q])
         x, low, high = steps(m, days, low, high)
         ax.fill_between(x, low, high, step="post", color=BAND, alpha=alpha, lw=0,
                         label=f"{round(100 * (high_q - low_q))}% of runs")
-    picks = _sample_runs(len(grid), samples)
+    picks = _sample_runs(int(counts[0].sum()), samples)
     offsets = np.linspace(-0.12, 0.12, len(picks)) if len(picks) > 1 else [0.0]
-    for j, (i, dy) in enumerate(zip(picks, offsets)):
-        x, y = steps(m, days, grid[i] + dy)
+    for j, (row, dy) in enumerate(zip(level_rows(results, picks, track), offsets)):
+        x, y = steps(m, days, row + dy)
         ax.step(x, y, where="post", lw=1.0, color="#444444", alpha=0.75,
                 label=f"{len(picks)} sample runs (offset slightly)" if j == 0 else "_sample")
-    x, median = steps(m, days, np.median(grid, axis=0))
+    x, median = steps(m, days, quantiles_from_counts(counts, 0.5)[0])
     ax.step(x, median, where="post", lw=3, color="#0b2540", label="median", gid="median")
-    rung_axis(ax, t, min(int(grid.min()), t["start"]), len(t["rungs"]) - 1)
+    lowest = int(np.flatnonzero(counts.sum(axis=0))[0])
+    rung_axis(ax, t, min(lowest, t["start"]), len(t["rungs"]) - 1)
     date_axis(ax, m)
     clean_axes(ax)
     titles(ax, f"{track_prefix(m, t)}Escalation over time",
@@ -77,11 +78,12 @@ def ladder_probabilities(results, ax=None, style: str = "area", track: str | Non
     if style not in ("area", "lines"):
         raise ValueError(f"style must be 'area' or 'lines', not {style!r}")
     check_results(results)  # before the grid, whose track the manifest names
-    grid, days = level_grid(results, track)
+    counts, days = level_counts(results, track)
     m, _, ax = begin(results, ax)
     t = track_of(m, track)
     colours, labels = rung_colours(t), t["rung_labels"]
-    above = [np.mean(grid >= k, axis=0) for k in range(len(labels))] + [np.zeros(grid.shape[1])]
+    at_or_above = counts[:, ::-1].cumsum(axis=1)[:, ::-1]  # runs on rung k or higher, by day
+    above = [at_or_above[:, k] / counts[0].sum() for k in range(len(labels))] + [np.zeros(len(days))]
     for k in range(len(labels)):
         if not (above[k] - above[k + 1]).any() or (style == "lines" and k == 0):
             continue

@@ -22,6 +22,7 @@ from escalsim.outputs.style import (
 from escalsim.stats import wilson
 
 RARE = 0.05  # a rung reached by less than this share of the most-reached rung's runs would be a flat line at 0
+GRID_POINTS = 400  # first-passage and event curves are drawn at this many steps of the horizon, whatever the run count
 
 
 def first_passage_curves(results, ax=None, scale: str = "auto", track: str | None = None):
@@ -38,16 +39,18 @@ def first_passage_curves(results, ax=None, scale: str = "auto", track: str | Non
     m, n, ax = begin(results, ax)
     t = track_of(m, track)
     colours, horizon, ks = rung_colours(t), m["horizon_days"], above_start(t)
-    reached = {k: _reached(results.runs[f"at_or_above.{t['rungs'][k]}"]) for k in ks}
     log = scale == "log" or (scale == "auto" and log_scale(results, track))
+    days = passage_grid(horizon)
     top = 0.05
     for k in ks:
-        days = np.concatenate([[0.0], reached[k], [horizon]])
-        hits = np.concatenate([[0], np.arange(1, len(reached[k]) + 1), [len(reached[k])]])
+        reached = _reached(results.runs[f"at_or_above.{t['rungs'][k]}"])
+        hits = np.searchsorted(reached, days, side="right")  # runs at or above the rung by each grid day
+        hits[-1] = len(reached)                              # by the end of the horizon: every run that got there
+        days_k, hits = changes(days, hits)
         p, low, high = wilson(hits, n)
-        x, shown = day_dates(m, days), hits > 0 if log else hits >= 0  # log: no band below the axis' floor
+        x, shown = day_dates(m, days_k), hits > 0 if log else hits >= 0  # log: no band below the axis' floor
         ax.fill_between(x, low, high, where=shown, step="post", color=colours[k], alpha=0.2, lw=0)
-        _, lo_end, hi_end = wilson(len(reached[k]), n)
+        _, lo_end, hi_end = wilson(len(reached), n)
         ax.step(x, p, where="post", color=colours[k], lw=2.4, gid=f"rung:{k}",
                 label=f"{wrap(t['rung_labels'][k], 30)}\n{percent(p[-1])} ({percent_range(lo_end, hi_end)})")
         top = max(top, float(high.max()))
@@ -64,6 +67,21 @@ def first_passage_curves(results, ax=None, scale: str = "auto", track: str | Non
               frameon=False, title="At or above the rung\nby the horizon (95% interval)", title_fontsize=NOTE + 1,
               alignment="left", labelspacing=0.9)
     return ax
+
+
+def passage_grid(horizon: float) -> np.ndarray:
+    """The days at which the first-passage and event curves are evaluated: GRID_POINTS equal steps from 0 to the
+    horizon (a step function on a fixed grid: the figure's size does not grow with the run count; a run that got
+    there between two grid days counts from the next one, at most horizon / GRID_POINTS days late)."""
+    return np.linspace(0.0, float(horizon), GRID_POINTS + 1)
+
+
+def changes(days: np.ndarray, hits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The points of a step function (drawn 'post') where its value changes, and its first and last points: the
+    same drawing with fewer points."""
+    keep = np.ones(len(hits), dtype=bool)
+    keep[1:-1] = hits[1:-1] != hits[:-2]
+    return days[keep], hits[keep]
 
 
 def log_scale(results, track: str | None = None) -> bool:

@@ -9,7 +9,7 @@ import matplotlib.dates as mdates
 import matplotlib.patches
 import numpy as np
 
-from escalsim.outputs.contract import check_results, level_grid, track_levels, track_of
+from escalsim.outputs.contract import check_results, level_rows, run_position, track_of
 from escalsim.outputs.labels import day_date, day_dates, scenario_title, track_prefix, wrap
 from escalsim.outputs.style import (
     INK,
@@ -45,19 +45,19 @@ def run_timeline(results, run: int, ax=None, track: str | None = None):
     """
     check_results(results)
     items, treaty = _key_events(results, run)
-    grid, days = level_grid(results, track)
     m, _, ax = begin(results, ax)
     t = track_of(m, track)
-    row = int(np.flatnonzero(track_levels(results, track)["run"].to_numpy() == run)[0])
-    x, y = steps(m, days, grid[row])
+    level = level_rows(results, [run_position(results, run, track)], track)[0]
+    days = np.arange(len(level)) * float(m.get("grid_step", 1.0))
+    x, y = steps(m, days, level)
     ax.step(x, y, where="post", color=INK, lw=2.6, gid="level")
-    lo = min(int(grid[row].min()), t["start"])
-    hi = min(len(t["rungs"]) - 1, int(grid[row].max()) + 1)
+    lo = min(int(level.min()), t["start"])
+    hi = min(len(t["rungs"]) - 1, int(level.max()) + 1)
     rung_axis(ax, t, lo, hi)
     ax.set_ylabel("")
     date_axis(ax, m)
     clean_axes(ax)
-    final, top = t["rung_labels"][int(grid[row][-1])], t["rung_labels"][int(grid[row].max())]
+    final, top = t["rung_labels"][int(level[-1])], t["rung_labels"][int(level.max())]
     reach = f"{track_prefix(m, t)}Highest rung: {top}" + ("" if final == top else f"; at the horizon: {final}")
     subtitle = f"{wrap(scenario_title(m), 110)}\n{reach}"
     titles(ax, f"One simulated course of events (run {run})", subtitle)

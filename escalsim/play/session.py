@@ -530,22 +530,10 @@ def load_session(path: str | Path) -> tuple[Session, Where]:
     """The session in a file, and the function giving the position of any value in it (for the game's own
     checks). Raises ScenarioError, located at FILE:LINE:COLUMN, for a file that cannot be read or is larger than
     MAX_BYTES, is not YAML or JSON, is not a session file of a format this escalsim reads, or is not valid.
-
-    A well-formed file is read fast (`_quick`); anything in doubt goes through the scenario's reader, which is
-    bounded and locates every problem, and which the positions (`where`) of a file read fast come from, when
-    asked."""
+    It is read by the scenarios' reader (`scenario.source.load_yaml`): bounded, safe, and fast for a well-formed
+    file."""
     path = Path(path)
     text = read_text(path, SESSION)
-    session = _quick(text)
-    if session is not None:
-        located: list[Source] = []
-
-        def where(value_path: tuple) -> tuple[str, int, int]:
-            if not located:
-                located.append(load_yaml(path, text, kind=SESSION))
-            return located[0].where(value_path)
-
-        return session, where
     source = load_yaml(path, text, kind=SESSION)
     _check_format(source)
     try:
@@ -556,29 +544,6 @@ def load_session(path: str | Path) -> tuple[Session, Where]:
     if found:
         raise ScenarioError([Problem(*source.where(p), format_path(p), message) for p, message in found])
     return session, source.where
-
-
-def _quick(text: str) -> Session | None:
-    """The session of a file that is certainly well formed, read by a fast parser (JSON: the json module; YAML:
-    ruamel's safe loader, without positions), or None. Only a file without anchors, aliases or tags (no '&', '*'
-    or '!' anywhere: what escalsim writes, unless a reason holds one) is read this way, so the bounds the full
-    reader enforces on aliases cannot be needed; any parse error, a value that is not a session or a problem
-    found sends the file to the full reader, which says where the problem is. About ten times faster on a
-    session with look-aheads, whose results are most of the file."""
-    if "&" in text or "*" in text or "!" in text:
-        return None
-    try:
-        if text.lstrip().startswith("{"):
-            data = json.loads(text)
-        else:
-            from ruamel.yaml import YAML
-            data = YAML(typ="safe", pure=True).load(text)
-        if not isinstance(data, dict) or data.get("format") not in FORMATS:
-            return None
-        session = Session.model_validate(data)
-    except (ValueError, RecursionError, Exception):  # noqa: BLE001 - any doubt: the full reader decides
-        return None
-    return None if problems(session) else session
 
 
 def _check_format(source: Source) -> None:

@@ -73,9 +73,13 @@ def check_references(s: Scenario) -> list[tuple[tuple, str]]:
 
     Covers unknown and twice-used names, conditions that do not parse (ExprError is caught and
     reported) and days outside the scenario."""
-    problems = list(_names(s)) + list(_tracks(s)) + list(_deployments(s)) + list(_observations(s))
-    problems += list(_options(s)) + list(_treaties(s)) + list(_dates(s))
-    problems += list(_parameters(s)) + list(_correlations(s)) + list(_number_expressions(s)) + list(_teams(s))
+    _SCOPES.clear()  # names are gathered once per check (not once per condition: loading stays linear in size)
+    try:
+        problems = list(_names(s)) + list(_tracks(s)) + list(_deployments(s)) + list(_observations(s))
+        problems += list(_options(s)) + list(_treaties(s)) + list(_dates(s))
+        problems += list(_parameters(s)) + list(_correlations(s)) + list(_number_expressions(s)) + list(_teams(s))
+    finally:
+        _SCOPES.clear()
     return problems
 
 
@@ -178,9 +182,23 @@ def _observations(s: Scenario) -> Found:
         yield from _ref(("observations", oid, "of"), "variable", o.of, s.variables)
 
 
+_SCOPES: dict[int, tuple[Scenario, dict]] = {}  # the scenario being checked -> what its conditions may name
+
+
+def _scope(s: Scenario) -> dict:
+    """What a condition of `s` may name (parse's keyword arguments), gathered once per `check_references`."""
+    hit = _SCOPES.get(id(s))
+    if hit is None or hit[0] is not s:
+        _SCOPES.clear()
+        hit = (s, {"variables": frozenset(readable_names(s)), "events": dict.fromkeys(event_names(s)),
+                   "rungs": rung_indices(s), "start": s.start})
+        _SCOPES[id(s)] = hit
+    return hit[1]
+
+
 def _expr(path: tuple, text: str, s: Scenario) -> Found:
     try:
-        parse(text, variables=readable_names(s), events=event_names(s), rungs=rung_indices(s), start=s.start)
+        parse(text, **_scope(s))
     except ExprError as exc:
         at = f" (at column {exc.column + 1} of the expression)" if exc.column is not None else ""
         yield path, f"{exc.message}{at}"
@@ -188,9 +206,11 @@ def _expr(path: tuple, text: str, s: Scenario) -> Found:
 
 def _effects(path: tuple, effects: list[Effect], s: Scenario) -> Found:
     rungs = list(rung_positions(s))
+    owned = deployment_variables(s)
+    obligations = [f"{tid}.{ob.party}" for tid, t in s.treaties.items() for ob in t.obligations]
+    flows = [d for d, dep in s.deployments.items() if dep.flow is not None]
     for i, e in enumerate(effects):
         here = path + (i,)
-        owned = deployment_variables(s)
         for key in ("set", "add"):
             for var in getattr(e, key) or {}:
                 yield from _ref(here + (key, var, KEY), "variable", var, s.variables)
@@ -206,7 +226,6 @@ def _effects(path: tuple, effects: list[Effect], s: Scenario) -> Found:
                                             f"step: {{track: {next(iter(s.track_specs))}, by: {e.ladder_step}}}")
         if e.step is not None:
             yield from _ref(here + ("step", "track"), "track", e.step.track, s.track_specs)
-        obligations = [f"{tid}.{ob.party}" for tid, t in s.treaties.items() for ob in t.obligations]
         for key in ("enable", "disable"):
             for j, opt in enumerate(getattr(e, key) or []):
                 yield from _ref(here + (key, j), "option or obligation" if obligations else "option", opt,
@@ -214,7 +233,6 @@ def _effects(path: tuple, effects: list[Effect], s: Scenario) -> Found:
         for j, opt in enumerate(e.cancel or []):
             yield from _ref(here + ("cancel", j), "option", opt, s.options)
         yield from _deployment_effects(here, e, s)
-        flows = [d for d, dep in s.deployments.items() if dep.flow is not None]
         if e.scale_flow is not None:
             yield from _ref(here + ("scale_flow", "deployment"), "deployment with a flow", e.scale_flow.deployment,
                             flows)
@@ -317,14 +335,13 @@ def _positive_definite(s: Scenario) -> Found:
 
 
 def _number_expressions(s: Scenario) -> Found:
-    names = readable_names(s)
     for path, value in numbers_in(s):
         if not is_expression(value):
             continue
         if path[0] == "parameters":
             continue  # reported by _parameters
         try:
-            expr = parse(value, variables=names, events=event_names(s), rungs=rung_indices(s), start=s.start)
+            expr = parse(value, **_scope(s))
         except ExprError as exc:
             at = f" (at column {exc.column + 1} of the expression)" if exc.column is not None else ""
             yield path, (f"{value!r} is not a number; read as an expression (a parameter's name or arithmetic): "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,14 +11,13 @@ from pathlib import Path
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar, merge_attrib
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import (
-    AliasEvent,
-    CollectionEndEvent,
-    CollectionStartEvent,
-    DocumentStartEvent,
-    MappingStartEvent,
-    ScalarEvent,
-)
+from ruamel.yaml.events import ScalarEvent
+
+try:  # libyaml's parser, through ruamel.yaml.clib (ruamel's C extension): the fast path (see `load_yaml`)
+    from ruamel.yaml.cyaml import CParser as _LibyamlParser
+except ImportError:  # no ruamel.yaml.clib (e.g. PyPy): every file takes ruamel's pure-Python path
+    _LibyamlParser = None
+_LibyamlError = YAMLError
 
 from escalsim.errors import Problem, ScenarioError, format_path
 
@@ -98,53 +98,73 @@ def _yaml() -> YAML:
     return yaml
 
 
-def _scan_events(text: str, name: str, kind: Kind) -> None:
+def _scan_events(text: str, name: str, kind: Kind = SCENARIO) -> None:
     """Refuse explicit tags, other YAML versions, many or expanding aliases, deep nesting and keys that are
     lists or mappings, before anything is constructed."""
-    aliases = nodes = 0
-    sizes: dict[str, int] = {}  # anchor -> how many values it stands for once expanded
-    collections: set[str] = set()  # anchors of lists and mappings
-    open_: list[list] = []  # collections being read: [anchor, values before it, next is a key (None: a list)]
+    check = EventCheck(name, kind)
     for event in _yaml().parse(text):
+        check.see(event)
+
+
+class EventCheck:
+    """The safety checks on a stream of parser events, one event at a time (ruamel's or libyaml's: the same
+    classes and attributes): explicit tags, other YAML versions, many or expanding aliases, deep nesting, keys
+    that are lists or mappings, numbers of too many digits. Raises ScenarioError at the event that breaks one."""
+
+    def __init__(self, name: str, kind: Kind = SCENARIO):
+        self.name, self.file_kind = name, kind
+        self.aliases = self.nodes = 0
+        self.sizes: dict[str, int] = {}  # anchor -> how many values it stands for once expanded
+        self.collections: set[str] = set()  # anchors of lists and mappings
+        self.open: list[list] = []  # collections being read: [anchor, values before it, next is a key (None: a list)]
+
+    def see(self, event) -> None:
+        """Check one event (in the order parsed)."""
+        kind = type(event).__name__
+        if kind in ("StreamStartEvent", "StreamEndEvent", "DocumentEndEvent"):
+            return
         mark = event.start_mark
-        where = (name, mark.line + 1, mark.column + 1)
-        if isinstance(event, DocumentStartEvent) and event.version not in (None, (1, 2)):
+        where = (self.name, mark.line + 1, mark.column + 1)
+        scalar, start = kind == "ScalarEvent", kind in ("MappingStartEvent", "SequenceStartEvent")
+        if kind == "DocumentStartEvent" and event.version not in (None, (1, 2)):
             version = ".".join(str(v) for v in event.version)
-            fail(*where, f"%YAML {version} is not supported: {kind.plural} are read as YAML 1.2 (remove the directive)")
-        if isinstance(event, (ScalarEvent, CollectionStartEvent)) and event.tag not in STANDARD_TAGS:
+            fail(*where, f"%YAML {version} is not supported: {self.file_kind.plural} are read as YAML 1.2 (remove "
+                 "the directive)")
+        if (scalar or start) and event.tag not in STANDARD_TAGS:
             tag = getattr(event.tag, "value", event.tag)
-            fail(*where, f"YAML tag {tag!r} is not allowed: {kind.plural} hold plain mappings, lists, numbers and "
-                 "strings")
-        if isinstance(event, (ScalarEvent, CollectionStartEvent, AliasEvent)) and open_ and open_[-1][2] is not None:
+            fail(*where, f"YAML tag {tag!r} is not allowed: {self.file_kind.plural} hold plain mappings, lists, "
+                 "numbers and strings")
+        open_ = self.open
+        if (scalar or start or kind == "AliasEvent") and open_ and open_[-1][2] is not None:
             is_key, open_[-1][2] = open_[-1][2], not open_[-1][2]
-            if is_key and (isinstance(event, CollectionStartEvent)
-                           or isinstance(event, AliasEvent) and event.anchor in collections):
+            if is_key and (start or kind == "AliasEvent" and event.anchor in self.collections):
                 fail(*where, "a key is a list or a mapping; keys are names")
-        if isinstance(event, ScalarEvent):
-            nodes += 1
+        if scalar:
+            self.nodes += 1
             if event.anchor:
-                sizes[event.anchor] = 1
-                collections.discard(event.anchor)
-            if event.style is None and len(event.value) > MAX_DIGITS and LONG_INTEGER.fullmatch(event.value):
+                self.sizes[event.anchor] = 1
+                self.collections.discard(event.anchor)
+            plain = not event.style  # None (ruamel) or '' (libyaml)
+            if plain and len(event.value) > MAX_DIGITS and LONG_INTEGER.fullmatch(event.value):
                 fail(*where, f"a number with more than {MAX_DIGITS} digits")
-        elif isinstance(event, CollectionStartEvent):
-            nodes += 1
-            open_.append([event.anchor, nodes, True if isinstance(event, MappingStartEvent) else None])
+        elif start:
+            self.nodes += 1
+            open_.append([event.anchor, self.nodes, True if kind == "MappingStartEvent" else None])
             if len(open_) > MAX_DEPTH:
                 fail(*where, f"nesting deeper than {MAX_DEPTH} levels")
-        elif isinstance(event, CollectionEndEvent):
+        elif kind in ("MappingEndEvent", "SequenceEndEvent"):
             anchor, before, _ = open_.pop()
             if anchor:
-                sizes[anchor] = nodes - before + 1
-                collections.add(anchor)
-        elif isinstance(event, AliasEvent):
-            aliases += 1
-            if aliases > MAX_ALIASES:
+                self.sizes[anchor] = self.nodes - before + 1
+                self.collections.add(anchor)
+        elif kind == "AliasEvent":
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
                 fail(*where, f"more than {MAX_ALIASES} aliases (*name)")
             if any(anchor == event.anchor for anchor, _, _ in open_):
                 fail(*where, f"alias *{event.anchor} refers to a collection that contains it")
-            nodes += sizes.get(event.anchor, 1)
-        if nodes > MAX_NODES:
+            self.nodes += self.sizes.get(event.anchor, 1)
+        if self.nodes > MAX_NODES:
             fail(*where, f"more than {MAX_NODES:,} values once aliases are expanded")
 
 
@@ -178,9 +198,19 @@ def _explained(what: str) -> str:
 
 def load_yaml(path: Path, text: str | None = None, kind: Kind = SCENARIO) -> Source:
     """Parse one file (a scenario unless `kind` says otherwise) into a Source; every failure is a ScenarioError
-    located in the file."""
+    located in the file.
+
+    A well-formed file is parsed once, by libyaml (`_fast_source`), the safety checks running on its events as
+    they come; whatever that path does not read exactly as ruamel's YAML 1.2 round-trip loader would (anchors and
+    aliases, merge keys, tags and directives, empty values, tabs and other control characters, YAML 1.1-only line
+    breaks, duplicate keys, a key that is no name) and every error go the way they always went: the event scan,
+    then ruamel's load, so every message and position is ruamel's.
+    """
     name = str(path)
     text = read_text(path, kind) if text is None else text
+    fast = _fast_source(text, name, kind)
+    if fast is not None:
+        return fast
     try:
         _scan_events(text, name, kind)
         doc = _yaml().load(text)
@@ -210,6 +240,145 @@ def load_yaml(path: Path, text: str | None = None, kind: Kind = SCENARIO) -> Sou
     budget = [MAX_NODES]
     source.data = _plain(doc, (), source, name, budget, {})
     return source
+
+
+class _Decline(Exception):
+    """The fast path does not read this file; ruamel's path will."""
+
+
+# Characters that libyaml and ruamel read differently, so the fast path leaves the file to ruamel: every control
+# character but line feed and carriage return (a tab: libyaml takes `0<tab>key: 1` for a key, ruamel refuses it),
+# line breaks of YAML 1.1 that are ordinary characters in 1.2 (U+0085, U+2028, U+2029) and a byte order mark after
+# the start
+DECLINED_CHARACTERS = re.compile("[^\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"
+                                 "\U00010000-\U0010ffff]")
+DATE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
+
+
+def _construct(tag: str, value: str):
+    """A plain scalar's value for its implicit tag, as ruamel's round-trip constructors give it (then made plain
+    as `_plain` does): integers with `_`, 0x, 0o, 0b; floats with `_`, .inf, .nan; booleans; null; a date. Anything
+    else (a timestamp with a time, `=`, `<<`) is declined."""
+    kind = tag.rpartition(":")[2]
+    if kind == "str":
+        return value
+    if kind == "null":
+        return None
+    if kind == "bool":
+        return value.lower() == "true"
+    if kind == "int":
+        digits = value.replace("_", "")
+        return int(digits, 0) if digits.lstrip("+-")[:2].lower() in ("0x", "0o", "0b") else int(digits, 10)
+    if kind == "float":
+        digits = value.replace("_", "").lower()
+        sign = -1.0 if digits.startswith("-") else 1.0
+        if digits.lstrip("+-") == ".inf":
+            return sign * math.inf
+        if digits.lstrip("+-") == ".nan":
+            return math.nan
+        return float(digits)
+    date = DATE.fullmatch(value) if kind == "timestamp" else None
+    if date:
+        return dt.date(*(int(part) for part in date.groups()))
+    raise _Decline
+
+
+def _fast_source(text: str, name: str, kind: Kind = SCENARIO) -> Source | None:
+    """The Source of a file read in one pass over libyaml's events (None: the fast path declines the file).
+
+    Events are checked (`EventCheck`) and turned into plain data as they come; plain scalars are resolved and
+    constructed by ruamel's own YAML 1.2 resolver and constructors, so values are those ruamel gives; positions
+    are the events' start marks, which ruamel records too.
+    """
+    if _LibyamlParser is None or DECLINED_CHARACTERS.search(text):
+        return None
+    try:
+        return _FastReader(name, kind).read(text)
+    except (_Decline, ScenarioError, _LibyamlError, *CONSTRUCTION_ERRORS):
+        return None
+
+
+class _FastReader:
+    """Plain data and positions from libyaml's events (see `_fast_source`)."""
+
+    def __init__(self, name: str, kind: Kind = SCENARIO):
+        self.name = name
+        self.check = EventCheck(name, kind)
+        self.resolvers = _yaml().resolver.versioned_resolver  # YAML 1.2 implicit tags: first character -> regexps
+        self.source = Source(data=None)
+        self.source.values[()] = (name, 1, 1)
+
+    def read(self, text: str) -> Source:
+        parser = _LibyamlParser(text)
+        try:
+            self._events(parser)
+        finally:
+            parser.dispose()
+        if not isinstance(self.source.data, dict):
+            raise _Decline  # ruamel's path says what is wrong
+        return self.source
+
+    def _events(self, parser) -> None:
+        stack: list[list] = []  # [container, path, key waiting for its value (mappings)]
+        documents = 0
+        while parser.check_event():
+            event = parser.get_event()
+            kind = type(event).__name__
+            if getattr(event, "anchor", None) or kind == "AliasEvent":
+                raise _Decline
+            if kind == "DocumentStartEvent":
+                documents += 1
+                if documents > 1 or event.version or event.tags:
+                    raise _Decline
+            if kind in ("ScalarEvent", "MappingStartEvent", "SequenceStartEvent") and event.tag is not None:
+                raise _Decline
+            self.check.see(event)
+            if kind == "ScalarEvent":
+                self._value(stack, event, self._scalar(event))
+            elif kind in ("MappingStartEvent", "SequenceStartEvent"):
+                container = {} if kind == "MappingStartEvent" else []
+                path = self._value(stack, event, container)
+                stack.append([container, path, None])
+            elif kind in ("MappingEndEvent", "SequenceEndEvent"):
+                stack.pop()
+
+    def _scalar(self, event):
+        if event.style:  # quoted or block scalars are text (plain: None from ruamel, '' from libyaml)
+            return event.value
+        value = event.value
+        if not value:
+            raise _Decline  # an empty value (null): libyaml and ruamel place it differently
+        for tag, regexp in self.resolvers.get(value[:1], []) + self.resolvers.get(None, []):
+            if regexp.match(value):
+                return _construct(str(tag), value)
+        return value
+
+
+    def _value(self, stack: list[list], event, value) -> tuple:
+        """Place a value (or a key) in the container being read; returns the value's path."""
+        mark = event.start_mark
+        where = (self.name, mark.line + 1, mark.column + 1)
+        if not stack:
+            self.source.data = value
+            return ()
+        frame = stack[-1]
+        container, path = frame[0], frame[1]
+        if isinstance(container, list):
+            here = path + (len(container),)
+            self.source.values[here] = where
+            container.append(value)
+            return here
+        if frame[2] is None:  # a key
+            if not isinstance(value, str) or value in container or value == "<<":
+                raise _Decline  # not a name, a duplicate or a merge: ruamel's path says what it is
+            frame[2] = value
+            self.source.keys[path + (value,)] = where
+            return path
+        key, frame[2] = frame[2], None
+        here = path + (key,)
+        self.source.values[here] = where
+        container[key] = value
+        return here
 
 
 def _plain(node, path: tuple, source: Source, name: str, budget: list[int], seen: dict):

@@ -107,10 +107,14 @@ class Compiler:
         self.start = start
         self.source = source.encode("utf-8")
         self.lead = lead
-        self.known_variables = frozenset(variables)
-        self.known_events = dict.fromkeys(events)
-        self.rungs: dict[str, int] = {}
-        if isinstance(rungs, Mapping):  # rung id -> index on its own track
+        # a frozenset, a dict of events and a dict of rungs are used as given (read only), so that a caller
+        # parsing many conditions of one scenario gathers its names once (loading stays linear in the file's size)
+        self.known_variables = variables if isinstance(variables, frozenset) else frozenset(variables)
+        self.known_events = events if isinstance(events, dict) else dict.fromkeys(events)
+        self.rungs: dict[str, int] = rungs if isinstance(rungs, dict) else {}
+        if isinstance(rungs, dict):
+            pass
+        elif isinstance(rungs, Mapping):  # rung id -> index on its own track
             self.rungs.update(rungs)
         else:
             for index, name in enumerate(rungs):

@@ -1,0 +1,75 @@
+"""A Parquet table read a column at a time or a row group at a time, never whole (a leaf: it imports nothing from
+the package, so the Monte Carlo that opens results and the outputs that summarise them can share it).
+
+`ParquetTable` answers the column access the summaries use on a DataFrame (`table["col"]`, `table.get`, `len`,
+`in`), reading that one column from the file; `batches` streams row groups. It counts what it materialises
+(`largest_read`, in cells), so a test can check that memory does not grow with the number of columns or, for
+streamed tables, with the number of rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+
+class ParquetTable:
+    """One Parquet file, opened lazily: its columns by name, its rows by row group."""
+
+    def __init__(self, path, columns: Sequence[str] | None = None):
+        self.path = Path(path)
+        self._file = pq.ParquetFile(self.path)
+        names = self._file.schema_arrow.names
+        if columns is not None:
+            missing = [c for c in columns if c not in names]
+            if missing:
+                raise KeyError(f"{self.path.name} has no column {', '.join(map(repr, missing))}")
+        self.columns: list[str] = list(columns) if columns is not None else names
+        self.largest_read = 0   # the most cells (rows x columns) materialised by one read
+        self.cells_read = 0     # all cells materialised so far
+
+    def __len__(self) -> int:
+        return self._file.metadata.num_rows
+
+    def __contains__(self, name) -> bool:
+        return name in self.columns
+
+    def __repr__(self) -> str:
+        return f"ParquetTable({str(self.path)!r}: {len(self):,} rows, {len(self.columns)} columns)"
+
+    @property
+    def empty(self) -> bool:
+        """Whether the table has no rows (as DataFrame.empty)."""
+        return len(self) == 0
+
+    def __getitem__(self, name: str) -> pd.Series:
+        """One column as a pandas Series (a Categorical for a dictionary-encoded string column), read from the
+        file now. Raises KeyError for a column the table does not have."""
+        if not isinstance(name, str) or name not in self.columns:
+            raise KeyError(name)
+        return self.read([name])[name]
+
+    def get(self, name: str, default=None):
+        """The column `name` (as `table[name]`), or `default` if the table has no such column."""
+        return self[name] if name in self.columns else default
+
+    def read(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """The given columns (None: all the table's) of every row as one DataFrame."""
+        columns = list(self.columns if columns is None else columns)
+        self._count(len(self) * len(columns))
+        return self._file.read(columns=columns).to_pandas()
+
+    def batches(self, columns: Sequence[str] | None = None) -> Iterator[pd.DataFrame]:
+        """The given columns (None: all the table's) one row group at a time, in order, as DataFrames."""
+        columns = list(self.columns if columns is None else columns)
+        for k in range(self._file.num_row_groups):
+            group = self._file.read_row_group(k, columns=columns)
+            self._count(group.num_rows * len(columns))
+            yield group.to_pandas()
+
+    def _count(self, cells: int) -> None:
+        self.largest_read = max(self.largest_read, cells)
+        self.cells_read += cells
