@@ -172,8 +172,7 @@ def _run(w: World, model: Model, injections: Sequence[Injection], blocks: Sequen
         if isinstance(part, Watch):
             part.recheck()
     w.flush()
-    if model.horizon > 0:  # a model cut at day 0 (a game's first turn) is the run's state before anything happens
-        w.env.run(until=model.horizon)
+    w.process(model.horizon)  # a model cut at day 0 (a game's first turn): the state before anything happens
     final = read(w.values)
     while len(snapshots) < len(model.checkpoints):
         snapshots.append(final)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable
-from heapq import heappush
+from heapq import heappop, heappush
 
 import simpy
 from simpy.events import NORMAL
@@ -92,6 +92,17 @@ class World:
     def _runaway(self) -> None:
         raise RunawayError(f"more than {MAX_EVENTS:,} events by day {self.env.now:g} in one run: something "
                            "happens far too often (e.g. a flow's interval_days or a hazard near zero delay)")
+
+    def process(self, until: float) -> None:
+        """Process the scheduled calls up to `until` (excluded), in SimPy's order (time, priority, insertion),
+        on SimPy's queue and clock: what `env.run(until=until)` does for a queue that holds only Calls (every
+        piece of work of a run is one, `at`), without `Environment.step`'s frame and failure checks per event,
+        and without the stop event at `until` (nothing is scheduled from `until` on). The clock ends at `until`."""
+        env, queue, run_call = self.env, self._queue, self._run_call
+        while queue and queue[0][0] < until:
+            env._now, _, _, call = heappop(queue)
+            run_call(call)
+        env._now = until
 
     def _run_call(self, call: Call) -> None:
         """SimPy's callback of a Call: run it, then re-check the conditions its changes touched."""
