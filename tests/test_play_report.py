@@ -149,10 +149,10 @@ def expected_statuses(game, outcome: str, marks: list[str]) -> list[str]:
     out = []
     for mark in marks:
         end = (__import__("datetime").date.fromisoformat(mark[3:13]) - model.start).days + 1
-        if game.day < end:
+        if not math.isnan(first) and first < min(end, game.day):
+            out.append(f"happened by then ({game.date(first)})")  # seen before the date, whether or not reached
+        elif game.day < end:
             out.append("not reached in the game")
-        elif not math.isnan(first) and first < end:
-            out.append(f"happened by then ({game.date(first)})")
         else:
             out.append("not by then")
     return out
@@ -181,6 +181,8 @@ def test_every_look_ahead_is_set_beside_what_the_path_did(played):
     assert "not reached in the game" in flat and "not by then" in flat and claimed
     assert flat.count("happened by then") == claimed  # no event claimed that the path does not hold
     assert "one path can neither confirm nor refute a probability" in flat
+    assert re.search(r"Look-ahead \d: washington takes washington_allows_deep_strikes", flat)  # its own move
+    assert re.search(r"Look-ahead \d: no move", flat)
 
 
 def test_both_branches_are_shown_and_compared(played):

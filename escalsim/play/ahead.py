@@ -180,9 +180,15 @@ def counts_of(ahead: Ahead) -> dict:
 
 
 def stored_rows(result: dict) -> list[list[Row]]:
-    """The rows of a look-ahead recorded by `counts_of`, per outcome (one Row per date): the numbers shown."""
-    n, marks = result["futures"], result["marks"]
-    return [[row(o["what"], mark, n, *cell) for mark, cell in zip(marks, o["counts"])] for o in result["outcomes"]]
+    """The rows of a look-ahead recorded by `counts_of`, per outcome (one Row per date): the numbers shown; []
+    for a result not in that form (hand-edited, or written before it)."""
+    try:
+        n, marks = int(result["futures"]), [str(m) for m in result["marks"]]
+        rows = [[row(str(o["what"]), mark, n, *map(int, cell)) for mark, cell in zip(marks, o["counts"])]
+                for o in result["outcomes"]]
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return []
+    return [r for r in rows if r and all(0 <= c <= n for x in r for c in x.counts)]
 
 
 def _shares(model, levels: np.ndarray, day: float) -> np.ndarray:

@@ -42,26 +42,42 @@ def compare_branches(table, a: S.Branch, b: S.Branch) -> Iterator[str]:
 
 
 def _aheads(a: S.Branch, b: S.Branch, turn: int) -> Iterator[str]:
-    """The look-aheads each branch showed at the parting turn, by the last date, side by side."""
-    found = []
-    for branch in (a, b):
-        entries = [e for e in branch.log if e.kind == "ahead" and e.turn == turn]
-        found.append(entries[-1] if entries else None)
-    if not any(found):
+    """The last look-ahead shown at the parting turn (on either branch), each branch read in the arm it then
+    followed: with the move if it made it, else without; the probability by the last date, with its interval."""
+    entries = [e for branch in (a, b) for e in branch.log if e.kind == "ahead" and e.turn == turn]
+    if not entries:
         yield f"No look-ahead was shown at turn {turn + 1} on either branch ('ahead' there records one)."
         return
-    yield f"Look-aheads shown at turn {turn + 1} (the last on each branch), probability by the last date:"
-    tables = []
-    for entry in found:
-        if entry is None:
-            tables.append({})
-            continue
-        tables.append({rows[-1].what: rows[-1].p if rows[-1].p_move is None else rows[-1].p_move
-                       for rows in stored_rows(entry.result)})
-    names = [f"{br.name}" + (f" ({e.move.action} {e.move.option})" if e is not None and e.move else "")
-             for br, e in zip((a, b), found)]
-    yield f"  {'':58} {names[0][:22]:>22} {names[1][:22]:>22}"
-    for what in dict.fromkeys([*tables[0], *tables[1]]):
-        cells = [f"{100 * t[what]:.1f}%" if what in t else "—" for t in tables]
-        if cells[0] != cells[1]:
-            yield f"  {what[:58]:58} {cells[0]:>22} {cells[1]:>22}"
+    entry = next((e for e in reversed(entries) if e.move is not None), entries[-1])
+    rows = stored_rows(entry.result)
+    if not rows:
+        yield f"The look-ahead shown at turn {turn + 1} has no result this escalsim can read."
+        return
+    arms = [made_move(branch, entry) for branch in (a, b)]
+    what = "no move" if entry.move is None else f"{entry.team} {entry.move.action} {entry.move.option}"
+    yield (f"The look-ahead shown at turn {turn + 1} ({what}, {entry.futures:,} futures), each branch read in the arm "
+           f"it followed: {a.name} {'with' if arms[0] else 'without'} the move, {b.name} "
+           f"{'with' if arms[1] else 'without'} it; probability by {rows[0][-1].mark} (95% interval):")
+    yield f"  {'':58} {a.name[:24]:>24} {b.name[:24]:>24}"
+    for forecast in rows:
+        last = forecast[-1]
+        cells = [_cell(last, took) for took in arms]
+        if (last.p_move if arms[0] else last.p) != (last.p_move if arms[1] else last.p):
+            yield f"  {last.what[:58]:58} {cells[0]:>24} {cells[1]:>24}"
+    if arms[0] == arms[1]:
+        yield "  (both branches followed the same arm: the look-ahead does not tell them apart)"
+
+
+def made_move(branch: S.Branch, entry: S.AheadEntry) -> bool:
+    """Whether a branch made the move a look-ahead looked at, in the turn it was shown."""
+    if entry.move is None:
+        return False
+    m = entry.move
+    return any(x.kind == "move" and x.turn == entry.turn and (x.action, x.option, x.day, x.until) ==
+               (m.action, m.option, m.day, m.until) for x in branch.log)
+
+
+def _cell(r, with_move: bool) -> str:
+    if not with_move:
+        return f"{100 * r.p:.1f}% ({100 * r.p_low:.1f}-{100 * r.p_high:.1f})"
+    return f"{100 * r.p_move:.1f}%"

@@ -253,11 +253,18 @@ class Table:
     def _commit(self, move: Move) -> Iterator[str]:
         game = self.game()
         status = next((o for o in game.options_of(move.team) if o.option == move.option), None)
+        if move.action != "block" and status is not None and status.status.startswith("done"):
+            spec = game.model.scenario.options.get(move.option)
+            if spec is None or not spec.repeatable:
+                raise CommandError(f"{move.option} is {status.status}: a one-shot move happens once")
+        if move in game.moves:
+            raise CommandError("this move is logged already ('log' lists the moves)")
+        game.check(move)
+        entry = S.MoveEntry(kind="move", turn=game.turn, team=move.team, action=move.action, option=move.option,
+                            day=game.date(move.day), until=None if move.until is None else game.date(move.until),
+                            reason=move.reason, at=now_utc())  # refused here (e.g. a reason too long) before the game
         game.commit(move)
-        self._record(S.MoveEntry(kind="move", turn=game.turn, team=move.team, action=move.action, option=move.option,
-                              day=game.date(move.day),
-                              until=None if move.until is None else game.date(move.until),
-                              reason=move.reason, at=now_utc()))
+        self._record(entry)
         yield f"Logged: {move.team} {_VERBS[move.action]} {move.option}" \
               f" on {game.date(move.day)}" + (f" until {game.date(move.until)}" if move.until is not None else "")
         if move.action != "block" and status is not None and not status.possible:
@@ -278,6 +285,8 @@ class Table:
 
     def _do_pass(self, args, reason) -> Iterator[str]:
         game = self.game()
+        if game.over:
+            raise CommandError("the game is over (the horizon is reached): there is no turn to pass")
         if len(args) != 1:
             raise CommandError(f"usage: {COMMANDS['pass'].usage}")
         team = self._team(game, args[0])

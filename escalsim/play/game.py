@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -180,11 +181,11 @@ class Game:
         return out
 
     def truth(self) -> list[tuple[str, float, list[tuple[str, float]]]]:
-        """The umpire's view: every variable's true value today, with the estimates of it (label, value)."""
+        """The umpire's view: every variable's true value today, with the estimates of it (who estimates, value)."""
         s, values = self.model.scenario, self.values()
         seen: dict[str, list[tuple[str, float]]] = {}
         for oid, o in s.observations.items():
-            seen.setdefault(o.of, []).append((self.model.labels[oid], values[oid]))
+            seen.setdefault(o.of, []).append((s.actors[o.observer].label or o.observer, values[oid]))
         return [(self.model.labels[v], values[v], seen.get(v, [])) for v in s.variables]
 
     # --- moves ----------------------------------------------------------------------------------------------
@@ -323,13 +324,22 @@ def parse_teams(specs: Sequence[str], model: Model) -> dict[str, list[str]]:
     if not specs:
         return default_teams(model)
     teams: dict[str, list[str]] = {}
+    owner: dict[str, str] = {}
     for spec in specs:
         name, sep, members = spec.partition("=")
+        name = name.strip()
         actors = [a.strip() for a in members.split(",") if a.strip()]
-        if not sep or not name.strip() or not actors:
+        if not sep or not name or not actors:
             raise MoveError(f"--teams takes NAME=ACTOR,ACTOR (e.g. seoul=rok,nis), not '{spec}'")
-        if name.strip() in teams:
-            raise MoveError(f"team '{name.strip()}' is given twice")
-        teams[name.strip()] = actors
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", name):
+            raise MoveError(f"team name '{name}': write it in lowercase letters, digits and _ (e.g. "
+                            f"{re.sub(r'[^a-z0-9_]', '_', name.lower()).strip('_') or 'seoul'})")
+        if name in teams:
+            raise MoveError(f"team '{name}' is given twice")
+        for actor in actors:
+            if actor in owner:
+                raise MoveError(f"actor '{actor}' is in team '{owner[actor]}' already: an actor plays in one team")
+            owner[actor] = name
+        teams[name] = actors
     Game(model, 0, 1.0, teams)  # checks the names
     return teams

@@ -29,7 +29,7 @@ from escalsim.outputs.report_tables import e, share_cell, table
 from escalsim.outputs.style import INK, MUTED, NOTE, OKABE_ITO, TICK, clean_axes
 from escalsim.play import session as S
 from escalsim.play.ahead import Row, stored_rows
-from escalsim.play.compare import compare_branches, parting_turn
+from escalsim.play.compare import compare_branches, made_move, parting_turn
 from escalsim.play.control import Table
 from escalsim.play.game import UMPIRE, Game
 from escalsim.play.views import move_text
@@ -136,9 +136,11 @@ def outcome_status(game: Game, what: str, mark: str, refs: dict | None = None) -
     day = _first_day(game, refs[what])
     if day is None:
         return "cannot tell (several events share this label)"
+    if not math.isnan(day) and day < min(end, game.day):
+        return f"{HAPPENED} ({game.date(day)})"  # seen in the game, before the date: whether or not it got there
     if game.day < end:
-        return NOT_REACHED + ("" if math.isnan(day) else f" (it happened on {game.date(day)})")
-    return f"{HAPPENED} ({game.date(day)})" if day < end else NOT_BY
+        return NOT_REACHED  # not seen before the game stopped: what followed is unknown
+    return NOT_BY
 
 
 # --- figures -----------------------------------------------------------------------------------------------------
@@ -296,13 +298,13 @@ def _ahead(n: int, home: S.Branch, x: S.AheadEntry, paths: list[tuple[S.Branch, 
     followed = "; ".join(f"{b.name}: {_arm(b, x)}" for b, _ in paths)
     rows, quiet = [], 0
     for forecast in stored_rows(x.result):
-        what = forecast[0].what
-        status = {b.name: [outcome_status(game, what, m, refs) for m in marks] for b, game in paths}
+        outcome = forecast[0].what
+        status = {b.name: [outcome_status(game, outcome, m, refs) for m in marks] for b, game in paths}
         if not any(r.p or r.p_move for r in forecast) and \
                 not any(s.startswith(HAPPENED) or "it happened" in s for ss in status.values() for s in ss):
             quiet += 1
             continue
-        rows.append([e(what)] + [_forecast(forecast[k]) + "".join(_status(name, ss[k]) for name, ss in status.items())
+        rows.append([e(outcome)] + [_forecast(forecast[k]) + "".join(_status(name, ss[k]) for name, ss in status.items())
                                  for k in range(len(marks))])
     head = (f"<h3>Look-ahead {n}: {e(what)}</h3><p>Shown on branch {e(home.name)} at turn {x.turn + 1} ({e(start)}), "
             f"{x.futures:,} futures" + (" per arm, paired" if x.move else "") + f"; logged {e(_when(x.at))}. "
@@ -318,8 +320,7 @@ def _arm(branch: S.Branch, x: S.AheadEntry) -> str:
     """Which of the look-ahead's arms a branch then followed."""
     if x.move is None:
         return "its futures are those of the game as it stood"
-    took = any(m.kind == "move" and m.turn == x.turn and (m.action, m.option, m.day, m.until) ==
-               (x.move.action, x.move.option, x.move.day, x.move.until) for m in branch.log)
+    took = made_move(branch, x)
     return "made the move (read the forecast with it)" if took else "did not make it (read the forecast without it)"
 
 

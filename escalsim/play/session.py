@@ -46,7 +46,7 @@ from escalsim.errors import Problem, ScenarioError, format_path, shown
 from escalsim.montecarlo.files import atomic
 from escalsim.scenario.conditions import suggest
 from escalsim.scenario.loader import ID_PATTERN, ID_RULE, pydantic_problems
-from escalsim.scenario.names import Date, Id, Text
+from escalsim.scenario.names import Date, Id, OptionRef, Text
 from escalsim.scenario.source import Kind, Source, load_yaml, read_text
 
 __all__ = ["FORMAT", "FORMATS", "MAX_BYTES", "UMPIRE", "AheadEntry", "Branch", "Entry", "Move", "MoveEntry",
@@ -174,7 +174,7 @@ Figure = Annotated[str, StringConstraints(min_length=1, max_length=MAX_PATH), Af
 Result = Annotated[dict[str, Any], AfterValidator(_result),
                    Field(description="what the look-ahead showed: mappings, lists, numbers and strings")]
 Action = Annotated[Literal["inject", "force", "block"], Field(description="inject, force (the umpire only) or block")]
-Option = Annotated[Id, Field(description="an option of the scenario")]
+Option = Annotated[OptionRef, Field(description="an option of the scenario, or a treaty obligation treaty.party")]
 Day = Annotated[Date, Field(description="the day it is made (a block: the first day blocked)")]
 Until = Annotated[Date | None, Field(description="a block's last day; none: to the horizon")]
 

@@ -23,7 +23,9 @@ def header(game: Game, who: str) -> str:
 
 def event_line(game: Game, e: TraceEvent, causes: bool) -> str:
     """One dated event; with `causes`, the cause of a caused kind (the umpire's view)."""
-    text = e.text if causes or e.kind != OBSERVATION else _TRUTH.sub("", e.text)
+    text = e.text
+    if not causes:  # a team sees what was done, not the model's bookkeeping behind it
+        text = _TRUTH.sub("", text) if e.kind == OBSERVATION else text.split(" → ")[0]
     line = f"  {game.date(e.day)}  {e.subject}: {text}"
     if causes and e.cause and e.kind in CAUSED_KINDS:
         line += f"  [because: {e.cause}]"
