@@ -9,6 +9,7 @@ streamed tables, with the number of rows.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -26,7 +27,9 @@ class ParquetTable:
         if columns is not None:
             missing = [c for c in columns if c not in names]
             if missing:
-                raise KeyError(f"{self.path.name} has no column {', '.join(map(repr, missing))}")
+                close = difflib.get_close_matches(missing[0], names, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise KeyError(f"{self.path.name} has no column {', '.join(map(repr, missing))}{hint}")
         self.columns: list[str] = list(columns) if columns is not None else names
         self.largest_read = 0   # the most cells (rows x columns) materialised by one read
         self.cells_read = 0     # all cells materialised so far

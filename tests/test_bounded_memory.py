@@ -92,6 +92,9 @@ def test_load_results_reads_only_the_columns_asked_for(directories):
     assert isinstance(results.levels, ParquetTable) and not isinstance(results.traces, ParquetTable)
     with pytest.raises(ResultsError, match="no column 'nonsense'"):
         load_results(directories[SMALL], columns=["run", "nonsense"])
+    with pytest.raises(ResultsError, match="did you mean 'at_or_above.nuclear_use'"):
+        load_results(directories[SMALL], columns=["at_or_above.nuclear_uses"])
+    assert list(load_results(directories[SMALL], columns="run").runs.columns) == ["run"]  # one name, not letters
 
 
 def test_a_parquet_table_answers_like_a_dataframe(directories):

@@ -68,6 +68,7 @@ def test_plain_scalars_are_read_as_ruamel_reads_them(scalar):
     "a: x\u2028y\n",                           # a line break in YAML 1.1 only
     "a: 2024-01-01 10:00:00\n",                # a timestamp with a time of day
     "a: [1, 2\n",                              # a syntax error: ruamel's message and position
+    "a: |\n  \n    x\nb: 1\n",                   # a block scalar's blank first line: ruamel refuses, libyaml reads
 ])
 def test_what_the_fast_path_does_not_read_exactly_goes_ruamels_way(text):
     assert source._fast_source(text, "t.yaml") is None

@@ -73,6 +73,8 @@ def load_results(directory, columns: Sequence[str] | None = None) -> Results:
     not have.
     """
     directory = Path(directory)
+    if isinstance(columns, str):  # one column named, not a sequence of its letters
+        columns = [columns]
     manifest = read_manifest(directory)
     try:
         if columns is None:

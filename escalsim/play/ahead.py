@@ -47,8 +47,9 @@ def branch_name(day: float, i: int) -> str:
 
 
 def run_futures(job: FutureJob, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
-    """Futures [start, stop) (in a worker; the moves checked by `arm`): the first day of every rung (at or above) and event in a
-    (futures x (rungs + events)) array, and the daily rung of every track (futures x tracks x days)."""
+    """Futures [start, stop) (in a worker; the moves checked by `arm`): the first day of every rung (at or above)
+    and event in a (futures x (rungs + events)) array, and the daily rung of every track (futures x tracks x
+    days)."""
     model = model_of(job.scenario)
     recs = [simulate(model, job.seed, job.run, job.injections, False, job.blocks,
                      Fork(job.day, branch_name(job.day, i)), checked=True) for i in range(start, stop)]

@@ -304,8 +304,9 @@ def _ahead(n: int, home: S.Branch, x: S.AheadEntry, paths: list[tuple[S.Branch, 
                 not any(s.startswith(HAPPENED) or "it happened" in s for ss in status.values() for s in ss):
             quiet += 1
             continue
-        rows.append([e(outcome)] + [_forecast(forecast[k]) + "".join(_status(name, ss[k]) for name, ss in status.items())
-                                 for k in range(len(marks))])
+        rows.append([e(outcome)] + [_forecast(forecast[k]) + "".join(_status(name, ss[k])
+                                                                     for name, ss in status.items())
+                                    for k in range(len(marks))])
     head = (f"<h3>Look-ahead {n}: {e(what)}</h3><p>Shown on branch {e(home.name)} at turn {x.turn + 1} ({e(start)}), "
             f"{x.futures:,} futures" + (" per arm, paired" if x.move else "") + f"; logged {e(_when(x.at))}. "
             f"Set beside the path of {e(followed)}. Each cell: the forecast"

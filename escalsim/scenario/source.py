@@ -13,13 +13,13 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar, merge
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import ScalarEvent
 
+from escalsim.errors import Problem, ScenarioError, format_path
+
 try:  # libyaml's parser, through ruamel.yaml.clib (ruamel's C extension): the fast path (see `load_yaml`)
     from ruamel.yaml.cyaml import CParser as _LibyamlParser
 except ImportError:  # no ruamel.yaml.clib (e.g. PyPy): every file takes ruamel's pure-Python path
     _LibyamlParser = None
 _LibyamlError = YAMLError
-
-from escalsim.errors import Problem, ScenarioError, format_path
 
 MAX_BYTES = 1_000_000
 MAX_DEPTH = 40
@@ -253,6 +253,9 @@ class _Decline(Exception):
 DECLINED_CHARACTERS = re.compile("[^\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"
                                  "\U00010000-\U0010ffff]")
 DATE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
+# A block scalar (| or >) whose first line holds only spaces: libyaml reads it, ruamel refuses some (a later line
+# indented more than it): the fast path leaves every such file to ruamel, which decides
+BLANK_FIRST_LINE = re.compile(r"[|>][-+0-9]*[ \t]*(#[^\n]*)?\r?\n[ \t]*\r?\n")
 
 
 def _construct(tag: str, value: str):
@@ -290,7 +293,7 @@ def _fast_source(text: str, name: str, kind: Kind = SCENARIO) -> Source | None:
     constructed by ruamel's own YAML 1.2 resolver and constructors, so values are those ruamel gives; positions
     are the events' start marks, which ruamel records too.
     """
-    if _LibyamlParser is None or DECLINED_CHARACTERS.search(text):
+    if _LibyamlParser is None or DECLINED_CHARACTERS.search(text) or BLANK_FIRST_LINE.search(text):
         return None
     try:
         return _FastReader(name, kind).read(text)
