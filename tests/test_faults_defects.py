@@ -7,6 +7,7 @@ import json
 import re
 import shlex
 import shutil
+import signal
 from pathlib import Path
 
 import pandas as pd
@@ -388,6 +389,12 @@ def test_a_ctrl_c_that_could_not_be_raised_is_not_printed(tmp_path, monkeypatch)
             yield batch
 
     monkeypatch.setattr("escalsim.montecarlo.runs.run_many", unraisable)
-    result = invoke("run", MINIMAL, "--runs", 1000, "--workers", 1, "--batch-size", 50, "--out", tmp_path / "r")
+    # as in a terminal: a test run started in the background (`cmd &` in a script) inherits SIGINT ignored, and
+    # then no Ctrl-C can reach escalsim, which rightly leaves its guard off
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        result = invoke("run", MINIMAL, "--runs", 1000, "--workers", 1, "--batch-size", 50, "--out", tmp_path / "r")
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert result.exit_code == 130 and "interrupted: 100 of 1,000 runs are saved" in result.output, result.output
     assert "Exception ignored" not in result.output and "Traceback" not in result.output
