@@ -49,7 +49,8 @@ def _turn_days(text: str) -> int:
 @click.option("--turn", "turn", default="14d", show_default=True, metavar="DAYS",
               help="Game time per turn: days (14, 14d) or weeks (2w).")
 @click.option("--teams", "teams", multiple=True, metavar="NAME=ACTOR,ACTOR",
-              help="A team and the scenario actors it plays (repeatable); default: one team per actor.")
+              help="A team and the scenario actors it plays (repeatable); default: the scenario's teams:, else one "
+                   "team per actor with options or observations.")
 @click.option("--session", "session_path", type=click.Path(dir_okay=False),
               help="The session file to write (default: FILE's name with -seed-S.session.yaml, here).")
 @click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE", help=SET_HELP)

@@ -372,7 +372,8 @@ class Table:
         yield from turn_report(game, start)
 
     def _do_log(self, _args, _reason) -> Iterator[str]:
-        yield f"Branch {self.session.current}, {len(self.game().moves)} moves:"
+        n = len(self.game().moves)
+        yield f"Branch {self.session.current}, {n} move{'' if n == 1 else 's'}:"
         yield from log_view(self.game())
 
     def _do_branch(self, args, _reason) -> Iterator[str]:
