@@ -184,3 +184,33 @@ def test_teams_in_the_scenario_are_checked(tmp_path):
     assert "unknown actor 'zz'" in text and "already in team 'blue'" in text and "'umpire' is the facilitator" in text
     model = compile_model(load_scenario(write(tmp_path, {"teams": {"blue": ["a"], "red": ["b"]}}, "ok.yaml")))
     assert parse_teams([], model) == {"blue": ["a"], "red": ["b"]}
+
+
+def test_the_arm_without_a_move_is_computed_ahead_at_every_turn(model, tmp_path):
+    """At the prompt, each new state (a turn, a move) starts computing its futures without a move in the
+    background, and a look-ahead then reuses them: the cache holds the current state's arm after each command."""
+    from escalsim.play.ahead import FUTURES
+    table = _table(model, tmp_path)
+    table.prefetch, table.backend = True, lambda: _Serial()
+    for line in ["look", "next", "take seoul seoul_expands_nonlethal_aid -- x", "next"]:
+        table.execute(line)
+        if table._pending is not None:
+            table._pending.join()  # done, as when the room talks; the table is not told
+        game = table.game()
+        assert (game.seed, game.run, game.day, tuple(game.moves), FUTURES) in table._aheads, line
+    table.close()
+
+
+class _Serial:
+    """A backend running in the calling thread (the test needs the caching, not the processes)."""
+
+    workers = 1
+
+    def start(self):
+        pass
+
+    def stop(self, kill):
+        pass
+
+    def map_ordered(self, fn, job, ranges):
+        return (fn(job, a, b) for a, b in ranges)

@@ -121,6 +121,8 @@ class Table:
         are known already: the next `ahead MOVE` then runs only the arm with the move. A failure there is
         ignored: the arm is computed again when asked."""
         game = self.game()
+        if self._pending is not None and not self._pending.is_alive():
+            self._wait()  # the last one is done: its arm is in the cache
         if not self.prefetch or self.backend is None or game.over or self._pending is not None:
             return
         copy = Game(game.model, game.seed, game.turn_days, game.teams, list(game.moves), game.turn, game.run)
