@@ -214,3 +214,16 @@ class _Serial:
 
     def map_ordered(self, fn, job, ranges):
         return (fn(job, a, b) for a, b in ranges)
+
+
+def test_a_bad_script_is_refused_before_the_session_file_is_written(tmp_path):
+    """A misspelt `commands:` key: exit 1 at the script's line, naming the key found; no session file left."""
+    from click.testing import CliRunner
+
+    from escalsim.cli import main
+    script = tmp_path / "s.yaml"
+    script.write_text("comands:\n  - next\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["play", str(DEFAULT), "--script", str(script), "--session",
+                                       str(tmp_path / "game.yaml")])
+    assert result.exit_code == 1 and f"{script}:1:" in result.output and "(found 'comands')" in result.output
+    assert not (tmp_path / "game.yaml").exists()

@@ -100,11 +100,12 @@ def play(file, seed, turn, teams, session_path, overrides, script, resume, repla
     if replay:
         _print_replay(table)
         return
+    lines = _script_lines(script) if script else None  # a bad script is refused before any file is written
     try:
         if source is None:
             S.save_session(session, path)
-        if script:
-            _run_script(table, script)
+        if lines is not None:
+            _run_script(table, lines, script)
         else:
             from escalsim.play.prompt import Prompt
             table.prefetch = True
@@ -167,10 +168,9 @@ def _scenario_path(session, source: Path) -> str:
     return str(beside) if beside.exists() else str(given)
 
 
-def _run_script(table, script: str) -> None:
+def _run_script(table, lines: list[tuple[int, str]], script: str) -> None:
     from escalsim.play.prompt import run_script
 
-    lines = _script_lines(script)
     failed = run_script(table, lines, script, echo, warn)
     if failed is not None:
         sys.exit(EXIT_INVALID)
@@ -193,8 +193,9 @@ def _script_lines(script: str) -> list[tuple[int, str]]:
     extra = sorted(set(data) - {"commands"})
     if extra or not isinstance(data.get("commands"), list):
         _file, line, _col = source.where((extra[0],) if extra else ("commands",), key=bool(extra))
+        found = f" (found {', '.join(repr(k) for k in extra)})" if extra else ""
         fail(f"{script}:{line}: a play script holds one key, commands: a list of commands as typed at the "
-             "prompt, e.g. commands: [\"moves seoul\", \"next\"]")
+             f"prompt, e.g. commands: [\"moves seoul\", \"next\"]{found}")
     commands = data["commands"]
     if len(commands) > MAX_SCRIPT_LINES:
         fail(f"{script}: {len(commands):,} commands; a script holds at most {MAX_SCRIPT_LINES:,}")
