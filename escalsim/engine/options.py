@@ -33,10 +33,14 @@ class OptionPlan:
     plist: ParamList
     line: str = field(init=False)  # "Actor: label", the cause its effects pass on (e.g. to the ladder)
     key: str = field(init=False)   # of its random stream
+    lazy: bool = field(init=False)  # its Draws is made on first use (see __post_init__)
 
     def __post_init__(self):
         self.line = f"{self.actor}: {self.label}"
         self.key = "option:" + self.id
+        # made when first needed: most options of a run are never considered, and a Draws with neither
+        # expressions evaluated at creation nor per-run values to record is the same whenever it is made
+        self.lazy = not self.plist.bound and not self.plist.recorded
 
 
 def plan_option(oid: str, o: ResponseOption, planning: Planning) -> OptionPlan:
@@ -58,7 +62,7 @@ class Option(Watch):
 
     def __init__(self, world, plan: OptionPlan):
         self.plan = plan
-        self.draws = Draws(world, plan.key, plan.plist)
+        self.draws = None if plan.lazy else Draws(world, plan.key, plan.plist)
         self.enabled = plan.enabled
         self.fired = 0
         self.phase = None  # None, "hazard" (waiting for the hazard to strike) or "delay" (decided)
@@ -66,6 +70,11 @@ class Option(Watch):
         self.decided_on = math.nan
         self.blocked = 0  # moves declining the option now (a block may overlap another)
         super().__init__(world, plan.when)
+
+    def _draws(self) -> Draws:
+        """The option's Draws, made now (a lazy plan's, on first use)."""
+        self.draws = draws = Draws(self.world, self.plan.key, self.plan.plist)
+        return draws
 
     def start(self) -> None:
         """Nothing to schedule: the option acts when its condition changes (checked once every element exists)."""
@@ -85,16 +94,16 @@ class Option(Watch):
     def _consider(self) -> None:
         if not self.enabled or self.phase is not None or (self.fired and not self.plan.repeatable) or self.blocked:
             return  # off the table, already waiting or decided, used up, or declined by a move
-        plan = self.plan
+        plan, draws = self.plan, self.draws or self._draws()
         if plan.chance is not None:
-            if self.draws.chance(plan.chance):
+            if draws.chance(plan.chance):
                 self._decide()
             elif self.world.trace is not None:
                 self.world.note(DECLINE, plan.actor, f"considers and declines: {plan.label}",
                                 f"condition became true: {plan.when.text}")
             return
         self.phase, self.token = "hazard", self.token + 1
-        wait = sampling.exponential(self.draws.rng(), self.draws(plan.hazard))
+        wait = sampling.exponential(draws.rng(), draws(plan.hazard))
         self.world.at(wait, self._hazard_strikes, self.token)
 
     def reforked(self) -> None:
@@ -113,7 +122,7 @@ class Option(Watch):
         self.decided_on = self.world.env._now
         if self.plan.group:
             self._end_alternatives()
-        self.world.at(self.draws(self.plan.delay), self._fire_if_current, self.token)
+        self.world.at((self.draws or self._draws())(self.plan.delay), self._fire_if_current, self.token)
 
     def _fire_if_current(self, token: int) -> None:
         if token == self.token:
@@ -130,14 +139,15 @@ class Option(Watch):
         w.happen(plan.id)
         if plan.group:
             self._end_alternatives()
+        draws = self.draws or self._draws()
         if w.trace is None:
-            apply_all(plan.effects, w, self.draws, plan.line)
+            apply_all(plan.effects, w, draws, plan.line)
         else:  # the decision is listed before what its effects set off, and names them
             if cause is None:
                 cause = f"decided {w.model.date_of(self.decided_on)} once {plan.when.text}"
             idx = len(w.trace)
             w.note(DECISION, plan.actor, plan.label, cause)
-            done = apply_all(plan.effects, w, self.draws, plan.line)
+            done = apply_all(plan.effects, w, draws, plan.line)
             w.trace[idx] = w.trace[idx].with_text(plan.label + (" → " + "; ".join(done) if done else ""))
         if plan.repeatable:
             w.flush()  # the effects may have changed this option's own condition
