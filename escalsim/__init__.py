@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import importlib
 
+from escalsim import _startup  # noqa: F401  (first: Ctrl-C while the `escalsim` program starts; see there)
+
 #: The package version: setup.cfg reads it, results manifests record it, Dask workers must match it.
 __version__ = "0.2.0"
 

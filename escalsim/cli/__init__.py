@@ -12,32 +12,10 @@ import the heavy layers inside their functions, so that a Ctrl-C while they load
 
 from __future__ import annotations
 
-import os
-import signal
 import sys
 
+from escalsim import _startup  # the Ctrl-C guard while the program starts (set when the package loads)
 
-def _interrupted_while_starting(signum, frame):  # nothing is written yet: there is nothing to clean up
-    os.write(2, b"\ninterrupted while starting: nothing was written\n")
-    signal.signal(signal.SIGINT, signal.SIG_DFL)  # end by SIGINT, as common.exit_interrupted does
-    os.kill(os.getpid(), signal.SIGINT)
-    os._exit(130)
-
-
-def _starting_as_the_program() -> bool:
-    """Whether this import is the `escalsim` program starting (its script, or python -m escalsim), not a
-    notebook or a test importing the package, whose Ctrl-C must stay theirs."""
-    argv0 = sys.argv[0] if sys.argv else ""
-    return (os.path.basename(argv0) == "escalsim" or argv0.endswith(os.path.join("escalsim", "__main__.py"))) \
-        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
-
-
-# A Ctrl-C while the program starts (click and the commands' modules load, `main` is called) exits 130 with one
-# line, not a traceback; `main` then takes Ctrl-C back (the commands import the heavy layers inside it, and it
-# reports a Ctrl-C there itself).
-_starting = _PROGRAM = _starting_as_the_program()
-if _starting:
-    signal.signal(signal.SIGINT, _interrupted_while_starting)
 try:
     import contextlib
 
@@ -62,13 +40,12 @@ try:
     from escalsim.cli.run_cmd import run
     from escalsim.cli.scenario_cmds import schema, schema_text, trace, validate
 except BaseException:
-    if _starting:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+    _startup.release()
     raise
 else:
     from escalsim.cli import common as _common
 
-    _common.AS_PROGRAM = _PROGRAM
+    _common.AS_PROGRAM = _startup.PROGRAM
 
 __all__ = ["main", "schema_text"]
 
@@ -117,11 +94,8 @@ class _Escalsim(click.Group):
 
 def _ordinary_ctrl_c() -> None:
     """Hand Ctrl-C back to Python (a KeyboardInterrupt) once `main` can report it: until then, while the
-    program starts, `_interrupted_while_starting` ends it."""
-    global _starting
-    if _starting:
-        _starting = False
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+    program starts, `escalsim._startup` ends it."""
+    _startup.release()
 
 
 class _Failed(Exception):
