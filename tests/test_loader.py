@@ -1052,3 +1052,24 @@ def test_what_the_engine_would_ignore_is_an_error(tmp_path, old, new, needle, do
     problem = next(p for p in problems if p.path == dotted)
     assert fragment in problem.message, str(problem)
     assert problem.line == position(text, needle)[0], str(problem)
+
+
+def test_checkpoints_times_readable_values_are_capped_at_the_record_width(tmp_path):
+    """Every checkpoint records every readable value (a column of runs.parquet each): the product is capped at
+    MAX_CHECKPOINT_VALUES, so a file of 1,000 variables and 400 checkpoints (400,000 columns, never written in
+    minutes: benchmarks/bench_limits.py) is refused at load time, with the numbers, at checkpoints:."""
+    from escalsim.scenario.references import readable_names
+    from escalsim.scenario.schema import MAX_CHECKPOINT_VALUES
+
+    readable = len(readable_names(load_scenario(MINIMAL)))
+    cps = "".join(f"\n  c{i}: {1 + i % 300}" for i in range(400 - 2))
+    extra = MAX_CHECKPOINT_VALUES // 400 - readable
+    many = "".join(f"\n  v{i}: {{initial: 0}}" for i in range(extra))
+    assert MINIMAL_TEXT.count("\nvariables:") == 1
+    at_cap = variant(("h1: 2025-06-30", "h1: 2025-06-30" + cps), text=MINIMAL_TEXT.replace(
+        "\nvariables:", "\nvariables:" + many))
+    s = load_scenario(write(tmp_path, at_cap))
+    assert len(s.checkpoints) * len(readable_names(s)) == MAX_CHECKPOINT_VALUES
+    over = at_cap.replace("\nvariables:", "\nvariables:\n  one_more: {initial: 0}")
+    check_one(tmp_path, over, "q1: 2025-03-31", "checkpoints", "400 checkpoints x 51 values",
+              "20,400 columns", "at most 20,000")

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 
 from escalsim.scenario.conditions import ExprError, parse, suggest
 from escalsim.scenario.parameters import is_expression, is_per_run_random, numbers_in
-from escalsim.scenario.schema import RESERVED, Effect, Scenario
+from escalsim.scenario.schema import MAX_CHECKPOINT_VALUES, RESERVED, Effect, Scenario
 
 Found = Iterator[tuple[tuple, str]]
 KEY = "[key]"  # last part of a path whose problem is the mapping key (a name), not its value, as in pydantic
@@ -78,9 +78,23 @@ def check_references(s: Scenario) -> list[tuple[tuple, str]]:
         problems = list(_names(s)) + list(_tracks(s)) + list(_deployments(s)) + list(_observations(s))
         problems += list(_options(s)) + list(_treaties(s)) + list(_dates(s))
         problems += list(_parameters(s)) + list(_correlations(s)) + list(_number_expressions(s)) + list(_teams(s))
+        problems += list(_checkpoint_values(s))
     finally:
         _SCOPES.clear()
     return problems
+
+
+def _checkpoint_values(s: Scenario) -> Found:
+    """Every checkpoint records every readable value in every run's record: one column of runs.parquet each. The
+    product, not each section's cap, is what makes the record wide (benchmarks/bench_limits.py: 80-165 KB of the
+    main process's memory a column, 3.4 GB at this cap; 400,000 columns were not written in minutes)."""
+    values = len(readable_names(s))
+    if len(s.checkpoints) * values > MAX_CHECKPOINT_VALUES:
+        yield ("checkpoints",), (
+            f"{len(s.checkpoints)} checkpoints x {values} values (variables, observations, tracks and parameters) "
+            f"are {len(s.checkpoints) * values:,} columns at.<checkpoint>.<name> in every run's record; at most "
+            f"{MAX_CHECKPOINT_VALUES:,}: use fewer checkpoints (each track's daily level is in levels.parquet "
+            "anyway) or fewer variables")
 
 
 def _teams(s: Scenario) -> Found:

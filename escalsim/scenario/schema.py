@@ -252,6 +252,10 @@ class Correlation(Strict):
     source: Text | None = None
 
 
+MAX_CHECKPOINT_VALUES = 20_000  # checkpoints x readable values, the columns at.<checkpoint>.<name> (issue 14;
+# checked in references.py, where the readable names are known; benchmarks/bench_limits.py measures the cost)
+
+
 class Scenario(Strict):
     """An escalation scenario: a ladder, actors, variables, and the deployments, observations, options and
     treaties that move them, over a horizon in days."""
@@ -266,7 +270,9 @@ class Scenario(Strict):
     end: Date | None = Field(None, description="the last day simulated (included): start 2024-10-15 and end "
                              "2025-10-14 make 365 days")
     checkpoints: dict[Id, When] = Field(default_factory=dict, max_length=400,
-                                        description="named days; each reports the state at the end of that day")
+                                        description="named days; each reports the state at the end of that day "
+                                        "(every variable, observation, track and parameter: a column of runs.parquet "
+                                        f"each, at most {MAX_CHECKPOINT_VALUES:,} in all)")
     ladder: Ladder | None = Field(None, description="one escalation ladder (a single track, named 'level')")
     tracks: dict[Id, Track] = Field(default_factory=dict, max_length=20,
                                     description="several escalation tracks, instead of ladder:")
