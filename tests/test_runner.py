@@ -7,6 +7,10 @@ import multiprocessing
 import os
 import signal
 import socket
+import struct
+import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +24,8 @@ from escalsim.montecarlo.batches import Job, auto_batch_size, batch_ranges, run_
 from escalsim.montecarlo.results import load_results
 from escalsim.montecarlo.store import ResultsWriter
 from escalsim.scenario.loader import load_scenario
+
+HANG_GUARD = 60  # seconds: against a hang only, never a measure
 
 SCENARIOS = Path(__file__).parent.parent / "scenarios"
 RUNS = 300
@@ -177,6 +183,36 @@ def test_interrupt_cancels_pending_work_and_stops_the_workers(job):
             if len(seen) == 2:
                 raise KeyboardInterrupt
     assert seen == [0, 50]
+    assert multiprocessing.active_children() == []
+
+
+def _half_a_result(marker: str, job, start: int, stop: int):
+    """In a worker: write the start of a result message (a length, then 7 of its 1,048,576 bytes) into the pool's
+    result pipe, as a worker stopped in the middle of sending its batch does, then wait."""
+    frame = sys._getframe()
+    while frame.f_code.co_name != "_process_worker":  # concurrent.futures' worker loop, up the stack
+        frame = frame.f_back
+    os.write(frame.f_locals["result_queue"]._writer.fileno(), struct.pack("!i", 1 << 20) + b"partial")
+    Path(marker).touch()
+    time.sleep(600)
+
+
+def test_stopping_a_pool_whose_worker_died_sending_a_result_does_not_hang(tmp_path):
+    """A Ctrl-C (stop with kill) while a worker was sending its batch left half a message in the result pipe and
+    the pool's manager thread waiting for the rest: `escalsim run` hung for good after Ctrl-C (seen once under
+    load). The stop closes our end of that pipe once the workers are dead, so the thread reads its end."""
+    marker = tmp_path / "sent"
+    backend = ProcessBackend(1, start_method="fork")
+    backend.start()
+    backend._submit(functools.partial(_half_a_result, str(marker)), None, (0, 1))
+    deadline = time.monotonic() + HANG_GUARD
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)  # the pool's thread has read the length and waits for the rest
+    stopper = threading.Thread(target=backend.stop, args=(True,), daemon=True)
+    stopper.start()
+    stopper.join(HANG_GUARD)
+    assert marker.exists() and not stopper.is_alive()
     assert multiprocessing.active_children() == []
 
 

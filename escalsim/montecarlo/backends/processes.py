@@ -53,6 +53,15 @@ class ProcessBackend(Backend):
         if kill:  # interrupted or failed: do not wait for batches nobody will read
             for p in processes:
                 p.terminate()
+            for p in processes:
+                p.join()
+            # A worker stopped while it sent a batch leaves half a message in the result pipe, and the pool's
+            # manager thread waiting for the rest for ever (shutdown then never returns). With every worker
+            # gone, ours is the last end that writes to that pipe: closed, the thread reads the pipe's end,
+            # takes the pool for broken and cleans it up.
+            writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
+            if writer is not None:
+                writer.close()
         pool.shutdown(wait=True, cancel_futures=True)
         for p in processes:
             p.join()
