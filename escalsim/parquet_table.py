@@ -14,7 +14,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
+
+BATCH_BYTES = 4 * 2**20  # Arrow memory of one batch of `ParquetTable.batches` at most (its DataFrame takes as much again)
 
 
 class ParquetTable:
@@ -66,13 +69,37 @@ class ParquetTable:
         return self._file.read(columns=columns).to_pandas()
 
     def batches(self, columns: Sequence[str] | None = None) -> Iterator[pd.DataFrame]:
-        """The given columns (None: all the table's) one row group at a time, in order, as DataFrames."""
+        """The given columns (None: all the table's) of every row, in order, as DataFrames of `batch_rows(columns)`
+        rows at most (less than a row group where a row group would take more than BATCH_BYTES in memory)."""
         columns = list(self.columns if columns is None else columns)
+        rows = self.batch_rows(columns)
         for k in range(self._file.num_row_groups):
             group = self._file.read_row_group(k, columns=columns)
-            self._count(group.num_rows * len(columns))
-            yield group.to_pandas()
+            for start in range(0, group.num_rows, rows):
+                batch = group.slice(start, rows)
+                self._count(batch.num_rows * len(columns))
+                yield batch.to_pandas()
+            del group, batch
+
+    def batch_rows(self, columns: Sequence[str]) -> int:
+        """Rows of `batches`: as many as take about BATCH_BYTES in Arrow memory, a multiple of 1,024, at least 1,024
+        (whatever the row groups' size, which grows to 65,536 rows with the run count)."""
+        schema = self._file.schema_arrow
+        width = sum(_bytes(schema.field(name).type) for name in columns)
+        return max(1_024, BATCH_BYTES // max(width, 1) // 1_024 * 1_024)
 
     def _count(self, cells: int) -> None:
         self.largest_read = max(self.largest_read, cells)
         self.cells_read += cells
+
+
+def _bytes(kind: pa.DataType) -> int:
+    """Bytes a value of this type takes in memory (a string: a guess of 16)."""
+    if pa.types.is_dictionary(kind):
+        return kind.index_type.bit_width // 8
+    if pa.types.is_fixed_size_binary(kind):
+        return kind.byte_width
+    try:
+        return max(1, kind.bit_width // 8)
+    except ValueError:  # variable width
+        return 16
