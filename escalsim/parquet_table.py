@@ -26,7 +26,8 @@ class ParquetTable:
     def __init__(self, path, columns: Sequence[str] | None = None):
         self.path = Path(path)
         self._file = pq.ParquetFile(self.path)
-        names = self._file.schema_arrow.names
+        self.names: list[str] = self._file.schema_arrow.names  # every column of the file
+        names = self.names
         if columns is not None:
             missing = [c for c in columns if c not in names]
             if missing:
