@@ -23,20 +23,35 @@ BATCH_BYTES = 4 * 2**20  # Arrow memory of one batch of `ParquetTable.batches` a
 class ParquetTable:
     """One Parquet file, opened lazily: its columns by name, its rows by row group."""
 
-    def __init__(self, path, columns: Sequence[str] | None = None):
+    def __init__(self, path, columns: Sequence[str] | None = None, deferred: bool = False):
+        """Open the file now (its footer parsed, the columns checked: KeyError for a column it lacks, OSError or an
+        Arrow error if it cannot be read), or, `deferred`, at first use: a table that may never be read (the levels
+        of a `load_results` column query) costs no parsed footer, ~10 MB for a million runs."""
         self.path = Path(path)
-        self._file = pq.ParquetFile(self.path)
-        self.names: list[str] = self._file.schema_arrow.names  # every column of the file
-        names = self.names
-        if columns is not None:
-            missing = [c for c in columns if c not in names]
+        self._wanted = list(columns) if columns is not None else None
+        self.largest_read = 0   # the most cells (rows x columns) materialised by one read
+        self.cells_read = 0     # all cells materialised so far
+        if not deferred:
+            self._open()
+
+    def _open(self) -> None:
+        file = pq.ParquetFile(self.path)
+        names = file.schema_arrow.names
+        if self._wanted is not None:
+            missing = [c for c in self._wanted if c not in names]
             if missing:
                 close = difflib.get_close_matches(missing[0], names, n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
                 raise KeyError(f"{self.path.name} has no column {', '.join(map(repr, missing))}{hint}")
-        self.columns: list[str] = list(columns) if columns is not None else names
-        self.largest_read = 0   # the most cells (rows x columns) materialised by one read
-        self.cells_read = 0     # all cells materialised so far
+        self._file = file
+        self.names: list[str] = names  # every column of the file
+        self.columns: list[str] = self._wanted if self._wanted is not None else names
+
+    def __getattr__(self, name: str):
+        if name in ("_file", "names", "columns") and "_file" not in self.__dict__:  # deferred: open it now
+            self._open()
+            return getattr(self, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __len__(self) -> int:
         return self._file.metadata.num_rows
@@ -67,7 +82,7 @@ class ParquetTable:
         """The given columns (None: all the table's) of every row as one DataFrame."""
         columns = list(self.columns if columns is None else columns)
         self._count(len(self) * len(columns))
-        return self._file.read(columns=columns).to_pandas()
+        return self._file.read(columns=columns).to_pandas(split_blocks=True, self_destruct=True)
 
     def batches(self, columns: Sequence[str] | None = None) -> Iterator[pd.DataFrame]:
         """The given columns (None: all the table's) of every row, in order, as DataFrames of `batch_rows(columns)`
