@@ -2,7 +2,8 @@
 the package, so the Monte Carlo that opens results and the outputs that summarise them can share it).
 
 `ParquetTable` answers the column access the summaries use on a DataFrame (`table["col"]`, `table.get`, `len`,
-`in`), reading that one column from the file; `batches` streams row groups. It counts what it materialises
+`in`), reading that one column from the file; `batches` streams row groups, each converted to pandas a slice of
+about BATCH_BYTES at a time (a row group of the levels table reaches 65,536 rows). It counts what it materialises
 (`largest_read`, in cells), so a test can check that memory does not grow with the number of columns or, for
 streamed tables, with the number of rows.
 """
@@ -14,25 +15,46 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
+
+BATCH_BYTES = 4 * 2**20  # Arrow memory of one batch of `ParquetTable.batches` at most (pandas takes as much again)
 
 
 class ParquetTable:
-    """One Parquet file, opened lazily: its columns by name, its rows by row group."""
+    """One Parquet file: its columns by name, its rows by row group (in slices). Its footer is parsed once, when the
+    table is opened, and kept: ~1 KB a row group and column (~40 MB for a million runs of 576 columns), so open a
+    file once and share the table."""
 
-    def __init__(self, path, columns: Sequence[str] | None = None):
+    def __init__(self, path, columns: Sequence[str] | None = None, deferred: bool = False):
+        """Open the file now (its footer parsed, the columns checked: KeyError for a column it lacks, OSError or an
+        Arrow error if it cannot be read), or, `deferred`, at first use: a table that may never be read (the levels
+        of a `load_results` column query) costs no parsed footer, ~10 MB for a million runs."""
         self.path = Path(path)
-        self._file = pq.ParquetFile(self.path)
-        names = self._file.schema_arrow.names
-        if columns is not None:
-            missing = [c for c in columns if c not in names]
+        self._wanted = list(columns) if columns is not None else None
+        self.largest_read = 0   # the most cells (rows x columns) materialised by one read
+        self.cells_read = 0     # all cells materialised so far
+        if not deferred:
+            self._open()
+
+    def _open(self) -> None:
+        file = pq.ParquetFile(self.path)
+        names = file.schema_arrow.names
+        if self._wanted is not None:
+            missing = [c for c in self._wanted if c not in names]
             if missing:
                 close = difflib.get_close_matches(missing[0], names, n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
                 raise KeyError(f"{self.path.name} has no column {', '.join(map(repr, missing))}{hint}")
-        self.columns: list[str] = list(columns) if columns is not None else names
-        self.largest_read = 0   # the most cells (rows x columns) materialised by one read
-        self.cells_read = 0     # all cells materialised so far
+        self._file = file
+        self.names: list[str] = names  # every column of the file
+        self.columns: list[str] = self._wanted if self._wanted is not None else names
+
+    def __getattr__(self, name: str):
+        if name in ("_file", "names", "columns") and "_file" not in self.__dict__:  # deferred: open it now
+            self._open()
+            return getattr(self, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __len__(self) -> int:
         return self._file.metadata.num_rows
@@ -63,16 +85,40 @@ class ParquetTable:
         """The given columns (None: all the table's) of every row as one DataFrame."""
         columns = list(self.columns if columns is None else columns)
         self._count(len(self) * len(columns))
-        return self._file.read(columns=columns).to_pandas()
+        return self._file.read(columns=columns).to_pandas(split_blocks=True, self_destruct=True)
 
     def batches(self, columns: Sequence[str] | None = None) -> Iterator[pd.DataFrame]:
-        """The given columns (None: all the table's) one row group at a time, in order, as DataFrames."""
+        """The given columns (None: all the table's) of every row, in order, as DataFrames of `batch_rows(columns)`
+        rows at most (less than a row group where a row group would take more than BATCH_BYTES in memory)."""
         columns = list(self.columns if columns is None else columns)
+        rows = self.batch_rows(columns)
         for k in range(self._file.num_row_groups):
             group = self._file.read_row_group(k, columns=columns)
-            self._count(group.num_rows * len(columns))
-            yield group.to_pandas()
+            for start in range(0, group.num_rows, rows):
+                batch = group.slice(start, rows)
+                self._count(batch.num_rows * len(columns))
+                yield batch.to_pandas()
+            del group, batch
+
+    def batch_rows(self, columns: Sequence[str]) -> int:
+        """Rows of `batches`: as many as take about BATCH_BYTES in Arrow memory, a multiple of 1,024, at least 1,024
+        (whatever the row groups' size, which grows to 65,536 rows with the run count)."""
+        schema = self._file.schema_arrow
+        width = sum(_bytes(schema.field(name).type) for name in columns)
+        return max(1_024, BATCH_BYTES // max(width, 1) // 1_024 * 1_024)
 
     def _count(self, cells: int) -> None:
         self.largest_read = max(self.largest_read, cells)
         self.cells_read += cells
+
+
+def _bytes(kind: pa.DataType) -> int:
+    """Bytes a value of this type takes in memory (a string: a guess of 16)."""
+    if pa.types.is_dictionary(kind):
+        return kind.index_type.bit_width // 8
+    if pa.types.is_fixed_size_binary(kind):
+        return kind.byte_width
+    try:
+        return max(1, kind.bit_width // 8)
+    except ValueError:  # variable width
+        return 16

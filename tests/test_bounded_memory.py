@@ -106,3 +106,64 @@ def test_a_parquet_table_answers_like_a_dataframe(directories):
     assert sum(len(batch) for batch in table.batches(["run"])) == len(whole)
     with pytest.raises(KeyError):
         table["nonsense"]
+
+
+def test_batches_are_slices_of_a_row_group_whatever_its_size(directories, monkeypatch, tmp_path):
+    """A levels row group grows to 65,536 rows with the run count; `batches` converts it to pandas a bounded slice
+    at a time (counted in cells materialised), and the slices are the rows of the whole table, in order."""
+    import pyarrow.parquet as pq
+
+    from escalsim import parquet_table
+
+    whole = pq.read_table(directories[LARGE] / "levels.parquet")
+    path = tmp_path / "levels.parquet"
+    pq.write_table(whole, path, row_group_size=len(whole))  # one row group of 1,200 rows
+    monkeypatch.setattr(parquet_table, "BATCH_BYTES", 1)  # the floor: slices of 1,024 rows
+    table = ParquetTable(path)
+    assert table._file.num_row_groups == 1 and table.batch_rows(table.columns) == 1_024
+    parts = list(table.batches())
+    assert [len(p) for p in parts] == [1_024, len(whole) - 1_024]
+    assert table.largest_read == 1_024 * len(table.columns) < len(whole) * len(table.columns)
+    joined = np.concatenate([p[["run", "d0", "d9"]].to_numpy() for p in parts])
+    np.testing.assert_array_equal(joined, whole.select(["run", "d0", "d9"]).to_pandas().to_numpy())
+
+
+def test_text_counts_are_the_value_counts_of_the_strings(directories):
+    from escalsim.outputs.contract import text_column, text_counts
+
+    runs = load_results(directories[LARGE]).runs
+    rng = np.random.default_rng(1)
+    for column in [c for c in runs.columns if c.startswith("cause.")][:6]:
+        rows = rng.random(len(runs)) < 0.7
+        expected = text_column(runs[column])[rows].value_counts().to_dict()
+        assert text_counts(runs[column], rows) == expected  # categorical: counted on the codes
+        assert text_counts(runs[column].astype(object), rows) == expected  # objects: by text_column
+
+
+def test_the_runs_footer_is_parsed_once_for_the_summary_and_not_at_all_for_unread_levels(directories, monkeypatch,
+                                                                                         tmp_path):
+    """Each ParquetFile parses the whole footer (~1 KB a row group and column: ~40 MB for a million runs): the
+    summary tables open runs.parquet once, and a column query does not open levels.parquet."""
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    from escalsim import parquet_table
+
+    directory = tmp_path / "results"
+    shutil.copytree(directories[SMALL], directory)
+    opened = []
+
+    class Counting(pq.ParquetFile):
+        def __init__(self, source, *args, **kwargs):
+            opened.append(Path(source).name)
+            super().__init__(source, *args, **kwargs)
+
+    monkeypatch.setattr(parquet_table.pq, "ParquetFile", Counting)
+    runs = tables.summary_frame(directory, results_manifest := escalsim.load_results(directory).manifest)
+    opened.clear()
+    csv_files.write_csv(runs, results_manifest, directory)
+    assert opened == []  # write_csv reads the table it was given
+    results = load_results(directory, columns=["run"])
+    assert opened == ["runs.parquet"]
+    assert len(results.levels) == 3 * SMALL and opened == ["runs.parquet", "levels.parquet"]  # at first use

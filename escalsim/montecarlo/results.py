@@ -81,7 +81,9 @@ def load_results(directory, columns: Sequence[str] | None = None) -> Results:
             tables = [pd.read_parquet(directory / name) for name in (RUNS, LEVELS, TRACES)]
         else:
             runs = ParquetTable(directory / RUNS, list(columns)).read()
-            tables = [runs, ParquetTable(directory / LEVELS), pd.read_parquet(directory / TRACES)]
+            if not (directory / LEVELS).is_file():
+                raise FileNotFoundError(f"{directory / LEVELS} is missing")
+            tables = [runs, ParquetTable(directory / LEVELS, deferred=True), pd.read_parquet(directory / TRACES)]
     except KeyError as exc:
         raise ResultsError(f"{directory}: {exc.args[0]}") from None
     except (OSError, pa.ArrowException) as exc:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from escalsim.outputs.contract import event_kinds, main_events, text_column
+from escalsim.outputs.contract import event_kinds, main_events, text_counts
 from escalsim.outputs.labels import event_label
 from escalsim.stats import Z95, wilson  # noqa: F401 - Z95 and wilson are read here by notebooks
 
@@ -158,8 +158,9 @@ def entry_causes(runs: pd.DataFrame, manifest: dict) -> pd.DataFrame:
     rows = []
     for track, rung, label in _rungs(manifest, above_start=True):
         entered = runs[f"entered.{rung}"].notna().to_numpy()
-        causes = text_column(runs[f"cause.{rung}"])[entered]
-        counts = causes.where(causes != "", NO_CAUSE).value_counts()
+        counts = text_counts(runs[f"cause.{rung}"], entered)  # counted on the codes: no string per run
+        if "" in counts:
+            counts[NO_CAUSE] = counts.get(NO_CAUSE, 0) + counts.pop("")
         ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
         rows += [{"track": track, "rung": rung, "label": label, "cause": cause, "runs": int(k),
                   "share": k / entered.sum()} for cause, k in ordered]

@@ -4,9 +4,11 @@ never enters it: such runs are shown as passed over)."""
 from __future__ import annotations
 
 import matplotlib.patches
+import numpy as np
+import pandas as pd
 from matplotlib.ticker import PercentFormatter
 
-from escalsim.outputs.contract import above_start, text_column, track_of
+from escalsim.outputs.contract import above_start, text_counts, track_of
 from escalsim.outputs.labels import capitalised, percent, track_prefix, wrap
 from escalsim.outputs.style import (
     INK,
@@ -40,15 +42,16 @@ def escalation_drivers(results, ax=None, track: str | None = None):
     m, n, ax = begin(results, ax)
     t = track_of(m, track)
     ks = above_start(t)
-    causes = {k: _causes(results.runs, t["rungs"][k]) for k in ks}
+    causes = {k: _cause_counts(results.runs, t["rungs"][k]) for k in ks}
     shown = _main_causes(causes)
     palette = {c: OKABE_ITO[i % len(OKABE_ITO)] for i, c in enumerate(shown)} | {PASSED: PASSED_COLOUR, "other": OTHER}
     used: set[str] = set()
     for k in ks:
-        counts = causes[k].map(lambda c: c if c in shown or c == PASSED else "other").value_counts()
+        counts = causes[k].groupby(lambda c: c if c in shown or c == PASSED else "other").sum()
         used |= set(counts.index)
         _driver_bar(ax, k, counts, palette)
-        note = f"{percent(len(causes[k]) / n)} of runs ({len(causes[k]):,})" if len(causes[k]) else "never at or above"
+        runs = int(causes[k].sum())
+        note = f"{percent(runs / n)} of runs ({runs:,})" if runs else "never at or above"
         ax.text(101.5, k, note, va="center", fontsize=NOTE, color=MUTED)
     handles = [matplotlib.patches.Patch(facecolor=palette[c], hatch=_hatch(c), edgecolor="#999999" if _hatch(c) else
                                         palette[c], label=wrap(capitalised(c), 60)) for c in palette if c in used]
@@ -65,13 +68,19 @@ def escalation_drivers(results, ax=None, track: str | None = None):
     return ax
 
 
-def _causes(runs, rung: str):
-    """For each run ever at or above the rung: the cause that first put it on the rung, PASSED if it never was on
-    it (a jump went past), NO_CAUSE if it was but the cause is empty."""
+def _cause_counts(runs, rung: str) -> pd.Series:
+    """Among the runs ever at or above the rung, how many the cause that first put them on the rung, PASSED if they
+    never were on it (a jump went past), NO_CAUSE if they were but the cause is empty: counts by cause (none
+    zero), counted on the column's codes, never a string per run."""
     reached = runs[f"at_or_above.{rung}"].notna().to_numpy()
-    entered = runs[f"entered.{rung}"].notna().to_numpy()[reached]
-    causes = text_column(runs[f"cause.{rung}"])[reached]
-    return causes.where(causes != "", NO_CAUSE).where(entered, PASSED)
+    entered = runs[f"entered.{rung}"].notna().to_numpy()
+    counts = text_counts(runs[f"cause.{rung}"], reached & entered)
+    if "" in counts:
+        counts[NO_CAUSE] = counts.get(NO_CAUSE, 0) + counts.pop("")
+    passed = int(np.count_nonzero(reached & ~entered))
+    if passed:
+        counts[PASSED] = counts.get(PASSED, 0) + passed
+    return pd.Series(counts, dtype="int64")
 
 
 def _hatch(cause: str) -> str | None:
@@ -104,10 +113,9 @@ def _main_causes(causes: dict) -> list[str]:
     return list(dict.fromkeys(shown))[:MAX_CAUSES]
 
 
-def _ranked(series) -> list[tuple[str, float]]:
-    """A bar's causes and their shares of it, from the largest (ties by name), those below MIN_CAUSE_SHARE and
-    the runs that passed over the rung left out."""
-    counts = series.value_counts()
+def _ranked(counts: pd.Series) -> list[tuple[str, float]]:
+    """A bar's causes (counts by cause) and their shares of it, from the largest (ties by name), those below
+    MIN_CAUSE_SHARE and the runs that passed over the rung left out."""
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     return [(c, k / counts.sum()) for c, k in ordered
             if k >= MIN_CAUSE_SHARE * counts.sum() and c not in ("other", "start", PASSED)]
