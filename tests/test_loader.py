@@ -1061,9 +1061,10 @@ def test_checkpoints_times_readable_values_are_capped_at_the_record_width(tmp_pa
     from escalsim.scenario.references import readable_names
     from escalsim.scenario.schema import MAX_CHECKPOINT_VALUES
 
-    readable = len(readable_names(load_scenario(MINIMAL)))
-    cps = "".join(f"\n  c{i}: {1 + i % 300}" for i in range(400 - 2))
-    extra = MAX_CHECKPOINT_VALUES // 400 - readable
+    readable, checkpoints = len(readable_names(load_scenario(MINIMAL))), 200
+    cps = "".join(f"\n  c{i}: {1 + i % 300}" for i in range(checkpoints - 2))
+    assert MAX_CHECKPOINT_VALUES % checkpoints == 0
+    extra = MAX_CHECKPOINT_VALUES // checkpoints - readable
     many = "".join(f"\n  v{i}: {{initial: 0}}" for i in range(extra))
     assert MINIMAL_TEXT.count("\nvariables:") == 1
     at_cap = variant(("h1: 2025-06-30", "h1: 2025-06-30" + cps), text=MINIMAL_TEXT.replace(
@@ -1071,5 +1072,6 @@ def test_checkpoints_times_readable_values_are_capped_at_the_record_width(tmp_pa
     s = load_scenario(write(tmp_path, at_cap))
     assert len(s.checkpoints) * len(readable_names(s)) == MAX_CHECKPOINT_VALUES
     over = at_cap.replace("\nvariables:", "\nvariables:\n  one_more: {initial: 0}")
-    check_one(tmp_path, over, "q1: 2025-03-31", "checkpoints", "400 checkpoints x 51 values",
-              "20,400 columns", "at most 20,000")
+    values = MAX_CHECKPOINT_VALUES // checkpoints + 1
+    check_one(tmp_path, over, "q1: 2025-03-31", "checkpoints", f"{checkpoints} checkpoints x {values} values",
+              f"{checkpoints * values:,} columns", f"at most {MAX_CHECKPOINT_VALUES:,}")

@@ -87,7 +87,8 @@ def check_references(s: Scenario) -> list[tuple[tuple, str]]:
 def _checkpoint_values(s: Scenario) -> Found:
     """Every checkpoint records every readable value in every run's record: one column of runs.parquet each. The
     product, not each section's cap, is what makes the record wide (benchmarks/bench_limits.py: 80-165 KB of the
-    main process's memory a column, 3.4 GB at this cap; 400,000 columns were not written in minutes)."""
+    main process's memory a column; at 10,000 runs 2.2 GB at this cap, 4.4 GB at 20,000; 400,000 columns were not
+    written in minutes)."""
     values = len(readable_names(s))
     if len(s.checkpoints) * values > MAX_CHECKPOINT_VALUES:
         yield ("checkpoints",), (

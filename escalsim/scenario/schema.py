@@ -252,7 +252,7 @@ class Correlation(Strict):
     source: Text | None = None
 
 
-MAX_CHECKPOINT_VALUES = 20_000  # checkpoints x readable values, the columns at.<checkpoint>.<name> (issue 14;
+MAX_CHECKPOINT_VALUES = 10_000  # checkpoints x readable values, the columns at.<checkpoint>.<name> (issue 14;
 # checked in references.py, where the readable names are known; benchmarks/bench_limits.py measures the cost)
 
 
