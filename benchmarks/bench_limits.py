@@ -2,16 +2,19 @@
 by `escalsim run FILE --runs N --workers 2 --quiet --out DIR` (a child process), then, at the last size,
 `escalsim report` and `escalsim plot`.
 
-    PYTHONPATH=. python benchmarks/bench_limits.py --runs 1000 o1 o5 o13 o27 v10 v30 c100 c400 v10c100
+    PYTHONPATH=. python benchmarks/bench_limits.py --runs 1000 o1 o5 o13 o27 c100 v30 v58
     PYTHONPATH=. python benchmarks/bench_limits.py --runs 1000 --report o27
+    PYTHONPATH=. python benchmarks/bench_limits.py --runs 10000 v3c156     # at the cap of 10,000 checkpoint values
+    PYTHONPATH=. python benchmarks/bench_limits.py --runs 200 h36525       # a 100-year horizon
 
 A size is a word: `o<k>` repeats the options k times (benchmarks/bench_load.py's `scaled`; o27 is 999 options, the
 cap is 1,000), `v<m>` makes m copies of every variable (17 a copy; the copies of copy c are set and added to by the
 options' copy c, so they vary from run to run where there are that many option copies, and are constant beyond),
 `c<n>` gives the scenario n checkpoints (its 13, then evenly spaced days), `h<days>` a horizon of that many days
-instead of one year (the cap is 36,525). They combine: `o27v30c100`.
+instead of one year (the cap is 36,525). They combine: `o27v30c100`. A size over a
+limit (e.g. c400 or v58c400: checkpoints x values over 10,000) is printed as refused, with the loader's message.
 
-Printed per size: options, variables (readable: the scenario's and its deployments' and observations'), checkpoints,
+Printed per size: options, values a condition may read (variables, observations, tracks, parameters), checkpoints,
 the file's KB, its load time in this process (best of 3), the run's wall time and ms a run, the peak resident memory
 (VmHWM, sampled from /proc every 50 ms) of the parent and of the largest worker, runs.parquet's columns, a row's
 bytes in memory, the rows of a row group (`escalsim.montecarlo.parquet.group_rows`: at most 65,536, at least 4,096,
@@ -38,6 +41,7 @@ from ruamel.yaml import YAML
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_load import scaled  # noqa: E402
 
+from escalsim.errors import ScenarioError  # noqa: E402
 from escalsim.montecarlo.parquet import _bytes, group_rows  # noqa: E402
 from escalsim.scenario.loader import load_scenario  # noqa: E402
 
@@ -134,10 +138,14 @@ def main() -> None:
             path = Path(tmp) / f"{size}.yaml"
             path.write_text(build(o or 1, v or 1, c or 0, h or 0), encoding="utf-8")
             load = float("inf")
-            for _ in range(3):
-                began = time.perf_counter()
-                scenario = load_scenario(path)
-                load = min(load, time.perf_counter() - began)
+            try:
+                for _ in range(3):
+                    began = time.perf_counter()
+                    scenario = load_scenario(path)
+                    load = min(load, time.perf_counter() - began)
+            except ScenarioError as exc:
+                print(f"{size:>10} refused: {exc}", flush=True)
+                continue
             out = Path(tmp) / f"out-{size}"
             wall, rc, parent, worker = measure(["run", str(path), "--runs", str(ns.runs), "--workers", "2",
                                                 "--quiet", "--out", str(out)])
