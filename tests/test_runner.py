@@ -216,6 +216,25 @@ def test_stopping_a_pool_whose_worker_died_sending_a_result_does_not_hang(tmp_pa
     assert multiprocessing.active_children() == []
 
 
+def test_killing_a_pool_with_cancelled_batches_raises_nothing_in_its_thread(monkeypatch):
+    """Ctrl-C cancels the batches waiting in the window, then kills the workers: the pool's manager thread then
+    set BrokenProcessPool on the cancelled futures too, and died printing InvalidStateError ("Exception in
+    thread", seen under load in `test_ctrl_c_at_any_moment_of_a_run`)."""
+    errors = []
+    monkeypatch.setattr(threading, "excepthook", errors.append)
+    backend = ProcessBackend(1, start_method="fork")
+    backend.start()
+    futures = [backend._submit(_sleep, None, (0, 1)) for _ in range(6)]
+    time.sleep(0.5)  # the first is running, the others wait in the pool
+    assert sum(f.cancel() for f in futures) >= 3
+    backend.stop(kill=True)
+    assert errors == [] and multiprocessing.active_children() == []
+
+
+def _sleep(job, start: int, stop: int) -> None:
+    time.sleep(600)
+
+
 def test_bad_backend_arguments_are_refused(job):
     with pytest.raises(ValueError, match="workers"):
         ProcessBackend(0)

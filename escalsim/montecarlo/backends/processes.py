@@ -20,6 +20,16 @@ def ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _forget_cancelled(pool: ProcessPoolExecutor) -> None:
+    """Before a pool's workers are killed: give each work item whose future we cancelled a fresh future in its
+    place. Killed workers make the pool's manager thread set BrokenProcessPool on every item it still holds, and
+    on a cancelled future that raises InvalidStateError in that thread, printed as "Exception in thread"
+    (CPython before 3.12); the fresh futures take the error, and nobody waits for them."""
+    for item in list(getattr(pool, "_pending_work_items", {}).values()):  # list(): one step, under the GIL
+        if item.future.cancelled():
+            item.future = Future()
+
+
 class ProcessBackend(Backend):
     """A local process pool of `workers` processes (default: every core this process may use), started with
     `start_method` (fork, spawn, forkserver; default: the platform's)."""
@@ -51,6 +61,7 @@ class ProcessBackend(Backend):
             return
         processes = list((getattr(pool, "_processes", None) or {}).values())
         if kill:  # interrupted or failed: do not wait for batches nobody will read
+            _forget_cancelled(pool)
             for p in processes:
                 p.terminate()
             for p in processes:
