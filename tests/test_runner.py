@@ -235,6 +235,33 @@ def _sleep(job, start: int, stop: int) -> None:
     time.sleep(600)
 
 
+def test_workers_end_on_sigterm_whatever_handler_the_parent_had(monkeypatch):
+    """A worker forked while the parent had a SIGTERM handler that does not exit (seen: the test runner, after
+    some test left one) kept it, so `terminate` did not stop it and the stop waited for it for ever. Workers
+    reset SIGTERM; a batch that ignores SIGTERM itself is killed after KILL_AFTER seconds."""
+    import escalsim.montecarlo.backends.processes as processes
+
+    monkeypatch.setattr(processes, "KILL_AFTER", 1.0)
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)  # inherited by forked workers
+    try:
+        for job in (_sleep, _sleep_ignoring_sigterm):
+            backend = ProcessBackend(1, start_method="fork")
+            backend.start()
+            backend._submit(job, None, (0, 1))
+            time.sleep(0.5)
+            stopper = threading.Thread(target=backend.stop, args=(True,), daemon=True)
+            stopper.start()
+            stopper.join(HANG_GUARD)
+            assert not stopper.is_alive() and multiprocessing.active_children() == [], job.__name__
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _sleep_ignoring_sigterm(job, start: int, stop: int) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    time.sleep(600)
+
+
 def test_bad_backend_arguments_are_refused(job):
     with pytest.raises(ValueError, match="workers"):
         ProcessBackend(0)

@@ -13,11 +13,15 @@ from typing import Any
 from escalsim.montecarlo.backends.base import Backend, BackendError, available_cores, in_order, window_limit
 
 MAX_ATTEMPTS = 3                     # times a batch may be lost with a dead worker before giving up
+KILL_AFTER = 10.0                    # seconds a terminated worker has to end before it is killed (SIGKILL)
 
 
-def ignore_sigint() -> None:
-    """Workers leave Ctrl-C to the parent, which cancels the work and stops them."""
+def worker_signals() -> None:
+    """A worker's signals: Ctrl-C is left to the parent, which cancels the work and stops the workers; SIGTERM
+    ends the worker, whatever handler the parent had when it forked it (a test runner's or a library's: a
+    worker that inherited a handler which does not exit kept `terminate` from stopping it)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _forget_cancelled(pool: ProcessPoolExecutor) -> None:
@@ -52,7 +56,7 @@ class ProcessBackend(Backend):
 
     def start(self) -> None:
         """Start a pool of `workers` processes."""
-        self._pool = ProcessPoolExecutor(self.workers, mp_context=self.context, initializer=ignore_sigint)
+        self._pool = ProcessPoolExecutor(self.workers, mp_context=self.context, initializer=worker_signals)
 
     def stop(self, kill: bool) -> None:
         """Shut the pool down, cancelling queued batches; `kill` terminates the workers first."""
@@ -65,7 +69,10 @@ class ProcessBackend(Backend):
             for p in processes:
                 p.terminate()
             for p in processes:
-                p.join()
+                p.join(KILL_AFTER)
+                if p.is_alive():  # SIGTERM handled and ignored by the batch's own code: no worker is left behind
+                    p.kill()
+                    p.join()
             # A worker stopped while it sent a batch leaves half a message in the result pipe, and the pool's
             # manager thread waiting for the rest for ever (shutdown then never returns). With every worker
             # gone, ours is the last end that writes to that pipe: closed, the thread reads the pipe's end,
