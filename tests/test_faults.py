@@ -54,9 +54,9 @@ def results(tmp_path_factory) -> Path:
     return run(load_scenario(MINIMAL), out, Settings(runs=200, workers=1, trace_runs=3))
 
 
-def escalsim(*args, stdout=subprocess.PIPE, cwd=None) -> subprocess.CompletedProcess:
+def escalsim(*args, stdout=subprocess.PIPE, cwd=None, preexec_fn=None) -> subprocess.CompletedProcess:
     return subprocess.run([*ESCALSIM, *map(str, args)], stdout=stdout, stderr=subprocess.PIPE, text=True,
-                          timeout=HANG_GUARD, cwd=cwd, env=ENV)
+                          timeout=HANG_GUARD, cwd=cwd, env=ENV, preexec_fn=preexec_fn)
 
 
 def clean(done: subprocess.CompletedProcess) -> str:
@@ -106,6 +106,16 @@ def test_stdout_on_a_full_disk_is_an_error_naming_it(command, tmp_path, results)
     assert leftovers(tmp_path) == []
     if command == "run":  # the results are written before the summary is printed, and the message says so
         assert (tmp_path / "run" / "manifest.json").is_file() and f"results are complete in {tmp_path}" in err
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_a_closed_stdout_is_an_error_naming_it(command, tmp_path, results):
+    """Started with standard output closed (`escalsim validate FILE >&-`): Python has no sys.stdout, and the final
+    flush ended in an AttributeError traceback."""
+    done = escalsim(*expand(COMMANDS[command], tmp_path, results), preexec_fn=lambda: os.close(1))
+    err = clean(done)
+    assert done.returncode == 1 and "error: cannot write to standard output: standard output is closed" in err, err
+    assert leftovers(tmp_path) == []
 
 
 @pytest.mark.parametrize("command", list(COMMANDS))

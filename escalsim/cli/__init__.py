@@ -12,6 +12,7 @@ import the heavy layers inside their functions, so that a Ctrl-C while they load
 
 from __future__ import annotations
 
+import errno
 import sys
 
 from escalsim import _startup  # the Ctrl-C guard while the program starts (set when the package loads)
@@ -107,6 +108,8 @@ class _Failed(Exception):
 
 
 def _flush_stdout() -> None:
+    if sys.stdout is None:  # started with standard output closed (`>&-`): what was printed went nowhere
+        raise StdoutError(OSError(errno.EBADF, "standard output is closed")) from None
     try:
         sys.stdout.flush()
     except OSError as exc:
