@@ -154,6 +154,56 @@ def lock_job(directory: Path) -> int | None:
     return fd
 
 
+_HELD: dict[tuple[int, int], list[int]] = {}  # directories this process holds locked: (device, inode) -> [fd, holders]
+
+
+def lock_directory(directory: Path) -> tuple[int, int] | None:
+    """Hold the results directory itself locked (flock) while this process writes it: a second escalsim process
+    starting a run there, even in the same instant, is refused before it looks at or removes anything. As with
+    job.json's record lock, the lock belongs to the process (a writer abandoned after an interruption and a resume
+    in the same process do not exclude each other) and ends with it. Returns the key to pass to
+    `unlock_directory` (None where there are no locks). Raises ResultsError when another process holds it."""
+    if fcntl is None:
+        return None
+    fd = os.open(directory, os.O_RDONLY)
+    st = os.fstat(fd)
+    key = (st.st_dev, st.st_ino)
+    if key in _HELD:
+        os.close(fd)
+        _HELD[key][1] += 1
+        return key
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise ResultsError(f"{directory} is being written by another escalsim process; wait for it to finish or "
+                           "stop it, or choose another --out") from None
+    _HELD[key] = [fd, 1]
+    return key
+
+
+def unlock_directory(key: tuple[int, int] | None) -> None:
+    """Release one hold of `lock_directory`; the lock ends with the last."""
+    held = _HELD.get(key) if key is not None else None
+    if held is not None:
+        held[1] -= 1
+        if held[1] == 0:
+            del _HELD[key]
+            os.close(held[0])
+
+
+def directory_busy(directory: Path) -> bool:
+    """Whether another process holds `directory`'s lock (`lock_directory`) now."""
+    try:
+        key = lock_directory(directory)
+    except ResultsError:
+        return True
+    except OSError:
+        return False
+    unlock_directory(key)
+    return False
+
+
 def check_format(directory: Path, version) -> None:
     """Raise ResultsError unless `version` is FORMAT, the results format this escalsim reads."""
     if version != FORMAT:

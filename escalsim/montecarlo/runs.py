@@ -17,7 +17,16 @@ from pydantic import ValidationError
 from escalsim.engine.core import check_moves
 from escalsim.montecarlo.backends import Backend, backend_for
 from escalsim.montecarlo.batches import model_of, run_many
-from escalsim.montecarlo.files import JOB, MANIFEST, PROGRESS, ResultsError, has_kind, is_results_dir, read_json
+from escalsim.montecarlo.files import (
+    JOB,
+    MANIFEST,
+    PROGRESS,
+    ResultsError,
+    directory_busy,
+    has_kind,
+    is_results_dir,
+    read_json,
+)
 from escalsim.montecarlo.jobspec import Progress as ProgressRecord
 from escalsim.montecarlo.jobspec import StopRule
 from escalsim.montecarlo.precision import Tally
@@ -91,6 +100,9 @@ def check_new_directory(directory: Path) -> None:
     """A new run never overwrites anything: the directory must not exist or be empty (else ResultsError)."""
     if directory.exists() and not directory.is_dir():
         raise ResultsError(f"{directory} exists and is not a directory; choose another --out")
+    if directory.is_dir() and directory_busy(directory):
+        raise ResultsError(f"{directory} is being written by another escalsim process; wait for it to finish "
+                           "or stop it, or choose another --out")
     if directory.is_dir() and any(directory.iterdir()):
         if is_results_dir(directory):
             raise ResultsError(f"{directory} holds escalsim results already; choose another --out (or continue "

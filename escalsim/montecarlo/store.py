@@ -41,9 +41,11 @@ from escalsim.montecarlo.files import (
     fsync_dir,
     has_kind,
     is_results_dir,
+    lock_directory,
     lock_job,
     read_json,
     sha256,
+    unlock_directory,
     utc_now,
     write_error,
     write_json,
@@ -73,8 +75,10 @@ from escalsim.scenario.schema import Scenario
 class ResultsWriter:
     """Appends batches to a results directory in run order and consolidates them at the end."""
 
-    def __init__(self, directory: Path, spec: JobSpec, progress: Progress):
+    def __init__(self, directory: Path, spec: JobSpec, progress: Progress, held: tuple[int, int] | None = None):
+        """`held`: the directory's lock when `create` took it already (else it is taken here)."""
         self.directory = directory
+        self._dir_lock = held if held is not None else lock_directory(directory)
         self._lock = lock_job(directory)
         self.spec = spec
         self.scenario = Scenario.model_validate_json(spec.scenario)
@@ -121,7 +125,19 @@ class ResultsWriter:
         if runs < 0:
             raise ValueError(f"runs must not be negative, not {runs}")
         created = not directory.exists()
-        _prepare(directory)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise write_error(exc, f"cannot create results directory {directory}") from exc
+        held = lock_directory(directory)  # before anything there is looked at or removed
+        try:
+            _prepare(directory)
+        except BaseException:
+            unlock_directory(held)
+            if created:
+                with contextlib.suppress(OSError):
+                    directory.rmdir()
+            raise
         spec = JobSpec(format=FORMAT, escalsim_version=__version__, created=utc_now(),
                        scenario=scenario.model_dump_json(), sources=dict(sources), overrides=list(overrides),
                        seed=seed, trace_runs=trace_runs, grid_step=grid_step, backend=backend, workers=workers,
@@ -138,8 +154,9 @@ class ResultsWriter:
             if created:
                 with contextlib.suppress(OSError):
                     directory.rmdir()
+            unlock_directory(held)
             raise
-        writer = cls(directory, spec, progress)
+        writer = cls(directory, spec, progress, held)
         writer.created = created
         return writer
 
@@ -201,13 +218,18 @@ class ResultsWriter:
         self.set_target(runs)
         self.retargeted_from = before
 
+    def _unlock(self) -> None:
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+        unlock_directory(self._dir_lock)
+        self._dir_lock = None
+
     def close(self, discard: bool = False) -> None:
         """Stop writing (release the lock) without finalizing, e.g. after an interruption. `discard` removes
         what this writer's directory holds of the job when no run was saved yet (job.json, progress.json, the
         chunks, and the directory if `create` made it), so that nothing blocks starting again there."""
-        if self._lock is not None:
-            os.close(self._lock)
-            self._lock = None
+        self._unlock()
         if not discard or self.next_run > 0:
             return
         shutil.rmtree(self.chunks_dir, ignore_errors=True)
@@ -295,9 +317,7 @@ class ResultsWriter:
         shutil.rmtree(chunk, ignore_errors=True)
         for name in (JOB, PROGRESS):
             discard(self.directory / name)
-        if self._lock is not None:
-            os.close(self._lock)
-            self._lock = None
+        self._unlock()
         return self.directory
 
     def _manifest(self, wall_time: float, stopped_because: str, days) -> Manifest:
