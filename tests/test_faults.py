@@ -525,6 +525,30 @@ def test_two_runs_started_together_on_one_out_one_wins():
             assert json.loads((out / "manifest.json").read_text())["runs"] == 300
 
 
+def test_sigterm_to_a_run_stops_it_and_its_workers(tmp_path):
+    """`kill PID` (a supervisor, not a terminal: the signal goes to escalsim only): the workers were left for good,
+    blocked sending batches nobody read. While its pool runs, escalsim takes SIGTERM as Ctrl-C."""
+    out = tmp_path / "out"
+    process = subprocess.Popen([*ESCALSIM, "run", MINIMAL, "--runs", "100000000", "--workers", "2", "--batch-size",
+                                "100", "--out", str(out), "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=ENV, start_new_session=True, preexec_fn=_as_a_terminal_would_start_it)
+    try:
+        deadline = time.monotonic() + HANG_GUARD
+        while saved(out) < 200 and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(process.pid, signal.SIGTERM)  # escalsim alone, not its process group
+        _, err = process.communicate(timeout=HANG_GUARD)
+        time.sleep(0.5)
+        left = subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True, text=True).stdout.split()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    assert "Traceback" not in err and "interrupted" in err, err
+    assert left == [], left
+    assert escalsim("run", "--resume", out, "--runs", saved(out), "--quiet").returncode == 0
+
+
 def test_the_guard_is_first():
     """The Ctrl-C guard is set by the first module of escalsim that loads, before any other: only Python's own
     start comes before it (the moment `interrupt` waits for)."""

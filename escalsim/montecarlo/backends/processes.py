@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -22,6 +23,10 @@ def worker_signals() -> None:
     worker that inherited a handler which does not exit kept `terminate` from stopping it)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _terminated(signum, frame) -> None:
+    raise KeyboardInterrupt  # SIGTERM while a pool runs: stop as after Ctrl-C (see ProcessBackend.start)
 
 
 def _forget_cancelled(pool: ProcessPoolExecutor) -> None:
@@ -48,6 +53,7 @@ class ProcessBackend(Backend):
         self.start_method = self.context.get_start_method()
         self.restarts = 0            # pools replaced after a worker died
         self._pool: ProcessPoolExecutor | None = None
+        self._sigterm = None  # SIGTERM's handler before `start` took it over, while the pool runs
 
     @property
     def started(self) -> bool:
@@ -55,14 +61,22 @@ class ProcessBackend(Backend):
         return self._pool is not None
 
     def start(self) -> None:
-        """Start a pool of `workers` processes."""
+        """Start a pool of `workers` processes. Until `stop`, a SIGTERM to this process (`kill PID`, a supervisor
+        stopping it) is taken as Ctrl-C when it would otherwise end the process at once: the pool is then stopped
+        and its workers with it, instead of being left blocked, sending batches nobody reads."""
         self._pool = ProcessPoolExecutor(self.workers, mp_context=self.context, initializer=worker_signals)
+        if threading.current_thread() is threading.main_thread() \
+                and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            self._sigterm = signal.signal(signal.SIGTERM, _terminated)
 
     def stop(self, kill: bool) -> None:
         """Shut the pool down, cancelling queued batches; `kill` terminates the workers first."""
         pool, self._pool = self._pool, None
         if pool is None:
             return
+        if self._sigterm is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self._sigterm)
+            self._sigterm = None
         processes = list((getattr(pool, "_processes", None) or {}).values())
         if kill:  # interrupted or failed: do not wait for batches nobody will read
             _forget_cancelled(pool)
