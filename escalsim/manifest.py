@@ -7,7 +7,7 @@ contract, for readers and type checkers.
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing_extensions import TypedDict  # pydantic validates these on Python < 3.12 only from here
 
 
 class TrackInfo(TypedDict):

@@ -549,6 +549,24 @@ def test_sigterm_to_a_run_stops_it_and_its_workers(tmp_path):
     assert escalsim("run", "--resume", out, "--runs", saved(out), "--quiet").returncode == 0
 
 
+@pytest.mark.parametrize("key, value, said", [("runs", "lots", "runs: input should be a valid integer"),
+                                               ("runs", None, "runs: input should be a valid integer"),
+                                               ("runs", -5, "runs is -5, below 0"),
+                                               ("tracks", 5, "tracks: input should be a valid list")])
+@pytest.mark.parametrize("command", ["plot", "report"])
+def test_a_manifest_with_a_wrong_type_is_named_not_a_traceback(command, key, value, said, tmp_path, results):
+    """A hand-edited manifest.json: `"tracks": 5` or `"runs": null` ended in TypeError tracebacks, `"runs": "lots"`
+    in a usage error (exit 2), `"runs": -5` was accepted."""
+    damaged = tmp_path / "damaged"
+    shutil.copytree(results, damaged)
+    manifest = json.loads((damaged / "manifest.json").read_text())
+    manifest[key] = value
+    (damaged / "manifest.json").write_text(json.dumps(manifest))
+    done = escalsim(command, damaged, "--out", tmp_path / ("r.html" if command == "report" else "figures"))
+    err = clean(done)
+    assert done.returncode == 1 and "manifest.json is damaged: " + said in err, err
+
+
 def test_the_guard_is_first():
     """The Ctrl-C guard is set by the first module of escalsim that loads, before any other: only Python's own
     start comes before it (the moment `interrupt` waits for)."""

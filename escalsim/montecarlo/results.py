@@ -60,7 +60,32 @@ def read_manifest(directory) -> Manifest:
         raise ResultsError(f"{directory} is not an escalsim results directory (no {MANIFEST})")
     manifest = read_json(directory / MANIFEST)
     check_format(directory, manifest.get("format"))
+    _check_manifest(directory, manifest)
     return manifest
+
+
+_MANIFEST_TYPES: list = []  # the TypeAdapter of Manifest, made at first use
+
+
+def _check_manifest(directory: Path, manifest: dict) -> None:
+    """Raise ResultsError unless every key of the manifest has its type (strictly: `"lots"` is not a run
+    count) and the counts are not negative: a manifest edited by hand or damaged was read until something
+    failed far from it, in a traceback or a misleading message."""
+    from pydantic import TypeAdapter, ValidationError
+
+    if not _MANIFEST_TYPES:
+        _MANIFEST_TYPES.append(TypeAdapter(Manifest))
+    try:
+        _MANIFEST_TYPES[0].validate_python(manifest, strict=True)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(map(str, err["loc"]))
+        raise ResultsError(f"{directory / MANIFEST} is damaged: {where}: {err['msg'].lower()} "
+                           f"(found {err.get('input')!r:.60}); make the results again") from None
+    for key in ("runs", "target_runs", "trace_runs", "seed"):
+        if manifest[key] < 0:
+            raise ResultsError(f"{directory / MANIFEST} is damaged: {key} is {manifest[key]}, below 0; make the "
+                               "results again")
 
 
 def load_results(directory, columns: Sequence[str] | None = None) -> Results:
