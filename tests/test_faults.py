@@ -567,6 +567,23 @@ def test_a_manifest_with_a_wrong_type_is_named_not_a_traceback(command, key, val
     assert done.returncode == 1 and "manifest.json is damaged: " + said in err, err
 
 
+def test_resume_writes_the_summary_tables_an_interrupted_end_did_not(tmp_path):
+    """Ctrl-C while the summary CSVs were written left complete results without them, and `--resume` answered
+    "complete; there is nothing to resume". It now writes them: the same bytes as an uninterrupted run's."""
+    from escalsim.outputs.csv_files import CSV_FILES
+
+    results, copy = tmp_path / "results", tmp_path / "copy"
+    assert escalsim("run", MINIMAL, "--runs", "200", "--workers", "1", "--quiet", "--out", results).returncode == 0
+    shutil.copytree(results, copy)
+    for name in CSV_FILES[:3]:
+        (copy / name).unlink()
+    done = escalsim("run", "--resume", copy, "--quiet")
+    assert done.returncode == 0, clean(done)
+    assert all((copy / name).read_bytes() == (results / name).read_bytes() for name in CSV_FILES)
+    again = escalsim("run", "--resume", copy, "--quiet")
+    assert again.returncode == 1 and "nothing to resume" in clean(again)
+
+
 def test_the_guard_is_first():
     """The Ctrl-C guard is set by the first module of escalsim that loads, before any other: only Python's own
     start comes before it (the moment `interrupt` waits for)."""

@@ -79,6 +79,9 @@ def run(file, runs, seed, workers, out_dir, overrides, injections, blocks, overr
          escalsim run scenarios/dprk_russia_2024.yaml --runs 2000 --inject seoul_sends_weapons@2024-11-15
     """
     _check_flags(file, resume_dir, runs, precision, min_runs, max_runs, scheduler)
+    if resume_dir is not None and runs is None and _summaries_missing(Path(resume_dir)):
+        _report(Path(resume_dir), time.perf_counter(), quiet)  # what an interrupted end did not write
+        return
     try:
         settings, scenario, where, claimed = _prepare(file, resume_dir, runs, seed, workers, out_dir, overrides,
                                                       precision, min_runs, max_runs, scheduler, batch_size,
@@ -239,6 +242,14 @@ def _kept(where: Path) -> str:
             f"`escalsim run --resume {where}` continues")
 
 
+def _summaries_missing(directory: Path) -> bool:
+    """Whether `directory` holds complete results (manifest.json) without every summary CSV: the end of a run
+    interrupted while it wrote them."""
+    from escalsim.outputs.csv_files import CSV_FILES
+
+    return (directory / "manifest.json").is_file() and not all((directory / name).is_file() for name in CSV_FILES)
+
+
 def _report(directory: Path, began: float, quiet: bool) -> None:
     """The summary (unless quiet) and the closing line on stdout, the summary CSVs in the directory."""
     from escalsim.montecarlo.files import ResultsError
@@ -270,7 +281,8 @@ def _summary_tables(directory: Path, manifest: dict):
         write_csv(runs_frame, manifest, directory)
     except KeyboardInterrupt:
         warn(f"\ninterrupted while writing the summary tables: the {manifest['runs']:,} runs are complete "
-             f"in {directory} (runs.parquet, manifest.json); summary_*.csv may be missing")
+             f"in {directory} (runs.parquet, manifest.json); summary_*.csv may be missing: "
+             f"`escalsim run --resume {directory}` writes them")
         exit_interrupted()
     except OSError as exc:
         fail(f"cannot write the summary tables in {directory}: {exc.strerror or exc}; the runs "
