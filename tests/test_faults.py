@@ -584,6 +584,25 @@ def test_resume_writes_the_summary_tables_an_interrupted_end_did_not(tmp_path):
     assert again.returncode == 1 and "nothing to resume" in clean(again)
 
 
+def test_a_disk_full_after_some_figures_says_which_are_written(tmp_path, results, monkeypatch):
+    """The disk filled after three of nine figures: the message said only "No space left on device", not that
+    three complete figures were there."""
+    from escalsim.outputs import plots
+
+    real, calls = plots._save, []
+
+    def save(fig, path, fmt):
+        calls.append(path.name)
+        if len(calls) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(fig, path, fmt)
+
+    monkeypatch.setattr(plots, "_save", save)
+    done = CliRunner().invoke(main, ["plot", str(results), "--out", str(tmp_path / "figs"), "--format", "svg"])
+    assert done.exit_code == 1 and "No space left on device" in done.output, done.output
+    assert f"written before it, complete: {', '.join(sorted(calls[:2]))}" in done.output, done.output
+
+
 def test_the_guard_is_first():
     """The Ctrl-C guard is set by the first module of escalsim that loads, before any other: only Python's own
     start comes before it (the moment `interrupt` waits for)."""

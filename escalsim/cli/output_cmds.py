@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
@@ -30,12 +31,16 @@ def plot(directory: str, kinds: tuple[str, ...], out_dir: str | None, fmt: str, 
         fail(f"cannot write the figures to {folder}: it exists and is not a folder")
     from escalsim.outputs import plots
 
+    started = time.time()
     try:
         paths = plots.save_all(results, folder, kinds or None, fmt, run_index)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
-    except OSError as exc:
-        fail(f"cannot write the figures in {folder}: {why(exc)}")
+    except OSError as exc:  # each figure is written whole or not at all: say which ones this command wrote
+        written = sorted(f.name for f in folder.glob(f"*.{fmt}") if f.stat().st_mtime >= started - 1) \
+            if folder.is_dir() else []
+        done = f"; written before it, complete: {', '.join(written)}" if written else "; no figure was written"
+        fail(f"cannot write the figures in {folder}: {why(exc)}{done}")
     for path in paths:
         echo(str(path))
 
