@@ -398,3 +398,14 @@ def test_a_ctrl_c_that_could_not_be_raised_is_not_printed(tmp_path, monkeypatch)
         signal.signal(signal.SIGINT, previous)
     assert result.exit_code == 130 and "interrupted: 100 of 1,000 runs are saved" in result.output, result.output
     assert "Exception ignored" not in result.output and "Traceback" not in result.output
+
+
+def test_ctrl_c_before_a_resume_starts_says_the_directory_is_unchanged(tmp_path, monkeypatch):
+    """It said "nothing was written", which read as if the runs saved before were lost."""
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("escalsim.cli.run_cmd._prepare", interrupted)
+    result = invoke("run", "--resume", tmp_path)
+    assert result.exit_code == 130, result.output
+    assert f"interrupted before the resume started: {tmp_path} is unchanged, its saved runs with it" in result.output

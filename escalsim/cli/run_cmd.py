@@ -89,11 +89,9 @@ def run(file, runs, seed, workers, out_dir, overrides, injections, blocks, overr
     except Exception:
         if not ctrl_c.requested:
             raise
-        warn("\ninterrupted before any run started: nothing was written")
-        exit_interrupted()
+        _interrupted_before_start(resume_dir)
     except KeyboardInterrupt:
-        warn("\ninterrupted before any run started: nothing was written")
-        exit_interrupted()
+        _interrupted_before_start(resume_dir)
     began = time.perf_counter()
     directory = _simulate(scenario, file, where, settings, runs if scenario is None else None, quiet, claimed)
     _report(directory, began, quiet)
@@ -240,6 +238,15 @@ def _kept(where: Path) -> str:
         return ""
     return (f"; {saved.runs:,} of {saved.target:,} runs are saved in {where}: once the cause is fixed, "
             f"`escalsim run --resume {where}` continues")
+
+
+def _interrupted_before_start(resume_dir) -> None:
+    """Ctrl-C before the first run of this command: nothing was written (a resumed directory is as it was)."""
+    if resume_dir is None:
+        warn("\ninterrupted before any run started: nothing was written")
+    else:
+        warn(f"\ninterrupted before the resume started: {resume_dir} is unchanged, its saved runs with it")
+    exit_interrupted()
 
 
 def _summaries_missing(directory: Path) -> bool:
