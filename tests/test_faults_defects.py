@@ -409,3 +409,21 @@ def test_ctrl_c_before_a_resume_starts_says_the_directory_is_unchanged(tmp_path,
     result = invoke("run", "--resume", tmp_path)
     assert result.exit_code == 130, result.output
     assert f"interrupted before the resume started: {tmp_path} is unchanged, its saved runs with it" in result.output
+
+
+def test_an_interrupted_comparison_names_the_command_that_writes_it(tmp_path, monkeypatch):
+    """It said only "no comparison file was kept", though both arms were complete and one command finishes."""
+    from escalsim.montecarlo.runs import Settings, run
+    from escalsim.scenario.loader import load_scenario
+
+    a = run(load_scenario(MINIMAL), tmp_path / "a", Settings(runs=60, workers=1, trace_runs=0))
+    b = run(load_scenario(MINIMAL), tmp_path / "b", Settings(runs=60, workers=1, trace_runs=0))
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("escalsim.outputs.comparison.write_comparison", interrupted)
+    result = invoke("compare", a, b, "--out", tmp_path / "c", "--quiet")
+    assert result.exit_code == 130, result.output
+    assert (f"no comparison file was kept; both arms are complete: `escalsim compare {a} {b} --out NEW_DIR` "
+            "writes it again") in result.output, result.output

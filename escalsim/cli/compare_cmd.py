@@ -274,10 +274,12 @@ def _write_and_print(a, b, pairing, out: Path, top: int, quiet: bool, removable:
         if removable:
             with contextlib.suppress(OSError):
                 out.rmdir()
+        again = (f"; both arms are complete: `escalsim compare {a.directory} {b.directory} --out NEW_DIR` writes it "
+                 "again")
         if isinstance(exc, KeyboardInterrupt):
-            warn("\ninterrupted while writing the comparison: no comparison file was kept")
+            warn(f"\ninterrupted while writing the comparison: no comparison file was kept{again}")
             exit_interrupted()
-        fail(f"cannot write the comparison in {out}: {why(exc)}; no comparison file was kept")
+        fail(f"cannot write the comparison in {out}: {why(exc)}; no comparison file was kept{again}")
     meta = describe(a, b, pairing, table)
     try:
         if not quiet:
