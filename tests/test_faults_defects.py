@@ -427,3 +427,12 @@ def test_an_interrupted_comparison_names_the_command_that_writes_it(tmp_path, mo
     assert result.exit_code == 130, result.output
     assert (f"no comparison file was kept; both arms are complete: `escalsim compare {a} {b} --out NEW_DIR` "
             "writes it again") in result.output, result.output
+
+
+@pytest.mark.parametrize("command", ["trace", "run"])
+@pytest.mark.parametrize("flag, move", [("--inject", "X@2024-11-15"), ("--block", "X")])
+def test_a_bad_move_names_its_flag(command, flag, move, tmp_path):
+    """`trace --inject X@...` said only "Invalid value: 'X@...'", without the flag (compare named it)."""
+    extra = ["--seed", 1] if command == "trace" else ["--runs", 10, "--workers", 1, "--out", tmp_path / "o"]
+    result = invoke(command, MINIMAL, flag, move, *extra)
+    assert result.exit_code == 2 and f"Invalid value for '{flag}': '{move}'" in result.output, result.output

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import os
 import re
 import signal
@@ -188,6 +189,22 @@ def load(path: str, overrides: tuple[str, ...] = ()) -> Scenario:
         sys.exit(EXIT_INVALID)
 
 
+def _names_flag(flag: str):
+    """Make a move parser's click.BadParameter name its flag ("Invalid value for '--inject'"), unless it names one."""
+    def wrap(parse):
+        @functools.wraps(parse)
+        def named(*args, **kwargs):
+            try:
+                return parse(*args, **kwargs)
+            except click.BadParameter as exc:
+                if exc.param is None and exc.param_hint is None:
+                    exc.param_hint = f"'{flag}'"
+                raise
+        return named
+    return wrap
+
+
+@_names_flag("--inject")
 def parse_injection(text: str, scenario: Scenario, override: bool = False) -> Injection:
     """'option@2024-11-15' or 'option@30' (a day number) -> Injection; an obligation is named treaty.party.
 
@@ -202,6 +219,7 @@ def parse_injection(text: str, scenario: Scenario, override: bool = False) -> In
     return Injection(day=_day(text, when, scenario), option=name, override=override)
 
 
+@_names_flag("--block")
 def parse_block(text: str, scenario: Scenario) -> Block:
     """'option' (the whole run), 'option@2024-11-15' (from that day), 'option@2024-11-15..2025-01-01' or
     'option@..2025-01-01' (until that day, excluded) -> Block. Raises click.BadParameter as parse_injection."""
