@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from escalsim import __version__
 from escalsim.montecarlo import files, parquet, store
 from escalsim.montecarlo.backends import SerialBackend
 from escalsim.montecarlo.batches import Job, model_of, run_many
-from escalsim.montecarlo.files import FORMAT, ResultsError, ResultsWriteError
+from escalsim.montecarlo.files import FORMAT, ResultsError, ResultsWriteError, unlock_directory
 from escalsim.montecarlo.jobspec import StopRule
 from escalsim.montecarlo.records import column_names
 from escalsim.montecarlo.results import load_results, read_manifest
@@ -325,17 +324,16 @@ def test_a_damaged_directory_is_a_clear_error_on_resume(job, tmp_path, damage):
         list(resumed.done_columns(["run"]))
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="no POSIX record locks on Windows")
+@pytest.mark.skipif(sys.platform == "win32", reason="no file locks on Windows")
 def test_a_directory_another_process_is_writing_cannot_be_resumed(job, tmp_path):
     import subprocess
 
     writer = interrupted(tmp_path / "r", job, batches=1)
-    if getattr(writer, "_lock", None) is not None:
-        os.close(writer._lock)  # as when the interrupted process ended
+    unlock_directory(writer._dir_lock)  # as when the interrupted process ended
     holder = subprocess.Popen(  # another process holding the lock, as a running `escalsim run` does
-        [sys.executable, "-c", "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR); "
-         "fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); print('locked', flush=True); time.sleep(60)",
-         str(writer.directory / "job.json")], stdout=subprocess.PIPE, text=True)
+        [sys.executable, "-c", "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDONLY); "
+         "fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); print('locked', flush=True); time.sleep(60)",
+         str(writer.directory)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
         with pytest.raises(ResultsError, match="^[^(]*being written by another escalsim process"):

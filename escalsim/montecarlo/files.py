@@ -134,35 +134,16 @@ def utc_now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def lock_job(directory: Path) -> int | None:
-    """Hold job.json locked while this process writes the directory, so that a second escalsim process
-    resuming it at the same time is refused. POSIX record locks belong to the process and end with it (no stale
-    lock after a crash); where there are none (Windows), nothing is locked. A raw descriptor, not a file
-    object: a writer abandoned by an interruption must not warn about an unclosed file.
-
-    Returns the locked descriptor (None where nothing is locked). Raises ResultsError when another process
-    holds the lock."""
-    if fcntl is None:
-        return None
-    fd = os.open(directory / JOB, os.O_RDWR)
-    try:
-        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
-        raise ResultsError(f"{directory} is being written by another escalsim process; wait for it to finish, "
-                           "or stop it, before resuming") from None
-    return fd
-
-
 _HELD: dict[tuple[int, int], list[int]] = {}  # directories this process holds locked: (device, inode) -> [fd, holders]
 
 
 def lock_directory(directory: Path) -> tuple[int, int] | None:
     """Hold the results directory itself locked (flock) while this process writes it: a second escalsim process
-    starting a run there, even in the same instant, is refused before it looks at or removes anything. As with
-    job.json's record lock, the lock belongs to the process (a writer abandoned after an interruption and a resume
-    in the same process do not exclude each other) and ends with it. Returns the key to pass to
-    `unlock_directory` (None where there are no locks). Raises ResultsError when another process holds it."""
+    starting or resuming a run there, even in the same instant, is refused before it looks at or removes anything.
+    The lock belongs to the process, as a POSIX record lock would (a writer abandoned after an interruption and a
+    resume in the same process do not exclude each other), and ends with it: no stale lock after a crash.
+    Returns the key to pass to `unlock_directory` (None where there are no locks). Raises ResultsError when
+    another process holds it."""
     if fcntl is None:
         return None
     fd = os.open(directory, os.O_RDONLY)
@@ -177,7 +158,7 @@ def lock_directory(directory: Path) -> tuple[int, int] | None:
     except OSError:
         os.close(fd)
         raise ResultsError(f"{directory} is being written by another escalsim process; wait for it to finish or "
-                           "stop it, or choose another --out") from None
+                           "stop it (a new run can choose another --out)") from None
     _HELD[key] = [fd, 1]
     return key
 

@@ -10,7 +10,6 @@ traces.parquet and, last, manifest.json, then removes the rest. Every file is wr
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import time
 from collections.abc import Iterator, Sequence
@@ -42,7 +41,6 @@ from escalsim.montecarlo.files import (
     has_kind,
     is_results_dir,
     lock_directory,
-    lock_job,
     read_json,
     sha256,
     unlock_directory,
@@ -79,7 +77,6 @@ class ResultsWriter:
         """`held`: the directory's lock when `create` took it already (else it is taken here)."""
         self.directory = directory
         self._dir_lock = held if held is not None else lock_directory(directory)
-        self._lock = lock_job(directory)
         self.spec = spec
         self.scenario = Scenario.model_validate_json(spec.scenario)
         self.backend: str = spec.backend          # may be changed before finalize, e.g. after a resume
@@ -219,9 +216,6 @@ class ResultsWriter:
         self.retargeted_from = before
 
     def _unlock(self) -> None:
-        if self._lock is not None:
-            os.close(self._lock)
-            self._lock = None
         unlock_directory(self._dir_lock)
         self._dir_lock = None
 
