@@ -104,7 +104,7 @@ class ParquetTable:
         """Rows of `batches`: as many as take about BATCH_BYTES in Arrow memory, a multiple of 1,024, at least 1,024
         (whatever the row groups' size, which grows to 65,536 rows with the run count)."""
         schema = self._file.schema_arrow
-        width = sum(_bytes(schema.field(name).type) for name in columns)
+        width = sum(value_bytes(schema.field(name).type) for name in columns)
         return max(1_024, BATCH_BYTES // max(width, 1) // 1_024 * 1_024)
 
     def _count(self, cells: int) -> None:
@@ -112,7 +112,7 @@ class ParquetTable:
         self.cells_read += cells
 
 
-def _bytes(kind: pa.DataType) -> int:
+def value_bytes(kind: pa.DataType) -> int:
     """Bytes a value of this type takes in memory (a string: a guess of 16)."""
     if pa.types.is_dictionary(kind):
         return kind.index_type.bit_width // 8

@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from escalsim.montecarlo.files import atomic
+from escalsim.parquet_table import value_bytes
 
 ROW_GROUP = 65_536                    # rows per Parquet row group at most: fixed, so files do not depend on batch sizes
 GROUP_BYTES = 64 * 2**20              # and at most this many bytes of a row group in memory, while writing or reading
@@ -137,21 +138,9 @@ def group_rows(schema: pa.Schema) -> int:
     would take more than GROUP_BYTES in memory (a wide runs table: ~4.5 KB a row for the default scenario). It
     depends on the columns only, so the file still does not depend on batch sizes; writing, and reading a row group
     back, holds at most about GROUP_BYTES whatever the run count."""
-    width = sum(_bytes(field.type) for field in schema)
+    width = sum(value_bytes(field.type) for field in schema)
     return max(4_096, min(ROW_GROUP, GROUP_BYTES // max(width, 1) // 4_096 * 4_096)) if ROW_GROUP >= 4_096 \
         else ROW_GROUP
-
-
-def _bytes(kind: pa.DataType) -> int:
-    """Bytes a value of this type takes in memory (a string: a guess of 16)."""
-    if pa.types.is_dictionary(kind):
-        return kind.index_type.bit_width // 8
-    if pa.types.is_fixed_size_binary(kind):
-        return kind.byte_width
-    try:
-        return max(1, kind.bit_width // 8)
-    except ValueError:  # variable width
-        return 16
 
 
 def row_groups(tables: Iterator[pa.Table], size: int | None = None) -> Iterator[pa.Table]:
