@@ -42,7 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_load import scaled  # noqa: E402
 
 from escalsim.errors import ScenarioError  # noqa: E402
-from escalsim.montecarlo.parquet import _bytes, group_rows  # noqa: E402
+from escalsim.montecarlo.parquet import group_rows  # noqa: E402
+from escalsim.parquet_table import value_bytes  # noqa: E402
 from escalsim.scenario.loader import load_scenario  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -158,7 +159,7 @@ def main() -> None:
             nbytes = (out / "runs.parquet").stat().st_size
             readable = (sum(1 for name in meta.schema.names if name.startswith("final.")))
             schema = meta.schema.to_arrow_schema()
-            width, rows = sum(_bytes(f.type) for f in schema), group_rows(schema)
+            width, rows = sum(value_bytes(f.type) for f in schema), group_rows(schema)
             print(f"{size:>10} {len(scenario.options):>5} {readable:>5} {len(scenario.checkpoints):>4} "
                   f"{path.stat().st_size / 1000:>5.0f} {load:>6.2f} {wall:>6.1f} {1000 * wall / ns.runs:>6.1f} "
                   f"{parent / 1024:>9.0f} {worker / 1024:>9.0f} {meta.num_columns:>7} "
