@@ -9,7 +9,7 @@ printed; linear loading keeps the time per KB flat.
 
 from __future__ import annotations
 
-import sys
+import argparse
 import tempfile
 import time
 from pathlib import Path
@@ -59,4 +59,7 @@ def main(factors: list[int]) -> None:
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [1, 5, 10, 20, 27])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("copies", nargs="*", type=int, default=[1, 5, 10, 20, 27],
+                        help="How many copies of the options each file holds (default: 1 5 10 20 27).")
+    main(parser.parse_args().copies)
