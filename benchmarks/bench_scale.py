@@ -38,6 +38,8 @@ escalsim.run(escalsim.load_scenario(sys.argv[1]), sys.argv[2], escalsim.Settings
 SUMMARY = """
 import sys
 from pathlib import Path
+from escalsim._memory import give_back_freed_memory
+give_back_freed_memory()  # as the escalsim program does (the query below is the Python API: it does not)
 from escalsim.cli.run_cmd import _report
 _report(Path(sys.argv[1]), 0.0, quiet=False)
 """

@@ -34,9 +34,11 @@ def _is_the_program() -> bool:
     return any(a == "-mescalsim" or (a == "-m" and args[i + 1:i + 2] == ["escalsim"]) for i, a in enumerate(args))
 
 
-#: this process is the `escalsim` program, started with Python's default Ctrl-C (a job started in the
-#: background by a shell has Ctrl-C ignored, and keeps it so)
-PROGRAM = _is_the_program() and _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler
+#: this process is the `escalsim` program, not the package imported by another program
+THE_PROGRAM = _is_the_program()
+#: ... and it started with Python's default Ctrl-C (a job started in the background by a shell has Ctrl-C
+#: ignored, and keeps it so)
+PROGRAM = THE_PROGRAM and _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler
 _guarding = PROGRAM
 if _guarding:
     _signal.signal(_signal.SIGINT, _interrupted_while_starting)

@@ -55,6 +55,10 @@ class _Escalsim(click.Group):
     """A click group whose `main` never ends in a traceback for what the outside world does to it."""
 
     def invoke(self, ctx: click.Context):
+        if _startup.THE_PROGRAM:  # a command runs (not --help): before it imports pyarrow
+            from escalsim._memory import give_back_freed_memory
+
+            give_back_freed_memory()
         try:
             return super().invoke(ctx)
         except OSError as exc:  # click would take a closed pipe for its own and exit 1 without a word
