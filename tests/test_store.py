@@ -157,6 +157,15 @@ def test_interrupted_then_resumed_gives_the_uninterrupted_results(job, done, tmp
     assert not list(tmp_path.rglob("*.tmp"))
 
 
+def test_the_tables_are_the_same_bytes_whatever_the_batch_sizes(job, done, tmp_path, monkeypatch):
+    # row groups smaller than the run count, so that batches of 37 and of 64 cut them at different places
+    monkeypatch.setattr(parquet, "ROW_GROUP", 100)
+    a, b = write(tmp_path / "a", job, batch_size=37), write(tmp_path / "b", job, batch_size=64)
+    for name in ("runs.parquet", "levels.parquet", "traces.parquet"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    assert pq.ParquetFile(a / "runs.parquet").metadata.num_row_groups == 3
+
+
 def test_loading_an_incomplete_directory_says_how_far_it_got(job, tmp_path):
     interrupted(tmp_path, job, batches=3)
     with pytest.raises(ResultsError, match=r"incomplete: 192 of 300 runs done; `escalsim run --resume .*` contin"):

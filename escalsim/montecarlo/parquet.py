@@ -104,13 +104,18 @@ def distinct(paths: list[Path], cols: list[str]) -> dict[str, pa.Array]:
 
 
 def encode(table: pa.Table, schema: pa.Schema, dictionaries: dict[str, pa.Array]) -> pa.Table:
-    """String columns as indices into one sorted dictionary per column (pandas: a category)."""
+    """String columns as indices into one sorted dictionary per column (pandas: a category), chunk by chunk: the
+    other columns are the table's own, not a copy. The Parquet writer's output does not depend on how a column is
+    chunked (tests/test_store.py), so a row group is written the same whatever the batch sizes were, and
+    consolidating holds the row group once, not twice."""
     cols = []
     for field in schema:
-        col = table.column(field.name).combine_chunks()
+        col = table.column(field.name)
         if field.name in dictionaries:
             values = dictionaries[field.name]
-            col = pa.DictionaryArray.from_arrays(pc.index_in(col, value_set=values).cast(pa.int32()), values)
+            col = pa.chunked_array([pa.DictionaryArray.from_arrays(pc.index_in(chunk, value_set=values)
+                                                                    .cast(pa.int32()), values)
+                                    for chunk in col.chunks], type=field.type)
         cols.append(col)
     return pa.table(cols, schema=schema)
 
