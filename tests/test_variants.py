@@ -10,6 +10,7 @@ from worlds import BASE, write
 
 from escalsim.errors import ScenarioError
 from escalsim.scenario.loader import load_scenario
+from escalsim.scenario.variants import read_source
 
 
 def _variant(tmp_path, text: str):
@@ -44,6 +45,28 @@ def test_an_error_a_variant_causes_points_at_the_variants_line(tmp_path):
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)
     assert (info.value.problems[0].file, info.value.problems[0].line) == (str(path), 4)
+
+
+def test_a_variant_that_makes_a_section_too_long_is_named_with_its_line(tmp_path):
+    # the base's two checkpoints are fine; the variant adds 399 (the cap is 400): the count is the variant's doing
+    write(tmp_path, {"checkpoints": {"c0": 5, "c1": 6}}, name="base.yaml")
+    path = tmp_path / "variant.yaml"
+    path.write_text("extends: base.yaml\ncheckpoints:\n" + "".join(f"  d{k}: {k + 10}\n" for k in range(399)),
+                    encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    problem = info.value.problems[0]
+    assert (problem.file, problem.line, problem.path) == (str(path), 3, "checkpoints")
+    assert problem.message == "401 entries; at most 400 are allowed here"
+
+
+def test_a_variant_that_only_changes_an_entry_leaves_the_sections_errors_with_the_base(tmp_path):
+    write(tmp_path, {"checkpoints": {"c0": 5, "c1": 6}}, name="base.yaml")
+    path = tmp_path / "variant.yaml"
+    path.write_text("extends: base.yaml\ncheckpoints:\n  c1: 7\n", encoding="utf-8")
+    source = read_source(path)
+    assert source.where(("checkpoints",))[0] == str(tmp_path / "base.yaml")
+    assert source.where(("checkpoints", "c1"))[:2] == (str(path), 3)
 
 
 def test_removing_what_is_not_there_is_a_located_error(tmp_path):

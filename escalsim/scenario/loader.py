@@ -208,6 +208,14 @@ def _pydantic_problem(source: Source, err: dict, root: type[BaseModel]) -> Probl
         field = _field(loc, root)
         about = f": {field.description}" if field is not None and field.description else ""
         return _problem(source, path, f"missing required key '{path[-1]}'{about}")
+    if kind in ("too_long", "too_short"):  # pydantic's "Dictionary should have at most 400 items after validation"
+        ctx = err.get("ctx", {})
+        what = "entries" if ctx.get("field_type") == "Dictionary" else "items"
+        limit = f"at most {ctx['max_length']:,}" if kind == "too_long" else f"at least {ctx['min_length']:,}"
+        count = ctx.get("actual_length")
+        written = f"{count:,} {what}" if count is not None else \
+            f"too {'many' if kind == 'too_long' else 'few'} {what}"
+        return _problem(source, path, f"{written}; {limit} are allowed here")
     message = msg.removeprefix("Value error, ")
     if kind == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") == ID_PATTERN:
         message = "expected a " + ID_RULE

@@ -89,6 +89,8 @@ def _overlay(base: Source, top: Source, path: tuple, at: tuple | None = None) ->
     top_value = get(top.data, path)
     base_value = get(base.data, at) if at else base.data
     if isinstance(top_value, dict) and isinstance(base_value, dict):
+        if any(key not in base_value or top_value[key] is None for key in top_value):
+            _resized_by(base, top, path, at)
         for key in top_value:
             child, target = path + (key,), at + (key,)
             if child in top.keys:
@@ -103,6 +105,14 @@ def _overlay(base: Source, top: Source, path: tuple, at: tuple | None = None) ->
         _edit_list(base, top, path, at, base_value, top_value)
     else:
         put(base.data, at, top_value)
+
+
+def _resized_by(base: Source, top: Source, path: tuple, at: tuple) -> None:
+    """The variant adds to or removes from the mapping or list at `at`: an error about it as a whole (how many
+    entries it has, the cap on checkpoints x values) points at the variant's line, not the base's. The scenario's
+    root keeps the base's position."""
+    if at and path in top.values:
+        base.values[at] = top.values[path]
 
 
 ID_KEYS = ("id", "party", "name")  # what names an item of a list: a rung's id, an obligation's party, ...
@@ -120,6 +130,9 @@ def _edit_list(base: Source, top: Source, path: tuple, at: tuple, items: list, e
     """A variant's mapping in place of a list: merge into items by id, add new ids and `+append` items at the
     end, then remove the items named null or listed in `+remove` (positions follow the items)."""
     removals: list[int] = []
+    if any(key in ("+append", "+remove") or value is None or item_index(items, key) is None
+           for key, value in edits.items()):
+        _resized_by(base, top, path, at)
     for key, value in edits.items():
         here = top.where(path + (key,), key=True)
         if key == "+append":
