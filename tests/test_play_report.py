@@ -263,3 +263,13 @@ def test_the_help_examples_of_a_session_report_run(session_file, tmp_path, monke
         result = invoke(*args)
         assert result.exit_code == 0, f"{line}\n{result.output}"
         assert Path(name).with_name(f"{Path(name).stem}-report.html").is_file()
+
+
+def test_a_session_not_yet_played_reports_without_a_warning(tmp_path, recwarn):
+    (tmp_path / "s.yaml").write_text(json.dumps({"commands": ["look"]}))
+    result = invoke("play", DPRK, "--script", tmp_path / "s.yaml", "--session", tmp_path / "g.yaml")
+    assert result.exit_code == 0, result.output
+    result = invoke("report", "--session", tmp_path / "g.yaml")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "g-report.html").is_file()
+    assert not [w for w in recwarn if "xlim" in str(w.message)]  # matplotlib: "identical low and high xlims"

@@ -165,7 +165,7 @@ def path_figure(paths: list[tuple[str, Game]], title: str, moves: bool = True) -
         clean_axes(ax)
         ax.tick_params(labelsize=TICK - 3)
     subtitle = _mark_moves(axes, paths[0][1]) if moves and paths[0][1].moves else ""
-    axes[-1].set_xlim(model.start, paths[0][1].date(end))
+    axes[-1].set_xlim(model.start, paths[0][1].date(max(end, 1.0)))  # a game not yet played: its first day
     if len(paths) > 1:
         axes[0].legend(fontsize=NOTE, frameon=False, loc="upper left")
     fig.suptitle(title + (f"\nMoves: {subtitle}" if subtitle else ""), x=0.01, ha="left", fontsize=TICK,
