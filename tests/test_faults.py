@@ -170,7 +170,7 @@ OUT_CASES = [  # (id, args, exit code, stderr pattern); {full} and {null} are sy
     ("run, non-empty --out", ["run", "{minimal}", "--runs", "10", "--out", "{tmp}"], 1,
      r"\S+ is an existing directory that is not empty; choose another --out"),
     ("run, results as --out", ["run", "{minimal}", "--runs", "10", "--out", "{results}"], 1,
-     r"holds escalsim results already; choose another --out"),
+     r"holds complete escalsim results already; choose another --out\n"),
     ("report to a directory", ["report", "{results}", "--out", "{tmp}"], 2, r"is a directory"),
     ("play, missing folder", ["play", "{minimal}", "--script", "{script}", "--session", "{tmp}/missing/s.yaml"], 1,
      r"cannot write the session file to \S+/missing/s.yaml: the folder \S+/missing does not exist"),
@@ -520,7 +520,7 @@ def test_two_runs_started_together_on_one_out_one_wins():
             codes = sorted(p.returncode for p in both)
             errs = [err for _, err in done]
             assert codes == [0, 1], (attempt, errs)
-            assert any("is being written by another escalsim process" in e or "holds escalsim results already" in e
+            assert any("is being written by another escalsim process" in e or "escalsim results already" in e
                        for e in errs), errs
             assert json.loads((out / "manifest.json").read_text())["runs"] == 300
 

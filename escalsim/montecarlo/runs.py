@@ -105,8 +105,10 @@ def check_new_directory(directory: Path) -> None:
                            "or stop it, or choose another --out")
     if directory.is_dir() and any(directory.iterdir()):
         if is_results_dir(directory):
+            if has_kind(directory / MANIFEST):  # complete: nothing to resume
+                raise ResultsError(f"{directory} holds complete escalsim results already; choose another --out")
             raise ResultsError(f"{directory} holds escalsim results already; choose another --out (or continue "
-                               f"an interrupted run with `escalsim run --resume {directory}`)")
+                               f"this interrupted run with `escalsim run --resume {directory}`)")
         raise ResultsError(f"{directory} is an existing directory that is not empty; choose another --out")
 
 
