@@ -352,3 +352,12 @@ def test_a_directory_another_process_is_writing_cannot_be_resumed(job, tmp_path)
         holder.wait()
         holder.stdout.close()
     assert ResultsWriter.resume(writer.directory).next_run == 64  # the lock ends with its process
+
+
+def test_a_new_run_into_results_says_whether_they_can_be_resumed(job, done, tmp_path):
+    from escalsim.montecarlo.runs import check_new_directory
+    with pytest.raises(ResultsError, match=r"holds complete escalsim results already; choose another --out$"):
+        check_new_directory(done)
+    interrupted(tmp_path, job, batches=1).close()
+    with pytest.raises(ResultsError, match=r"continue this interrupted run with `escalsim run --resume "):
+        check_new_directory(tmp_path)
