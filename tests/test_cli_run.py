@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -133,6 +134,9 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, monkeypatch, re
     monkeypatch.setattr("escalsim.montecarlo.runs.run_many", real)
     result = invoke("run", "--resume", out, "--workers", 1)
     assert result.exit_code == 0, result.output
+    # the rate is over every session's simulating time, and this command's own time is named as such
+    assert re.search(r"400 runs, [\d,]+ runs/s over [\d,.]+ s of simulating in all sessions; this command "
+                     r"[\d.]+ s\. Results: ", result.output), result.output
     pd.testing.assert_frame_equal(pd.read_parquet(out / "runs.parquet"),
                                   pd.read_parquet(results_dir[0] / "runs.parquet"))
 

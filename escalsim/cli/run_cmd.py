@@ -80,7 +80,7 @@ def run(file, runs, seed, workers, out_dir, overrides, injections, blocks, overr
     """
     _check_flags(file, resume_dir, runs, precision, min_runs, max_runs, scheduler)
     if resume_dir is not None and runs is None and _summaries_missing(Path(resume_dir)):
-        _report(Path(resume_dir), time.perf_counter(), quiet)  # what an interrupted end did not write
+        _report(Path(resume_dir), time.perf_counter(), quiet, resumed=True)  # what an interrupted end did not write
         return
     try:
         settings, scenario, where, claimed = _prepare(file, resume_dir, runs, seed, workers, out_dir, overrides,
@@ -94,7 +94,7 @@ def run(file, runs, seed, workers, out_dir, overrides, injections, blocks, overr
         _interrupted_before_start(resume_dir)
     began = time.perf_counter()
     directory = _simulate(scenario, file, where, settings, runs if scenario is None else None, quiet, claimed)
-    _report(directory, began, quiet)
+    _report(directory, began, quiet, resumed=resume_dir is not None)
 
 
 def _prepare(file, resume_dir, runs, seed, workers, out_dir, overrides, precision, min_runs, max_runs, scheduler,
@@ -257,7 +257,16 @@ def _summaries_missing(directory: Path) -> bool:
     return (directory / "manifest.json").is_file() and not all((directory / name).is_file() for name in CSV_FILES)
 
 
-def _report(directory: Path, began: float, quiet: bool) -> None:
+def _closing_line(manifest: dict, took: float, resumed: bool) -> str:
+    """Why the runs stopped, how many, and how fast. The rate is the manifest's, over every session's simulating
+    time; after a resume this command's own time is a different figure, and is named so."""
+    line = f"{manifest['stopped_because']}: {manifest['runs']:,} runs, {manifest['runs_per_s']:,.0f} runs/s"
+    if resumed:
+        return line + f" over {manifest['wall_time_s']:,.1f} s of simulating in all sessions; this command {took:.1f} s."
+    return line + f", {took:.1f} s."
+
+
+def _report(directory: Path, began: float, quiet: bool, resumed: bool = False) -> None:
     """The summary (unless quiet) and the closing line on stdout, the summary CSVs in the directory."""
     from escalsim.montecarlo.files import ResultsError
     from escalsim.montecarlo.results import read_manifest
@@ -273,8 +282,7 @@ def _report(directory: Path, began: float, quiet: bool) -> None:
             for line in summary(runs_frame, manifest):
                 echo(line)
             echo("")
-        echo(f"{manifest['stopped_because']}: {manifest['runs']:,} runs, {manifest['runs_per_s']:,.0f} runs/s, "
-             f"{time.perf_counter() - began:.1f} s. Results: {directory}")
+        echo(_closing_line(manifest, time.perf_counter() - began, resumed) + f" Results: {directory}")
     except StdoutError as exc:  # a closed pipe ends quietly, as for every command; a full disk is an error
         stdout_failed(exc.error, f"; the results are complete in {directory}")
 
