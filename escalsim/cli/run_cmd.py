@@ -262,7 +262,8 @@ def _closing_line(manifest: dict, took: float, resumed: bool) -> str:
     time; after a resume this command's own time is a different figure, and is named so."""
     line = f"{manifest['stopped_because']}: {manifest['runs']:,} runs, {manifest['runs_per_s']:,.0f} runs/s"
     if resumed:
-        return line + f" over {manifest['wall_time_s']:,.1f} s of simulating in all sessions; this command {took:.1f} s."
+        return line + (f" over {manifest['wall_time_s']:,.1f} s of simulating in all sessions; "
+                       f"this command {took:.1f} s.")
     return line + f", {took:.1f} s."
 
 
