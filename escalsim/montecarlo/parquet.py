@@ -16,7 +16,7 @@ from escalsim.montecarlo.files import atomic
 from escalsim.parquet_table import value_bytes
 
 ROW_GROUP = 65_536                    # rows per Parquet row group at most: fixed, so files do not depend on batch sizes
-GROUP_BYTES = 128 * 2**20             # and at most this many bytes of a row group in memory, while writing or reading
+GROUP_BYTES = 64 * 2**20              # and at most this many bytes of a row group in memory, while writing or reading
 
 
 COMPRESSION = "zstd"
@@ -68,12 +68,18 @@ def grid_columns(schema: pa.Schema, track_ids: list[str]) -> Callable[[pa.Table]
     days = len(schema) - 2
     ids = pa.array(track_ids, pa.string())
 
+    def grid(cells: pa.FixedSizeBinaryArray) -> np.ndarray:  # a view of the cells' bytes, runs x days
+        data = np.frombuffer(cells.buffers()[1], np.int8, count=len(cells) * days, offset=cells.offset * days)
+        return data.reshape(len(cells), days)
+
     def convert(table: pa.Table) -> pa.Table:
-        cells = table.column("grid").combine_chunks()
-        grid = np.frombuffer(cells.buffers()[1], np.int8, count=len(cells) * days, offset=cells.offset * days)
-        grid = grid.reshape(len(cells), days)
-        track = ids.take(table.column("track").combine_chunks())
-        return pa.table([table.column("run"), track] + [pa.array(grid[:, k]) for k in range(days)], schema=schema)
+        """Chunk by chunk, so that the cells are not copied whole before their columns are (the writer's bytes do
+        not depend on the chunks)."""
+        grids = [grid(cells) for cells in table.column("grid").chunks]
+        track = pa.chunked_array([ids.take(chunk) for chunk in table.column("track").chunks], pa.string())
+        return pa.table([table.column("run"), track]
+                        + [pa.chunked_array([pa.array(g[:, k]) for g in grids], pa.int8()) for k in range(days)],
+                        schema=schema)
 
     return convert
 
@@ -134,17 +140,20 @@ def stream(path: Path, schema: pa.Schema, tables: Iterator[pa.Table], convert: C
         with pq.ParquetWriter(fh, schema, **options) as writer:
             for group in row_groups(tables, rows):
                 writer.write_table(convert(group) if convert else group.cast(schema), row_group_size=rows)
+                del group  # not kept while the next group is read: one group in memory, not two
+                pa.default_memory_pool().release_unused()
 
     atomic(path, write)
 
 
 def group_rows(schema: pa.Schema) -> int:
     """Rows per row group for a table of this schema: ROW_GROUP, or fewer (a multiple of 4,096) where ROW_GROUP rows
-    would take more than GROUP_BYTES in memory (a wide runs table: ~4.5 KB a row for the default scenario, 28,672
+    would take more than GROUP_BYTES in memory (a wide runs table: ~4.5 KB a row for the default scenario, 12,288
     rows a group). It depends on the columns only, so the file still does not depend on batch sizes; writing, and
-    reading a row group back, holds at most about GROUP_BYTES whatever the run count. Fewer, larger groups make a
+    reading a row group back, holds at most about GROUP_BYTES whatever the run count. Larger groups would make a
     smaller footer, which every reader parses whole when it opens the file (~1 KB a row group and column in
-    pyarrow: 35 groups of the default scenario's 576 columns for a million runs, ~20 MB)."""
+    pyarrow: 82 groups of the default scenario's 576 columns for a million runs, 45 MB), but writing one holds it:
+    at 128 MiB `escalsim run` peaked at 1.6x its 10,000-run peak (docs/benchmarks.md)."""
     width = sum(value_bytes(field.type) for field in schema)
     return max(4_096, min(ROW_GROUP, GROUP_BYTES // max(width, 1) // 4_096 * 4_096)) if ROW_GROUP >= 4_096 \
         else ROW_GROUP
@@ -160,7 +169,10 @@ def row_groups(tables: Iterator[pa.Table], size: int | None = None) -> Iterator[
         rows += table.num_rows
         while rows >= size:
             group = pa.concat_tables(pending)
-            pending, rows = [group.slice(size)], rows - size
-            yield group.slice(0, size)
+            pending, rows = [group.slice(size)], rows - size  # the rest keeps only the chunks it overlaps
+            head = group.slice(0, size)
+            del group
+            yield head
+            del head  # released before the next group's tables are read
     if rows:
         yield pa.concat_tables(pending)
