@@ -155,7 +155,7 @@ def simulate(model: Model, seed: int, run: int = 0, injections: Sequence[Injecti
 def _run(w: World, model: Model, injections: Sequence[Injection], blocks: Sequence[Block],
          fork: Fork | None = None) -> RunRecord:
     if fork is not None:
-        w.opened = []
+        w.keep_streams()
     _set_initial(w, model)
     parts = [kind.create(w, plan) for kind, plans in model.elements for plan in plans]
     if fork is not None:

@@ -36,7 +36,9 @@ class World:
     def __init__(self, model, seed: int, run: int, trace: bool):
         self.model = model
         self.seed, self.run = seed, run
-        self._streams = sampling.run_streams(seed, run)
+        # component key -> its random stream in this run: sampling.run_streams itself (no call of a method in
+        # between), or in a run that will fork, a wrapper that also keeps each stream opened (`keep_streams`)
+        self.stream: Callable[[str], sampling.Stream] = sampling.run_streams(seed, run)
         self.env = env = simpy.Environment()
         # at() pushes onto SimPy's queue itself, as Environment.schedule does (SimPy is pinned below 5;
         # tests/test_engine.py checks the contract): one Python call less per scheduled event
@@ -121,12 +123,17 @@ class World:
         if self.dirty:
             self.flush()
 
-    def stream(self, key: str):
-        """Component `key`'s random stream in this run (sampling.stream(seed, run, key))."""
-        s = self._streams(key)
-        if self.opened is not None:
-            self.opened.append(s)
-        return s
+    def keep_streams(self) -> None:
+        """Keep every stream opened from now on in `opened`, for `fork` (before any is opened)."""
+        self.opened = opened = []
+        streams = self.stream
+
+        def stream(key: str) -> sampling.Stream:
+            s = streams(key)
+            opened.append(s)
+            return s
+
+        self.stream = stream
 
     def fork(self, branch: str, parts) -> None:
         """From now on, draw every random number from the branch's streams: the run so far is kept exactly, what
@@ -140,7 +147,7 @@ class World:
         for s in self.opened:
             sampling.branch_off(s, branch)
         self.opened = None
-        self._streams = sampling.run_streams(self.seed, self.run, branch)
+        self.stream = sampling.run_streams(self.seed, self.run, branch)
         for part in parts:
             reforked = getattr(part, "reforked", None)
             if reforked is not None:

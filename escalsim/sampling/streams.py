@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
+from functools import lru_cache
 from hashlib import blake2b
 from operator import index
 from typing import Protocol
@@ -47,15 +48,6 @@ class Stream:
         return (self._words[i] >> 11) * 2.0**-53
 
 
-def _open(head: bytes, key: bytes) -> Stream:
-    """The stream whose hashed messages are ``head || j || key``, with block 0 computed."""
-    s = Stream()
-    s._words = _unpack_block(blake2b(head + _COUNTER_0 + key).digest())
-    s._i = s._j = 0
-    s._head, s._key = head, key
-    return s
-
-
 def _check_uint64(name: str, value: int) -> int:
     if isinstance(value, bool):
         raise TypeError(f"{name} must be an int, not bool")
@@ -69,6 +61,11 @@ def _check_key(key: str) -> bytes:
     if not isinstance(key, str):
         raise TypeError(f"key must be a str, got {type(key).__name__}")
     return key.encode("utf-8")
+
+
+# `_check_key` memoized: runs open the streams of the same few component keys run after run, and a cached key is
+# found without a Python call
+_key_bytes = lru_cache(maxsize=4096)(_check_key)
 
 
 def _head(seed: int, run: int) -> bytes:
@@ -91,7 +88,7 @@ def stream_block(seed: int, run: int, key: str, j: int) -> bytes:
 
 def stream(seed: int, run: int, key: str) -> Stream:
     """Return a new stream for component ``key`` in run ``run`` of ``seed``."""
-    return _open(_head(seed, run), _check_key(key))
+    return run_streams(seed, run)(key)
 
 
 def run_streams(seed: int, run: int, branch: str = "") -> Callable[[str], Stream]:
@@ -102,7 +99,13 @@ def run_streams(seed: int, run: int, branch: str = "") -> Callable[[str], Stream
     suffix = _branch_suffix(branch) if branch else b""
 
     def stream_of(key: str) -> Stream:
-        return _open(head, _check_key(key) + suffix)
+        """The stream whose hashed messages are ``head || j || key + suffix``, with block 0 computed."""
+        s = Stream()
+        s._key = k = _key_bytes(key) + suffix
+        s._words = _unpack_block(blake2b(head + _COUNTER_0 + k).digest())
+        s._i = s._j = 0
+        s._head = head
+        return s
 
     return stream_of
 
