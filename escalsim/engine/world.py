@@ -8,7 +8,7 @@ from collections.abc import Callable
 from heapq import heappop, heappush
 
 import simpy
-from simpy.events import NORMAL
+from simpy.events import NORMAL, URGENT
 
 from escalsim import sampling
 from escalsim.engine.record import LADDER, TraceEvent
@@ -28,6 +28,18 @@ class Call:
 
     __slots__ = ("callbacks", "fn", "args")
     _ok = True  # a scheduled call never fails
+
+
+class _Stop(Exception):
+    """Raised by the call `World.process` schedules at its `until` (SimPy's `run` stops on StopSimulation)."""
+
+
+def _stop() -> None:
+    raise _Stop
+
+
+_STOP = Call()  # the stop at the end of `World.process`
+_STOP.fn, _STOP.args = _stop, ()
 
 
 class World:
@@ -107,14 +119,20 @@ class World:
     def process(self, until: float) -> None:
         """Process the scheduled calls up to `until` (excluded), in SimPy's order (time, priority, insertion),
         on SimPy's queue and clock: what `env.run(until=until)` does for a queue that holds only Calls (every
-        piece of work of a run is one, `at`), without `Environment.step`'s frame and failure checks per event,
-        and without the stop event at `until` (nothing is scheduled from `until` on). The clock ends at `until`."""
+        piece of work of a run is one, `at`), without `Environment.step`'s frame and failure checks per event.
+        As in `env.run`, a stop at `until`, URGENT so that it comes before anything else due then, ends the loop
+        by raising an exception: no test of the time or of an empty queue per event. It takes no id from the
+        counter (ids count the calls scheduled). The clock ends at `until`."""
         env, queue = self.env, self._queue
-        while queue and queue[0][0] < until:
-            env._now, _, _, call = heappop(queue)
-            call.fn(*call.args)  # _run_call, inline: one frame less per event
-            if self.dirty:
-                self.flush()
+        heappush(queue, (until, URGENT, -1, _STOP))
+        try:
+            while True:
+                env._now, _, _, call = heappop(queue)
+                call.fn(*call.args)  # _run_call, inline: one frame less per event
+                if self.dirty:
+                    self.flush()
+        except _Stop:
+            pass
         env._now = until
 
     def _run_call(self, call: Call) -> None:
