@@ -30,22 +30,26 @@ class Stream:
     """A component's random stream (from :func:`stream` or :func:`run_streams`).
 
     ``random()`` returns uniform ``i`` (0, 1, 2, ...) of the stream: word ``i % 8`` of block ``i // 8``
-    (see :func:`stream_block`) as ``(w >> 11) * 2**-53``.  A plain method over the current block's
-    words: whole runs were faster with it than with a C-level ``random`` (the ``__next__`` of a chain of
-    lazy per-block iterators: 697 vs 753 µs per run of the default scenario), which costs more to create.
+    (see :func:`stream_block`) as ``(w >> 11) * 2**-53``.  A plain method taking the next of the current block's
+    words from an iterator (``next`` with a default: no index to keep): whole runs were faster with it than with
+    a C-level ``random`` (the ``__next__`` of a chain of lazy per-block iterators: 697 vs 753 µs per run of the
+    default scenario), which costs more to create.
     """
 
-    __slots__ = ("_words", "_i", "_j", "_head", "_key")
+    __slots__ = ("_words", "_j", "_head", "_key")
 
     def random(self) -> float:
         """The stream's next uniform, a multiple of 2**-53 in [0, 1)."""
-        i = self._i
-        if i == 8:  # block used up: hash the next one
-            j = self._j = self._j + 1
-            self._words = _unpack_block(blake2b(self._head + j.to_bytes(8, "little") + self._key).digest())
-            i = 0
-        self._i = i + 1
-        return (self._words[i] >> 11) * 2.0**-53
+        w = next(self._words, None)
+        if w is None:  # block used up
+            w = self._next_block()
+        return (w >> 11) * 2.0**-53
+
+    def _next_block(self) -> int:
+        """Hash the next block, and take its first word."""
+        j = self._j = self._j + 1
+        self._words = words = iter(_unpack_block(blake2b(self._head + j.to_bytes(8, "little") + self._key).digest()))
+        return next(words)
 
 
 def _check_uint64(name: str, value: int) -> int:
@@ -102,8 +106,8 @@ def run_streams(seed: int, run: int, branch: str = "") -> Callable[[str], Stream
         """The stream whose hashed messages are ``head || j || key + suffix``, with block 0 computed."""
         s = Stream()
         s._key = k = _key_bytes(key) + suffix
-        s._words = _unpack_block(blake2b(head + _COUNTER_0 + k).digest())
-        s._i = s._j = 0
+        s._words = iter(_unpack_block(blake2b(head + _COUNTER_0 + k).digest()))
+        s._j = 0
         s._head = head
         return s
 
@@ -122,5 +126,5 @@ def branch_off(s: Stream, branch: str) -> None:
     opened: what was drawn before is kept, every later draw belongs to the branch. Keys are names without NUL
     bytes, so a branch's streams never coincide with another key's."""
     s._key += _branch_suffix(branch)
-    s._words = _unpack_block(blake2b(s._head + _COUNTER_0 + s._key).digest())
-    s._i = s._j = 0
+    s._words = iter(_unpack_block(blake2b(s._head + _COUNTER_0 + s._key).digest()))
+    s._j = 0
