@@ -245,6 +245,20 @@ def test_enable_and_disable_options(tmp_path):
     assert fired_day(model, r, 0) == 5 and fired_day(model, r, 1) == 5 and math.isnan(fired_day(model, r, 2))
 
 
+def test_initial_values_are_set_in_file_order_before_the_levels(tmp_path):
+    """An initial value given as an expression reads the parameters and the variables set before it (those after
+    it are still 0); the levels and rung events are set after the variables (a model sets them in advance only
+    when no initial value reads the state: core._initial_state)."""
+    model = model_of(tmp_path, {
+        "ladder": {"start": "mid", "rungs": [{"id": "low"}, {"id": "mid"}, {"id": "high"}]},
+        "parameters": {"p": {"dist": "uniform", "low": 1, "high": 2, "per": "run"}},
+        "variables": {"a": {"initial": "b + level * 10 + p"}, "b": {"initial": 5},
+                      "d": {"initial": "a + 100 * happened('mid')"}}})
+    final = dict(zip(model.readable, simulate(model, 3).final))
+    assert 1 <= final["p"] <= 2 and final["a"] == final["p"] and final["d"] == final["a"]
+    assert final["b"] == 5 and final["level"] == 1
+
+
 def test_scheduled_calls_are_events_simpy_processes(tmp_path):
     """world.at schedules slotted Call objects; SimPy's step must run them in time order, FIFO on ties."""
     from escalsim.engine.world import World

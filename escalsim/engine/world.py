@@ -6,6 +6,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable
 from heapq import heappop, heappush
+from typing import NamedTuple
 
 import simpy
 from simpy.events import NORMAL, URGENT
@@ -42,6 +43,23 @@ _STOP = Call()  # the stop at the end of `World.process`
 _STOP.fn, _STOP.args = _stop, ()
 
 
+class InitialState(NamedTuple):
+    """What every run of a model starts from, built once per model (core._initial_state) and copied by each World:
+    readable values and event days, each track's starting level and the rungs it is at or above from day 0 (also
+    kept apart, in `levels` and `rung_events`), each track's path so far (its first (day, rung)) and highest rung,
+    and per rung the first day at or above it, the first day on it and what put the track there."""
+
+    values: dict[str, float]
+    event_times: dict[str, float]
+    levels: dict[str, float]
+    rung_events: dict[str, float]
+    level_paths: tuple[tuple[tuple[float, int]], ...]
+    max_levels: list[int]
+    at_or_above: list[float]
+    entered: list[float]
+    entered_cause: list[str]
+
+
 class World:
     """Mutable state of one run; components read and change it, watchers react to changes."""
 
@@ -56,17 +74,18 @@ class World:
         # tests/test_engine.py checks the contract): one Python call less per scheduled event
         self._queue, self._eid = env._queue, env._eid
         self._callbacks = (self._run_call,)
-        self.values: dict[str, float] = dict.fromkeys(model.readable, 0.0)
-        self.event_times: dict[str, float] = {}
+        start = model.initial_state
+        self.values: dict[str, float] = start.values.copy()
+        self.event_times: dict[str, float] = start.event_times.copy()
         self.var_watchers: dict[str, list] = defaultdict(list)
         self.event_watchers: dict[str, list] = defaultdict(list)
         self.change_listeners: dict[str, list[Callable]] = defaultdict(list)
         self.trace: list[TraceEvent] | None = [] if trace else None
-        self.level_paths: list[list[tuple[float, int]]] = [[] for _ in model.tracks]  # (day, rung) per track
-        self.max_levels = [0] * len(model.tracks)
-        self.at_or_above = [math.nan] * len(model.rungs)   # first day each track was at or above each rung
-        self.entered = [math.nan] * len(model.rungs)       # first day each track was on each rung
-        self.entered_cause = [""] * len(model.rungs)      # what put the track on the rung that day
+        self.level_paths: list[list[tuple[float, int]]] = list(map(list, start.level_paths))  # (day, rung)s
+        self.max_levels = start.max_levels.copy()
+        self.at_or_above = start.at_or_above.copy()   # first day each track was at or above each rung
+        self.entered = start.entered.copy()           # first day each track was on each rung
+        self.entered_cause = start.entered_cause.copy()  # what put the track on the rung that day
         self._reads = 0  # of events_scheduled, each of which takes one id
         self.actions = 0
         self.horizon = model.horizon
