@@ -300,8 +300,8 @@ def test_a_run_with_too_many_events_stops_with_a_clear_error(tmp_path, monkeypat
 
 def test_a_finished_run_leaves_no_reference_cycles():
     """Every escalsim object of a run is freed by reference counting when simulate returns (the cyclic GC
-    would otherwise traverse each run's ~50 components: a tenth of a run's setup). SimPy's own
-    Environment is cyclic by construction (bound classes) and is not ours to change."""
+    would otherwise traverse each run's ~50 components: a tenth of a run's setup), the world's SimPy environment
+    too (world._Environment: SimPy's own binds its classes to itself, a cycle)."""
     import gc
     from pathlib import Path
 

@@ -6,6 +6,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable
 from heapq import heappop, heappush
+from itertools import count
 from typing import NamedTuple
 
 import simpy
@@ -43,6 +44,20 @@ _STOP = Call()  # the stop at the end of `World.process`
 _STOP.fn, _STOP.args = _stop, ()
 
 
+class _Environment(simpy.Environment):
+    """SimPy's Environment without its classes bound to it up front (`BoundClass.bind_early`): a run schedules only
+    Calls (`World.at`), and binding Event, Timeout, Process, ... costs a run ~270 bytecodes and makes the
+    environment a reference cycle, left to the cyclic garbage collector (`env.timeout(...)` and the like still
+    work: bound when used). The attributes are those Environment.__init__ sets (SimPy is pinned below 5;
+    tests/test_engine.py runs SimPy's own loop on a world's environment)."""
+
+    def __init__(self) -> None:
+        self._now = 0
+        self._queue = []
+        self._eid = count()
+        self._active_proc = None
+
+
 class InitialState(NamedTuple):
     """What every run of a model starts from, built once per model (core._initial_state) and copied by each World:
     readable values and event days, each track's starting level and the rungs it is at or above from day 0 (also
@@ -69,7 +84,7 @@ class World:
         # component key -> its random stream in this run: sampling.run_streams itself (no call of a method in
         # between), or in a run that will fork, a wrapper that also keeps each stream opened (`keep_streams`)
         self.stream: Callable[[str], sampling.Stream] = sampling.run_streams(seed, run)
-        self.env = env = simpy.Environment()
+        self.env = env = _Environment()
         # at() pushes onto SimPy's queue itself, as Environment.schedule does (SimPy is pinned below 5;
         # tests/test_engine.py checks the contract): one Python call less per scheduled event
         self._queue, self._eid = env._queue, env._eid
