@@ -160,7 +160,12 @@ def _run(w: World, model: Model, injections: Sequence[Injection], blocks: Sequen
     if fork is not None:
         w.keep_streams()
     _set_initial(w, model)
-    parts = [kind.create(w, plan) for kind, plans in model.elements for plan in plans]
+    parts, starting = [], []  # every element of the run; those with something to schedule at the start
+    for kind, plans in model.elements:
+        made = list(map(kind.create, repeat(w), plans))
+        parts += made
+        if kind.starts:
+            starting += made
     if fork is not None:
         if fork.day <= 0:
             w.fork(fork.branch, ())  # nothing is pending yet
@@ -169,7 +174,7 @@ def _run(w: World, model: Model, injections: Sequence[Injection], blocks: Sequen
     _moves(w, model, injections, blocks)
     read = _reader(model)
     snapshots = _schedule_checkpoints(w, model, read)
-    for part in parts:
+    for part in starting:
         part.start()
     for part in parts:  # conditions already true at the start are acted on now
         if isinstance(part, Watch):

@@ -53,9 +53,6 @@ class Observer:
         self.lag, self.lag_draw = draws.resolve(plan.lag)
         self.factor, self.factor_draw = draws.resolve(plan.factor)
 
-    def start(self) -> None:
-        """Nothing to schedule: an observer acts only when the variable it watches changes."""
-
     def _rounded(self, value: float) -> float:
         step = self.plan.round_to
         return value if step is None else round(value / step) * step
@@ -84,4 +81,4 @@ class Observer:
         w.set(self.id, estimate)
 
 
-KIND = ElementKind("observations", plan_observation, Observer)
+KIND = ElementKind("observations", plan_observation, Observer, starts=False)  # acts when its variable changes

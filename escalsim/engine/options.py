@@ -80,9 +80,6 @@ class Option(Watch):
         self.draws = draws = Draws(self.world, self.plan.key, self.plan.plist)
         return draws
 
-    def start(self) -> None:
-        """Nothing to schedule: the option acts when its condition changes (checked once every element exists)."""
-
     def on_change(self, holds: bool) -> None:
         """Consider the option when its condition becomes true; when it becomes false, stop a hazard still
         running (a decision already taken still fires)."""
@@ -216,4 +213,4 @@ class Option(Watch):
             self._consider()
 
 
-KIND = ElementKind("options", plan_option, Option)
+KIND = ElementKind("options", plan_option, Option, starts=False)  # acts when its condition changes
