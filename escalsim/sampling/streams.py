@@ -36,7 +36,7 @@ class Stream:
     default scenario), which costs more to create.
     """
 
-    __slots__ = ("_words", "_j", "_head", "_key")
+    __slots__ = ("_words", "_j", "_base", "_key")
 
     def random(self) -> float:
         """The stream's next uniform, a multiple of 2**-53 in [0, 1)."""
@@ -48,7 +48,10 @@ class Stream:
     def _next_block(self) -> int:
         """Hash the next block, and take its first word."""
         j = self._j = self._j + 1
-        self._words = words = iter(_unpack_block(blake2b(self._head + j.to_bytes(8, "little") + self._key).digest()))
+        h = self._base.copy()
+        h.update(j.to_bytes(8, "little"))
+        h.update(self._key)
+        self._words = words = iter(_unpack_block(h.digest()))
         return next(words)
 
 
@@ -99,16 +102,21 @@ def run_streams(seed: int, run: int, branch: str = "") -> Callable[[str], Stream
     """``key -> stream(seed, run, key)`` for the many components of one run: ``seed`` and ``run`` are
     checked and encoded once, not for each stream. With a ``branch``, component ``key``'s stream is that of
     the key ``key + "\\x00" + branch`` (see :func:`branch_off`)."""
-    head = _head(seed, run)
+    # every hashed message of the run starts with the same head: absorbed into a BLAKE2b state once, and each
+    # block's hash continues a copy of it (a copy costs less than a new hash object's set-up)
+    base = blake2b(_head(seed, run))
     suffix = _branch_suffix(branch) if branch else b""
 
     def stream_of(key: str) -> Stream:
         """The stream whose hashed messages are ``head || j || key + suffix``, with block 0 computed."""
         s = Stream()
         s._key = k = _key_bytes(key) + suffix
-        s._words = iter(_unpack_block(blake2b(head + _COUNTER_0 + k).digest()))
+        h = base.copy()
+        h.update(_COUNTER_0)
+        h.update(k)
+        s._words = iter(_unpack_block(h.digest()))
         s._j = 0
-        s._head = head
+        s._base = base
         return s
 
     return stream_of
@@ -126,5 +134,8 @@ def branch_off(s: Stream, branch: str) -> None:
     opened: what was drawn before is kept, every later draw belongs to the branch. Keys are names without NUL
     bytes, so a branch's streams never coincide with another key's."""
     s._key += _branch_suffix(branch)
-    s._words = iter(_unpack_block(blake2b(s._head + _COUNTER_0 + s._key).digest()))
+    h = s._base.copy()
+    h.update(_COUNTER_0)
+    h.update(s._key)
+    s._words = iter(_unpack_block(h.digest()))
     s._j = 0
