@@ -227,9 +227,8 @@ class World:
         if values[name] == value:
             return
         values[name] = value
-        listeners = self.change_listeners.get(name)
-        if listeners:
-            for listener in listeners:
+        if name in self.change_listeners:  # few variables have listeners (observers, a track's hazards): no call
+            for listener in self.change_listeners[name]:
                 listener(value)
         watchers = self.var_watchers.get(name)
         if watchers:
