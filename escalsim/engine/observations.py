@@ -63,7 +63,7 @@ class Observer:
         lag = self.lag if self.lag_draw is None else self.lag_draw(self.r)
         factor = self.factor if self.factor_draw is None else self.factor_draw(self.r)
         w = self.world
-        w.at(lag, self._learn, w.env._now, value * factor)
+        w.at(lag, self._learn, w.now, value * factor)
 
     def _learn(self, when: float, estimate: float) -> None:
         if when < self.latest_seen:

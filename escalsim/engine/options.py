@@ -120,7 +120,7 @@ class Option(Watch):
 
     def _decide(self) -> None:
         self.phase, self.token = "delay", self.token + 1
-        self.decided_on = self.world.env._now
+        self.decided_on = self.world.now
         if self.plan.group:
             self._end_alternatives()
         self.world.at((self.draws or self._draws())(self.plan.delay), self._fire_if_current, self.token)

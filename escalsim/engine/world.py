@@ -85,6 +85,9 @@ class World:
         # between), or in a run that will fork, a wrapper that also keeps each stream opened (`keep_streams`)
         self.stream: Callable[[str], sampling.Stream] = sampling.run_streams(seed, run)
         self.env = env = _Environment()
+        # the current day: SimPy's clock, kept here while `process` runs (env._now is set when it returns), so
+        # that reading it, as most calls do, is one attribute lookup
+        self.now = env._now
         # at() pushes onto SimPy's queue itself, as Environment.schedule does (SimPy is pinned below 5;
         # tests/test_engine.py checks the contract): one Python call less per scheduled event
         self._queue, self._eid = env._queue, env._eid
@@ -126,7 +129,7 @@ class World:
     # --- time -------------------------------------------------------------------------------------------
     def at(self, delay: float, fn: Callable, *args) -> None:
         """Call fn(*args) after delay days (if before the horizon); the only way components schedule work."""
-        when = self.env._now + delay
+        when = self.now + delay
         if when < self.horizon:
             eid = next(self._eid)  # counts the calls scheduled (`events_scheduled`)
             if eid >= MAX_EVENTS:
@@ -147,7 +150,7 @@ class World:
         return taken
 
     def _runaway(self) -> None:
-        raise RunawayError(f"more than {MAX_EVENTS:,} events by day {self.env.now:g} in one run: something "
+        raise RunawayError(f"more than {MAX_EVENTS:,} events by day {self.now:g} in one run: something "
                            "happens far too often (e.g. a flow's interval_days or a hazard near zero delay)")
 
     def process(self, until: float) -> None:
@@ -156,21 +159,22 @@ class World:
         piece of work of a run is one, `at`), without `Environment.step`'s frame and failure checks per event.
         As in `env.run`, a stop at `until`, URGENT so that it comes before anything else due then, ends the loop
         by raising an exception: no test of the time or of an empty queue per event. It takes no id from the
-        counter (ids count the calls scheduled). The clock ends at `until`."""
-        env, queue = self.env, self._queue
+        counter (ids count the calls scheduled). The clock is `now` meanwhile; both end at `until`."""
+        queue = self._queue
         heappush(queue, (until, URGENT, -1, _STOP))
         try:
             while True:
-                env._now, _, _, call = heappop(queue)
+                self.now, _, _, call = heappop(queue)
                 call.fn(*call.args)  # _run_call, inline: one frame less per event
                 if self.dirty:
                     self.flush()
         except _Stop:
             pass
-        env._now = until
+        self.now = self.env._now = until
 
     def _run_call(self, call: Call) -> None:
-        """SimPy's callback of a Call: run it, then re-check the conditions its changes touched."""
+        """SimPy's callback of a Call: run it (on SimPy's clock), then re-check the conditions its changes touched."""
+        self.now = self.env._now
         call.fn(*call.args)
         if self.dirty:
             self.flush()
@@ -208,7 +212,7 @@ class World:
     def note(self, kind: str, subject: str, text: str, cause: str = "") -> None:
         """Add a TraceEvent on the current day, if the run is traced."""
         if self.trace is not None:
-            self.trace.append(TraceEvent(self.env.now, kind, subject, text, cause))
+            self.trace.append(TraceEvent(self.now, kind, subject, text, cause))
 
     def count_action(self, what: str) -> None:
         """Count one fired option or honoured obligation (`what` names it). Raises RunawayError past
@@ -216,7 +220,7 @@ class World:
         self.actions += 1
         if self.actions > MAX_ACTIONS:
             raise RunawayError(
-                f"more than {MAX_ACTIONS:,} options fired by day {self.env.now:g} (the last one: {what}): "
+                f"more than {MAX_ACTIONS:,} options fired by day {self.now:g} (the last one: {what}): "
                 "repeatable options with zero delay keep triggering each other; give them a delay_days "
                 "or make them one-shot")
 
@@ -241,7 +245,7 @@ class World:
         values, times = self.values, self.event_times
         while self.dirty:
             batch, self.dirty = self.dirty, {}
-            now = self.env._now
+            now = self.now
             for watch in batch:
                 if watch.uses_time:
                     watch.recheck()
@@ -255,7 +259,7 @@ class World:
         """Record that a named event happened now, or on `when` (a day before the start); first time only."""
         if event in self.event_times:
             return
-        self.event_times[event] = self.env._now if when is None else when
+        self.event_times[event] = self.now if when is None else when
         for watch in self.event_watchers.get(event, ()):
             self.dirty[watch] = None
 
@@ -270,7 +274,7 @@ class World:
         old = int(self.values[track.id])
         if new == old:
             return
-        now = self.env._now
+        now = self.now
         if self.trace is not None:
             labels = track.rung_labels
             arrow = "up" if new > old else "down"
@@ -315,7 +319,7 @@ class Watch:
         if self.retired:  # dirty before it retired: its owner can no longer act on it
             return
         w = self.world
-        now = w.env._now
+        now = w.now
         new = not not self.evaluate(w.values, now, w.event_times)  # bool() without a call
         if self.uses_time:
             nxt = self.expr.next_change(w.values, now, w.event_times)
@@ -352,7 +356,7 @@ class Watch:
             if not self.retired:
                 self.recheck()
                 return
-            now = self.world.env._now
+            now = self.world.now
             for nxt in self.expr.wake_days:  # what recheck would plan, without evaluating anything
                 if nxt > now:
                     self.wake_at = nxt
