@@ -259,6 +259,14 @@ def test_initial_values_are_set_in_file_order_before_the_levels(tmp_path):
     assert final["b"] == 5 and final["level"] == 1
 
 
+def test_a_world_keeps_fewer_than_30_attributes(tmp_path):
+    """CPython 3.11 keeps up to 29 instance attributes in a layout shared by a class's instances; a 30th turns
+    them into a plain dictionary and slows every attribute access of a run (World's docstring)."""
+    from escalsim.engine.world import World
+
+    assert len(vars(World(model_of(tmp_path, {}), seed=1, run=0, trace=True))) < 30
+
+
 def test_scheduled_calls_are_events_simpy_processes(tmp_path):
     """world.at schedules slotted Call objects; SimPy's step must run them in time order, FIFO on ties."""
     from escalsim.engine.world import World

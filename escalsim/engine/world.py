@@ -58,6 +58,20 @@ class _Environment(simpy.Environment):
         self._active_proc = None
 
 
+class _Kept:
+    """A run's stream factory that keeps every stream it opens (`World.keep_streams`, for `World.fork`)."""
+
+    __slots__ = ("streams", "opened")
+
+    def __init__(self, streams: Callable[[str], sampling.Stream]):
+        self.streams, self.opened = streams, []
+
+    def __call__(self, key: str) -> sampling.Stream:
+        s = self.streams(key)
+        self.opened.append(s)
+        return s
+
+
 class InitialState(NamedTuple):
     """What every run of a model starts from, built once per model (core._initial_state) and copied by each World:
     readable values and event days, each track's starting level and the rungs it is at or above from day 0 (also
@@ -76,7 +90,11 @@ class InitialState(NamedTuple):
 
 
 class World:
-    """Mutable state of one run; components read and change it, watchers react to changes."""
+    """Mutable state of one run; components read and change it, watchers react to changes.
+
+    It keeps fewer than 30 attributes (tests/test_engine.py checks): CPython 3.11 keeps an instance's attributes
+    in a compact layout, shared by the instances of its class, up to 29 of them; a 30th turns them into a plain
+    dictionary, and every attribute access of a run gets slower (+3% instructions a run of the default scenario)."""
 
     def __init__(self, model, seed: int, run: int, trace: bool):
         self.model = model
@@ -104,7 +122,6 @@ class World:
         self.at_or_above = start.at_or_above.copy()   # first day each track was at or above each rung
         self.entered = start.entered.copy()           # first day each track was on each rung
         self.entered_cause = start.entered_cause.copy()  # what put the track on the rung that day
-        self._reads = 0  # of events_scheduled, each of which takes one id
         self.actions = 0
         self.horizon = model.horizon
         self.options: dict = {}
@@ -113,7 +130,6 @@ class World:
         self.draws: dict = {}  # stream key -> Draws, for the components whose per-run random values are recorded
         self.obligations: dict = {}  # obligation event (treaty.party) -> (treaty run, index)
         self.dirty: dict[Watch, None] = {}  # conditions to re-check once the current event is done (ordered)
-        self.opened: list | None = None  # every stream opened, kept only in a run that will fork (see `fork`)
 
     def release(self) -> None:
         """Drop the references from the world to its components (and SimPy's queue of their calls) once a run
@@ -142,11 +158,10 @@ class World:
 
     @property
     def events_scheduled(self) -> int:
-        """How many calls `at` has scheduled so far. Ids come from SimPy's counter, which cannot be read without
-        taking one: each read takes one and is subtracted (ids only order calls scheduled for the same moment,
-        so a skipped id changes nothing)."""
-        taken = next(self._eid) - self._reads
-        self._reads += 1
+        """How many calls `at` has scheduled so far: the next id. SimPy's counter cannot be read without taking
+        one, so a read takes it and puts the counter back there."""
+        taken = next(self._eid)
+        self._eid = self.env._eid = count(taken)
         return taken
 
     def _runaway(self) -> None:
@@ -180,16 +195,8 @@ class World:
             self.flush()
 
     def keep_streams(self) -> None:
-        """Keep every stream opened from now on in `opened`, for `fork` (before any is opened)."""
-        self.opened = opened = []
-        streams = self.stream
-
-        def stream(key: str) -> sampling.Stream:
-            s = streams(key)
-            opened.append(s)
-            return s
-
-        self.stream = stream
+        """Keep every stream opened from now on, for `fork` (called before any is opened)."""
+        self.stream = _Kept(self.stream)
 
     def fork(self, branch: str, parts) -> None:
         """From now on, draw every random number from the branch's streams: the run so far is kept exactly, what
@@ -200,9 +207,8 @@ class World:
         delay (a decision being carried out, a report on its way, a planned batch) keeps its day."""
         for draws in self.draws.values():
             draws.rng()
-        for s in self.opened:
+        for s in self.stream.opened:
             sampling.branch_off(s, branch)
-        self.opened = None
         self.stream = sampling.run_streams(self.seed, self.run, branch)
         for part in parts:
             reforked = getattr(part, "reforked", None)
