@@ -245,6 +245,28 @@ def test_enable_and_disable_options(tmp_path):
     assert fired_day(model, r, 0) == 5 and fired_day(model, r, 1) == 5 and math.isnan(fired_day(model, r, 2))
 
 
+def test_initial_values_are_set_in_file_order_before_the_levels(tmp_path):
+    """An initial value given as an expression reads the parameters and the variables set before it (those after
+    it are still 0); the levels and rung events are set after the variables (a model sets them in advance only
+    when no initial value reads the state: core._initial_state)."""
+    model = model_of(tmp_path, {
+        "ladder": {"start": "mid", "rungs": [{"id": "low"}, {"id": "mid"}, {"id": "high"}]},
+        "parameters": {"p": {"dist": "uniform", "low": 1, "high": 2, "per": "run"}},
+        "variables": {"a": {"initial": "b + level * 10 + p"}, "b": {"initial": 5},
+                      "d": {"initial": "a + 100 * happened('mid')"}}})
+    final = dict(zip(model.readable, simulate(model, 3).final))
+    assert 1 <= final["p"] <= 2 and final["a"] == final["p"] and final["d"] == final["a"]
+    assert final["b"] == 5 and final["level"] == 1
+
+
+def test_a_world_keeps_fewer_than_30_attributes(tmp_path):
+    """CPython 3.11 keeps up to 29 instance attributes in a layout shared by a class's instances; a 30th turns
+    them into a plain dictionary and slows every attribute access of a run (World's docstring)."""
+    from escalsim.engine.world import World
+
+    assert len(vars(World(model_of(tmp_path, {}), seed=1, run=0, trace=True))) < 30
+
+
 def test_scheduled_calls_are_events_simpy_processes(tmp_path):
     """world.at schedules slotted Call objects; SimPy's step must run them in time order, FIFO on ties."""
     from escalsim.engine.world import World
@@ -286,8 +308,8 @@ def test_a_run_with_too_many_events_stops_with_a_clear_error(tmp_path, monkeypat
 
 def test_a_finished_run_leaves_no_reference_cycles():
     """Every escalsim object of a run is freed by reference counting when simulate returns (the cyclic GC
-    would otherwise traverse each run's ~50 components: a tenth of a run's setup). SimPy's own
-    Environment is cyclic by construction (bound classes) and is not ours to change."""
+    would otherwise traverse each run's ~50 components: a tenth of a run's setup), the world's SimPy environment
+    too (world._Environment: SimPy's own binds its classes to itself, a cycle)."""
     import gc
     from pathlib import Path
 

@@ -18,7 +18,7 @@ from escalsim.engine.element import ElementKind, Planning
 from escalsim.engine.parameters import ParametersPlan, draw_parameters, plan_parameters
 from escalsim.engine.record import RunRecord
 from escalsim.engine.tracks import TrackModel, track_models
-from escalsim.engine.world import Watch, World
+from escalsim.engine.world import InitialState, Watch, World
 from escalsim.scenario import conditions as expressions
 from escalsim.scenario.conditions import suggest
 from escalsim.scenario.moves import Block, Injection
@@ -49,7 +49,8 @@ class Model:
     events: list[str]                # every named event but the rungs (scenario.references.event_names order)
     options: list[str]               # option ids, in file order
     initial: ParamList
-    initial_slots: list[tuple[str, int]]
+    initial_slots: list[tuple[str, int]]  # (variable, slot) of the initial values each run sets (_set_initial)
+    initial_state: InitialState            # what every run starts from (the constant initial values among it)
     elements: list[tuple[ElementKind, list]] = field(default_factory=list)  # each kind with its plans
     parameters: ParametersPlan | None = None
     parameter_names: frozenset[str] = frozenset()
@@ -102,13 +103,15 @@ def compile_model(s: Scenario) -> Model:
     for track in tracks:
         labels[track.id] = ("escalation level" if s.ladder is not None else track.label) + " (rung index)"
     rungs = [r for track in tracks for r in track.rungs]
+    initial_slots = [(k, initial.add(v.initial)) for k, v in s.variables.items()]
     return Model(
         scenario=s, name=s.name, start=s.start, horizon=s.horizon, tracks=tracks, rungs=rungs,
         rung_labels=[label for track in tracks for label in track.rung_labels],
         readable=names, labels=labels,
         checkpoints=sorted(((k, s.day_of(d) + 1.0) for k, d in s.checkpoints.items()), key=lambda c: c[1]),
         events=[e for e in events if e not in set(rungs)], options=list(s.options), initial=initial,
-        initial_slots=[(k, initial.add(v.initial)) for k, v in s.variables.items()],
+        initial_slots=[(k, slot) for k, slot in initial_slots if initial.dynamic or initial.constants[slot] is None],
+        initial_state=_initial_state(tracks, names, initial, initial_slots),
         elements=[(kind, kind.plans(planning)) for kind in ELEMENT_KINDS],
         parameters=parameters, parameter_names=frozenset(s.parameters),
         recorded=[(key, slot) for key, slot, _path in planning.recorded],
@@ -155,9 +158,14 @@ def simulate(model: Model, seed: int, run: int = 0, injections: Sequence[Injecti
 def _run(w: World, model: Model, injections: Sequence[Injection], blocks: Sequence[Block],
          fork: Fork | None = None) -> RunRecord:
     if fork is not None:
-        w.opened = []
+        w.keep_streams()
     _set_initial(w, model)
-    parts = [kind.create(w, plan) for kind, plans in model.elements for plan in plans]
+    parts, starting = [], []  # every element of the run; those with something to schedule at the start
+    for kind, plans in model.elements:
+        made = list(map(kind.create, repeat(w), plans))
+        parts += made
+        if kind.starts:
+            starting += made
     if fork is not None:
         if fork.day <= 0:
             w.fork(fork.branch, ())  # nothing is pending yet
@@ -166,7 +174,7 @@ def _run(w: World, model: Model, injections: Sequence[Injection], blocks: Sequen
     _moves(w, model, injections, blocks)
     read = _reader(model)
     snapshots = _schedule_checkpoints(w, model, read)
-    for part in parts:
+    for part in starting:
         part.start()
     for part in parts:  # conditions already true at the start are acted on now
         if isinstance(part, Watch):
@@ -189,20 +197,40 @@ def _run(w: World, model: Model, injections: Sequence[Injection], blocks: Sequen
     )
 
 
+def _initial_state(tracks: list[TrackModel], readable: list[str], initial: ParamList,
+                   slots: list[tuple[str, int]]) -> InitialState:
+    """The state every run starts from, before anything is drawn: each track on its starting rung (entered, and
+    it and every rung below at or above, on day 0), variables with a constant initial value set, the others 0
+    until drawn. Unless an initial value is an expression that reads the state: then the variables are set in
+    file order first, each seeing those before it, and the levels and rung events after them (`_set_initial`)."""
+    rungs = sum(len(track.rungs) for track in tracks)
+    at_or_above, entered, entered_cause = [math.nan] * rungs, [math.nan] * rungs, [""] * rungs
+    levels, rung_events = {}, {}
+    for track in tracks:
+        levels[track.id] = float(track.start)
+        entered[track.offset + track.start] = 0.0
+        entered_cause[track.offset + track.start] = "start"
+        for k in range(track.start + 1):
+            at_or_above[track.offset + k] = 0.0
+            rung_events[track.rungs[k]] = 0.0
+    values, event_times = dict.fromkeys(readable, 0.0), {}
+    if not initial.dynamic:
+        values.update((name, initial.constants[slot]) for name, slot in slots if initial.constants[slot] is not None)
+        values.update(levels)
+        event_times.update(rung_events)
+    return InitialState(values, event_times, levels, rung_events, tuple(((0.0, track.start),) for track in tracks),
+                        [track.start for track in tracks], at_or_above, entered, entered_cause)
+
+
 def _set_initial(w: World, model: Model) -> None:
+    """Draw the run's parameters, then the initial values not already in model.initial_state."""
     draw_parameters(w, model.parameters)
     draws = Draws(w, "variables", model.initial)
     for name, slot in model.initial_slots:
         w.values[name] = draws(slot)
-    for t, track in enumerate(model.tracks):
-        w.values[track.id] = float(track.start)
-        w.max_levels[t] = track.start
-        w.level_paths[t].append((0.0, track.start))
-        w.entered[track.offset + track.start] = 0.0
-        w.entered_cause[track.offset + track.start] = "start"
-        for k in range(track.start + 1):
-            w.at_or_above[track.offset + k] = 0.0
-            w.event_times[track.rungs[k]] = 0.0
+    if model.initial.dynamic:  # see _initial_state
+        w.values.update(model.initial_state.levels)
+        w.event_times.update(model.initial_state.rung_events)
 
 
 def _moves(w: World, model: Model, injections: Sequence[Injection], blocks: Sequence[Block]) -> None:

@@ -103,7 +103,7 @@ class Deployment:
         or non-exponential intervals keep the batch already planned."""
         plan = self.plan
         if plan.size_slot is not None and plan.interval_slot is None and self.factor \
-                and self.world.env._now >= plan.flow_start:
+                and self.world.now >= plan.flow_start:
             self.flow_token += 1
             self._next_batch(self.flow_token)
 
@@ -119,7 +119,7 @@ class Deployment:
             wait = self.draws(plan.interval_slot) / self.factor
         else:
             wait = sampling.exponential(self.r, plan.poisson_rate * self.factor)
-        if self.world.env._now + wait <= plan.flow_until:
+        if self.world.now + wait <= plan.flow_until:
             self.world.at(wait, self._flow_batch, token)
 
     def _flow_batch(self, token: int) -> None:

@@ -75,7 +75,7 @@ def _expression_value(expr, low: float, high: float, transform):
     evaluate = expr.evaluate
 
     def value(world, _r=None):
-        x = evaluate(world.values, world.env._now, world.event_times)
+        x = evaluate(world.values, world.now, world.event_times)
         x = low if x != x else min(max(float(x), low), high)
         return x if transform is None else transform(x)
 

@@ -28,8 +28,9 @@ class Planning(NamedTuple):
 
 
 class Element(Protocol):
-    """An element in one run. `start` schedules its first events once every element of the run exists.
-    An element that watches a condition is also a `world.Watch`, checked once after every element started."""
+    """An element in one run. `start` schedules its first events once every element of the run exists (unless its
+    kind has nothing to schedule: `ElementKind.starts`). An element that watches a condition is also a
+    `world.Watch`, checked once after every element started."""
 
     def start(self) -> None:
         """Schedule the element's first events; called once per run, after every element exists."""
@@ -43,6 +44,7 @@ class ElementKind:
     plan: Callable[[str, Any, Planning], Any]       # (id, validated spec, planning) -> plan, once per model
     create: Callable[[Any, Any], Element]           # (world, plan) -> the element in one run
     specs: Callable[[Scenario], dict] | None = None  # id -> spec, if not the section's own table
+    starts: bool = True  # its elements have something to schedule when a run starts (`Element.start`)
 
     def plans(self, planning: Planning) -> list:
         """Plans of every element of this kind in the scenario, in file order."""

@@ -53,9 +53,6 @@ class Observer:
         self.lag, self.lag_draw = draws.resolve(plan.lag)
         self.factor, self.factor_draw = draws.resolve(plan.factor)
 
-    def start(self) -> None:
-        """Nothing to schedule: an observer acts only when the variable it watches changes."""
-
     def _rounded(self, value: float) -> float:
         step = self.plan.round_to
         return value if step is None else round(value / step) * step
@@ -66,7 +63,7 @@ class Observer:
         lag = self.lag if self.lag_draw is None else self.lag_draw(self.r)
         factor = self.factor if self.factor_draw is None else self.factor_draw(self.r)
         w = self.world
-        w.at(lag, self._learn, w.env._now, value * factor)
+        w.at(lag, self._learn, w.now, value * factor)
 
     def _learn(self, when: float, estimate: float) -> None:
         if when < self.latest_seen:
@@ -84,4 +81,4 @@ class Observer:
         w.set(self.id, estimate)
 
 
-KIND = ElementKind("observations", plan_observation, Observer)
+KIND = ElementKind("observations", plan_observation, Observer, starts=False)  # acts when its variable changes

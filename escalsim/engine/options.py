@@ -56,7 +56,8 @@ def plan_option(oid: str, o: ResponseOption, planning: Planning) -> OptionPlan:
 
 
 class Option(Watch):
-    """One actor's possible move: considered when its condition becomes true, fired after the decision delay."""
+    """One actor's possible move: considered when its condition becomes true, fired after the decision delay.
+    Created once per run, registered in the world (for injections and effects) and in its group."""
 
     __slots__ = ("plan", "draws", "enabled", "fired", "phase", "token", "decided_on", "blocked")
 
@@ -69,15 +70,15 @@ class Option(Watch):
         self.token = 0
         self.decided_on = math.nan
         self.blocked = 0  # moves declining the option now (a block may overlap another)
-        super().__init__(world, plan.when)
+        Watch.__init__(self, world, plan.when)  # named, not super(): a run creates every option
+        world.options[plan.id] = self
+        if plan.group:
+            world.groups[plan.group].append(self)
 
     def _draws(self) -> Draws:
         """The option's Draws, made now (a lazy plan's, on first use)."""
         self.draws = draws = Draws(self.world, self.plan.key, self.plan.plist)
         return draws
-
-    def start(self) -> None:
-        """Nothing to schedule: the option acts when its condition changes (checked once every element exists)."""
 
     def on_change(self, holds: bool) -> None:
         """Consider the option when its condition becomes true; when it becomes false, stop a hazard still
@@ -119,7 +120,7 @@ class Option(Watch):
 
     def _decide(self) -> None:
         self.phase, self.token = "delay", self.token + 1
-        self.decided_on = self.world.env._now
+        self.decided_on = self.world.now
         if self.plan.group:
             self._end_alternatives()
         self.world.at((self.draws or self._draws())(self.plan.delay), self._fire_if_current, self.token)
@@ -212,12 +213,4 @@ class Option(Watch):
             self._consider()
 
 
-def create_option(world, plan: OptionPlan) -> Option:
-    """An option in one run, registered in the world (for injections and effects) and in its group."""
-    option = world.options[plan.id] = Option(world, plan)
-    if plan.group:
-        world.groups[plan.group].append(option)
-    return option
-
-
-KIND = ElementKind("options", plan_option, create_option)
+KIND = ElementKind("options", plan_option, Option, starts=False)  # acts when its condition changes

@@ -49,6 +49,11 @@ class TreatyPlan:
     casus: object
     obligations: list[ObligationPlan]
     plist: ParamList = field(default_factory=ParamList)
+    followers: list[list[int]] = field(init=False)  # per step, the undated steps that wait for it, in order
+
+    def __post_init__(self):
+        self.followers = [[j for j, other in enumerate(self.steps) if i in other.after and other.day is None]
+                          for i in range(len(self.steps))]
 
 
 def plan_treaty(tid: str, t: Treaty, planning: Planning) -> TreatyPlan:
@@ -113,8 +118,8 @@ class TreatyRun(Watch):
         w.happen(step.event, plan.label, when=when)
         if when is None:
             w.note(TREATY, plan.label, step.label)
-        for j, other in enumerate(plan.steps):
-            if i in other.after and j not in self.done and other.day is None and set(other.after) <= self.done:
+        for j in plan.followers[i]:
+            if j not in self.done and self.done.issuperset(plan.steps[j].after):
                 self._begin(j)
         if len(self.done) == len(plan.steps) and not self.in_force:
             self.in_force = True

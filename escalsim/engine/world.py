@@ -6,9 +6,11 @@ import math
 from collections import defaultdict
 from collections.abc import Callable
 from heapq import heappop, heappush
+from itertools import count
+from typing import NamedTuple
 
 import simpy
-from simpy.events import NORMAL
+from simpy.events import NORMAL, URGENT
 
 from escalsim import sampling
 from escalsim.engine.record import LADDER, TraceEvent
@@ -30,30 +32,96 @@ class Call:
     _ok = True  # a scheduled call never fails
 
 
+class _Stop(Exception):
+    """Raised by the call `World.process` schedules at its `until` (SimPy's `run` stops on StopSimulation)."""
+
+
+def _stop() -> None:
+    raise _Stop
+
+
+_STOP = Call()  # the stop at the end of `World.process`
+_STOP.fn, _STOP.args = _stop, ()
+
+
+class _Environment(simpy.Environment):
+    """SimPy's Environment without its classes bound to it up front (`BoundClass.bind_early`): a run schedules only
+    Calls (`World.at`), and binding Event, Timeout, Process, ... costs a run ~270 bytecodes and makes the
+    environment a reference cycle, left to the cyclic garbage collector (`env.timeout(...)` and the like still
+    work: bound when used). The attributes are those Environment.__init__ sets (SimPy is pinned below 5;
+    tests/test_engine.py runs SimPy's own loop on a world's environment)."""
+
+    def __init__(self) -> None:
+        self._now = 0
+        self._queue = []
+        self._eid = count()
+        self._active_proc = None
+
+
+class _Kept:
+    """A run's stream factory that keeps every stream it opens (`World.keep_streams`, for `World.fork`)."""
+
+    __slots__ = ("streams", "opened")
+
+    def __init__(self, streams: Callable[[str], sampling.Stream]):
+        self.streams, self.opened = streams, []
+
+    def __call__(self, key: str) -> sampling.Stream:
+        s = self.streams(key)
+        self.opened.append(s)
+        return s
+
+
+class InitialState(NamedTuple):
+    """What every run of a model starts from, built once per model (core._initial_state) and copied by each World:
+    readable values and event days, each track's starting level and the rungs it is at or above from day 0 (also
+    kept apart, in `levels` and `rung_events`), each track's path so far (its first (day, rung)) and highest rung,
+    and per rung the first day at or above it, the first day on it and what put the track there."""
+
+    values: dict[str, float]
+    event_times: dict[str, float]
+    levels: dict[str, float]
+    rung_events: dict[str, float]
+    level_paths: tuple[tuple[tuple[float, int]], ...]
+    max_levels: list[int]
+    at_or_above: list[float]
+    entered: list[float]
+    entered_cause: list[str]
+
+
 class World:
-    """Mutable state of one run; components read and change it, watchers react to changes."""
+    """Mutable state of one run; components read and change it, watchers react to changes.
+
+    It keeps fewer than 30 attributes (tests/test_engine.py checks): CPython 3.11 keeps an instance's attributes
+    in a compact layout, shared by the instances of its class, up to 29 of them; a 30th turns them into a plain
+    dictionary, and every attribute access of a run gets slower (+3% instructions a run of the default scenario)."""
 
     def __init__(self, model, seed: int, run: int, trace: bool):
         self.model = model
         self.seed, self.run = seed, run
-        self._streams = sampling.run_streams(seed, run)
-        self.env = env = simpy.Environment()
+        # component key -> its random stream in this run: sampling.run_streams itself (no call of a method in
+        # between), or in a run that will fork, a wrapper that also keeps each stream opened (`keep_streams`)
+        self.stream: Callable[[str], sampling.Stream] = sampling.run_streams(seed, run)
+        self.env = env = _Environment()
+        # the current day: SimPy's clock, kept here while `process` runs (env._now is set when it returns), so
+        # that reading it, as most calls do, is one attribute lookup
+        self.now = env._now
         # at() pushes onto SimPy's queue itself, as Environment.schedule does (SimPy is pinned below 5;
         # tests/test_engine.py checks the contract): one Python call less per scheduled event
         self._queue, self._eid = env._queue, env._eid
         self._callbacks = (self._run_call,)
-        self.values: dict[str, float] = dict.fromkeys(model.readable, 0.0)
-        self.event_times: dict[str, float] = {}
+        start = model.initial_state
+        self.values: dict[str, float] = start.values.copy()
+        self.event_times: dict[str, float] = start.event_times.copy()
         self.var_watchers: dict[str, list] = defaultdict(list)
         self.event_watchers: dict[str, list] = defaultdict(list)
         self.change_listeners: dict[str, list[Callable]] = defaultdict(list)
         self.trace: list[TraceEvent] | None = [] if trace else None
-        self.level_paths: list[list[tuple[float, int]]] = [[] for _ in model.tracks]  # (day, rung) per track
-        self.max_levels = [0] * len(model.tracks)
-        self.at_or_above = [math.nan] * len(model.rungs)   # first day each track was at or above each rung
-        self.entered = [math.nan] * len(model.rungs)       # first day each track was on each rung
-        self.entered_cause = [""] * len(model.rungs)      # what put the track on the rung that day
-        self._reads = 0  # of events_scheduled, each of which takes one id
+        self.level_paths: list[list[tuple[float, int]]] = list(map(list, start.level_paths))  # (day, rung)s
+        self.max_levels = start.max_levels.copy()
+        self.at_or_above = start.at_or_above.copy()   # first day each track was at or above each rung
+        self.entered = start.entered.copy()           # first day each track was on each rung
+        self.entered_cause = start.entered_cause.copy()  # what put the track on the rung that day
         self.actions = 0
         self.horizon = model.horizon
         self.options: dict = {}
@@ -62,7 +130,6 @@ class World:
         self.draws: dict = {}  # stream key -> Draws, for the components whose per-run random values are recorded
         self.obligations: dict = {}  # obligation event (treaty.party) -> (treaty run, index)
         self.dirty: dict[Watch, None] = {}  # conditions to re-check once the current event is done (ordered)
-        self.opened: list | None = None  # every stream opened, kept only in a run that will fork (see `fork`)
 
     def release(self) -> None:
         """Drop the references from the world to its components (and SimPy's queue of their calls) once a run
@@ -78,7 +145,7 @@ class World:
     # --- time -------------------------------------------------------------------------------------------
     def at(self, delay: float, fn: Callable, *args) -> None:
         """Call fn(*args) after delay days (if before the horizon); the only way components schedule work."""
-        when = self.env._now + delay
+        when = self.now + delay
         if when < self.horizon:
             eid = next(self._eid)  # counts the calls scheduled (`events_scheduled`)
             if eid >= MAX_EVENTS:
@@ -91,42 +158,45 @@ class World:
 
     @property
     def events_scheduled(self) -> int:
-        """How many calls `at` has scheduled so far. Ids come from SimPy's counter, which cannot be read without
-        taking one: each read takes one and is subtracted (ids only order calls scheduled for the same moment,
-        so a skipped id changes nothing)."""
-        taken = next(self._eid) - self._reads
-        self._reads += 1
+        """How many calls `at` has scheduled so far: the next id. SimPy's counter cannot be read without taking
+        one, so a read takes it and puts the counter back there."""
+        taken = next(self._eid)
+        self._eid = self.env._eid = count(taken)
         return taken
 
     def _runaway(self) -> None:
-        raise RunawayError(f"more than {MAX_EVENTS:,} events by day {self.env.now:g} in one run: something "
+        raise RunawayError(f"more than {MAX_EVENTS:,} events by day {self.now:g} in one run: something "
                            "happens far too often (e.g. a flow's interval_days or a hazard near zero delay)")
 
     def process(self, until: float) -> None:
         """Process the scheduled calls up to `until` (excluded), in SimPy's order (time, priority, insertion),
         on SimPy's queue and clock: what `env.run(until=until)` does for a queue that holds only Calls (every
-        piece of work of a run is one, `at`), without `Environment.step`'s frame and failure checks per event,
-        and without the stop event at `until` (nothing is scheduled from `until` on). The clock ends at `until`."""
-        env, queue = self.env, self._queue
-        while queue and queue[0][0] < until:
-            env._now, _, _, call = heappop(queue)
-            call.fn(*call.args)  # _run_call, inline: one frame less per event
-            if self.dirty:
-                self.flush()
-        env._now = until
+        piece of work of a run is one, `at`), without `Environment.step`'s frame and failure checks per event.
+        As in `env.run`, a stop at `until`, URGENT so that it comes before anything else due then, ends the loop
+        by raising an exception: no test of the time or of an empty queue per event. It takes no id from the
+        counter (ids count the calls scheduled). The clock is `now` meanwhile; both end at `until`."""
+        queue = self._queue
+        heappush(queue, (until, URGENT, -1, _STOP))
+        try:
+            while True:
+                self.now, _, _, call = heappop(queue)
+                call.fn(*call.args)  # _run_call, inline: one frame less per event
+                if self.dirty:
+                    self.flush()
+        except _Stop:
+            pass
+        self.now = self.env._now = until
 
     def _run_call(self, call: Call) -> None:
-        """SimPy's callback of a Call: run it, then re-check the conditions its changes touched."""
+        """SimPy's callback of a Call: run it (on SimPy's clock), then re-check the conditions its changes touched."""
+        self.now = self.env._now
         call.fn(*call.args)
         if self.dirty:
             self.flush()
 
-    def stream(self, key: str):
-        """Component `key`'s random stream in this run (sampling.stream(seed, run, key))."""
-        s = self._streams(key)
-        if self.opened is not None:
-            self.opened.append(s)
-        return s
+    def keep_streams(self) -> None:
+        """Keep every stream opened from now on, for `fork` (called before any is opened)."""
+        self.stream = _Kept(self.stream)
 
     def fork(self, branch: str, parts) -> None:
         """From now on, draw every random number from the branch's streams: the run so far is kept exactly, what
@@ -137,10 +207,9 @@ class World:
         delay (a decision being carried out, a report on its way, a planned batch) keeps its day."""
         for draws in self.draws.values():
             draws.rng()
-        for s in self.opened:
+        for s in self.stream.opened:
             sampling.branch_off(s, branch)
-        self.opened = None
-        self._streams = sampling.run_streams(self.seed, self.run, branch)
+        self.stream = sampling.run_streams(self.seed, self.run, branch)
         for part in parts:
             reforked = getattr(part, "reforked", None)
             if reforked is not None:
@@ -149,7 +218,7 @@ class World:
     def note(self, kind: str, subject: str, text: str, cause: str = "") -> None:
         """Add a TraceEvent on the current day, if the run is traced."""
         if self.trace is not None:
-            self.trace.append(TraceEvent(self.env.now, kind, subject, text, cause))
+            self.trace.append(TraceEvent(self.now, kind, subject, text, cause))
 
     def count_action(self, what: str) -> None:
         """Count one fired option or honoured obligation (`what` names it). Raises RunawayError past
@@ -157,7 +226,7 @@ class World:
         self.actions += 1
         if self.actions > MAX_ACTIONS:
             raise RunawayError(
-                f"more than {MAX_ACTIONS:,} options fired by day {self.env.now:g} (the last one: {what}): "
+                f"more than {MAX_ACTIONS:,} options fired by day {self.now:g} (the last one: {what}): "
                 "repeatable options with zero delay keep triggering each other; give them a delay_days "
                 "or make them one-shot")
 
@@ -168,9 +237,8 @@ class World:
         if values[name] == value:
             return
         values[name] = value
-        listeners = self.change_listeners.get(name)
-        if listeners:
-            for listener in listeners:
+        if name in self.change_listeners:  # few variables have listeners (observers, a track's hazards): no call
+            for listener in self.change_listeners[name]:
                 listener(value)
         watchers = self.var_watchers.get(name)
         if watchers:
@@ -183,7 +251,7 @@ class World:
         values, times = self.values, self.event_times
         while self.dirty:
             batch, self.dirty = self.dirty, {}
-            now = self.env._now
+            now = self.now
             for watch in batch:
                 if watch.uses_time:
                     watch.recheck()
@@ -197,7 +265,7 @@ class World:
         """Record that a named event happened now, or on `when` (a day before the start); first time only."""
         if event in self.event_times:
             return
-        self.event_times[event] = self.env._now if when is None else when
+        self.event_times[event] = self.now if when is None else when
         for watch in self.event_watchers.get(event, ()):
             self.dirty[watch] = None
 
@@ -212,7 +280,7 @@ class World:
         old = int(self.values[track.id])
         if new == old:
             return
-        now = self.env._now
+        now = self.now
         if self.trace is not None:
             labels = track.rung_labels
             arrow = "up" if new > old else "down"
@@ -257,7 +325,7 @@ class Watch:
         if self.retired:  # dirty before it retired: its owner can no longer act on it
             return
         w = self.world
-        now = w.env._now
+        now = w.now
         new = not not self.evaluate(w.values, now, w.event_times)  # bool() without a call
         if self.uses_time:
             nxt = self.expr.next_change(w.values, now, w.event_times)
@@ -294,7 +362,7 @@ class Watch:
             if not self.retired:
                 self.recheck()
                 return
-            now = self.world.env._now
+            now = self.world.now
             for nxt in self.expr.wake_days:  # what recheck would plan, without evaluating anything
                 if nxt > now:
                     self.wake_at = nxt

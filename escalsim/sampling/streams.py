@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
+from functools import lru_cache
 from hashlib import blake2b
 from operator import index
 from typing import Protocol
@@ -29,31 +30,29 @@ class Stream:
     """A component's random stream (from :func:`stream` or :func:`run_streams`).
 
     ``random()`` returns uniform ``i`` (0, 1, 2, ...) of the stream: word ``i % 8`` of block ``i // 8``
-    (see :func:`stream_block`) as ``(w >> 11) * 2**-53``.  A plain method over the current block's
-    words: whole runs were faster with it than with a C-level ``random`` (the ``__next__`` of a chain of
-    lazy per-block iterators: 697 vs 753 µs per run of the default scenario), which costs more to create.
+    (see :func:`stream_block`) as ``(w >> 11) * 2**-53``.  A plain method taking the next of the current block's
+    words from an iterator (``next`` with a default: no index to keep): whole runs were faster with it than with
+    a C-level ``random`` (the ``__next__`` of a chain of lazy per-block iterators: 697 vs 753 µs per run of the
+    default scenario), which costs more to create.
     """
 
-    __slots__ = ("_words", "_i", "_j", "_head", "_key")
+    __slots__ = ("_words", "_j", "_base", "_key")
 
     def random(self) -> float:
         """The stream's next uniform, a multiple of 2**-53 in [0, 1)."""
-        i = self._i
-        if i == 8:  # block used up: hash the next one
-            j = self._j = self._j + 1
-            self._words = _unpack_block(blake2b(self._head + j.to_bytes(8, "little") + self._key).digest())
-            i = 0
-        self._i = i + 1
-        return (self._words[i] >> 11) * 2.0**-53
+        w = next(self._words, None)
+        if w is None:  # block used up
+            w = self._next_block()
+        return (w >> 11) * 2.0**-53
 
-
-def _open(head: bytes, key: bytes) -> Stream:
-    """The stream whose hashed messages are ``head || j || key``, with block 0 computed."""
-    s = Stream()
-    s._words = _unpack_block(blake2b(head + _COUNTER_0 + key).digest())
-    s._i = s._j = 0
-    s._head, s._key = head, key
-    return s
+    def _next_block(self) -> int:
+        """Hash the next block, and take its first word."""
+        j = self._j = self._j + 1
+        h = self._base.copy()
+        h.update(j.to_bytes(8, "little"))
+        h.update(self._key)
+        self._words = words = iter(_unpack_block(h.digest()))
+        return next(words)
 
 
 def _check_uint64(name: str, value: int) -> int:
@@ -69,6 +68,11 @@ def _check_key(key: str) -> bytes:
     if not isinstance(key, str):
         raise TypeError(f"key must be a str, got {type(key).__name__}")
     return key.encode("utf-8")
+
+
+# `_check_key` memoized: runs open the streams of the same few component keys run after run, and a cached key is
+# found without a Python call
+_key_bytes = lru_cache(maxsize=4096)(_check_key)
 
 
 def _head(seed: int, run: int) -> bytes:
@@ -91,18 +95,29 @@ def stream_block(seed: int, run: int, key: str, j: int) -> bytes:
 
 def stream(seed: int, run: int, key: str) -> Stream:
     """Return a new stream for component ``key`` in run ``run`` of ``seed``."""
-    return _open(_head(seed, run), _check_key(key))
+    return run_streams(seed, run)(key)
 
 
 def run_streams(seed: int, run: int, branch: str = "") -> Callable[[str], Stream]:
     """``key -> stream(seed, run, key)`` for the many components of one run: ``seed`` and ``run`` are
     checked and encoded once, not for each stream. With a ``branch``, component ``key``'s stream is that of
     the key ``key + "\\x00" + branch`` (see :func:`branch_off`)."""
-    head = _head(seed, run)
+    # every hashed message of the run starts with the same head: absorbed into a BLAKE2b state once, and each
+    # block's hash continues a copy of it (a copy costs less than a new hash object's set-up)
+    base = blake2b(_head(seed, run))
     suffix = _branch_suffix(branch) if branch else b""
 
     def stream_of(key: str) -> Stream:
-        return _open(head, _check_key(key) + suffix)
+        """The stream whose hashed messages are ``head || j || key + suffix``, with block 0 computed."""
+        s = Stream()
+        s._key = k = _key_bytes(key) + suffix
+        h = base.copy()
+        h.update(_COUNTER_0)
+        h.update(k)
+        s._words = iter(_unpack_block(h.digest()))
+        s._j = 0
+        s._base = base
+        return s
 
     return stream_of
 
@@ -119,5 +134,8 @@ def branch_off(s: Stream, branch: str) -> None:
     opened: what was drawn before is kept, every later draw belongs to the branch. Keys are names without NUL
     bytes, so a branch's streams never coincide with another key's."""
     s._key += _branch_suffix(branch)
-    s._words = _unpack_block(blake2b(s._head + _COUNTER_0 + s._key).digest())
-    s._i = s._j = 0
+    h = s._base.copy()
+    h.update(_COUNTER_0)
+    h.update(s._key)
+    s._words = iter(_unpack_block(h.digest()))
+    s._j = 0
