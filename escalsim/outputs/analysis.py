@@ -81,7 +81,8 @@ def first_passage_quantiles(runs: pd.DataFrame, manifest: dict) -> pd.DataFrame:
         first = runs[f"at_or_above.{rung}"].to_numpy()
         reached = first[~np.isnan(first)]
         p, lo, hi = wilson(len(reached), len(first))
-        q = np.quantile(reached, QUANTILES) if len(reached) else [np.nan] * len(QUANTILES)
+        # `reached` is this function's own copy: quantile may sort it in place (8 MB less at a million runs)
+        q = np.quantile(reached, QUANTILES, overwrite_input=True) if len(reached) else [np.nan] * len(QUANTILES)
         rows.append({"track": track, "rung": rung, "label": label, "p": float(p), "low": float(lo), "high": float(hi),
                      "q05": q[0], "median": q[1], "q95": q[2]})
     return pd.DataFrame(rows)
@@ -117,10 +118,11 @@ def outcome_frequencies(runs: pd.DataFrame, manifest: dict) -> pd.DataFrame:
     for outcome in manifest["outcomes"]:
         day = runs[f"event.{outcome}"].to_numpy()
         fired = day[~np.isnan(day)]
+        del day  # before the count column is read
         p, lo, hi = wilson(len(fired), n)
         count = runs.get(f"count.{outcome}")
         rows.append({"outcome": outcome, "p": float(p), "low": float(lo), "high": float(hi),
-                     "median_day": float(np.median(fired)) if len(fired) else np.nan,
+                     "median_day": float(np.median(fired, overwrite_input=True)) if len(fired) else np.nan,
                      "mean_count": float(count.mean()) if count is not None else np.nan})
     return pd.DataFrame(rows)
 
@@ -177,7 +179,7 @@ def repeated_decisions(runs: pd.DataFrame, manifest: dict) -> pd.DataFrame:
     """
     rows = []
     for option in manifest.get("options", []):
-        count = runs[f"count.{option}"].to_numpy(dtype=float)
+        count = runs[f"count.{option}"].to_numpy()
         if len(count) and count.max() > 1:
             taken = count[count > 0]
             rows.append({"option": option, "label": event_label(manifest, option), "mean": float(count.mean()),
