@@ -16,7 +16,7 @@ from escalsim.montecarlo.files import atomic
 from escalsim.parquet_table import value_bytes
 
 ROW_GROUP = 65_536                    # rows per Parquet row group at most: fixed, so files do not depend on batch sizes
-GROUP_BYTES = 64 * 2**20              # and at most this many bytes of a row group in memory, while writing or reading
+GROUP_BYTES = 80 * 2**20              # and at most this many bytes of a row group in memory, while writing or reading
 
 
 COMPRESSION = "zstd"
@@ -148,12 +148,13 @@ def stream(path: Path, schema: pa.Schema, tables: Iterator[pa.Table], convert: C
 
 def group_rows(schema: pa.Schema) -> int:
     """Rows per row group for a table of this schema: ROW_GROUP, or fewer (a multiple of 4,096) where ROW_GROUP rows
-    would take more than GROUP_BYTES in memory (a wide runs table: ~4.5 KB a row for the default scenario, 12,288
+    would take more than GROUP_BYTES in memory (a wide runs table: ~4.5 KB a row for the default scenario, 16,384
     rows a group). It depends on the columns only, so the file still does not depend on batch sizes; writing, and
-    reading a row group back, holds at most about GROUP_BYTES whatever the run count. Larger groups would make a
-    smaller footer, which every reader parses whole when it opens the file (~1 KB a row group and column in
-    pyarrow: 82 groups of the default scenario's 576 columns for a million runs, 45 MB), but writing one holds it:
-    at 128 MiB `escalsim run` peaked at 1.6x its 10,000-run peak (docs/benchmarks.md)."""
+    reading a row group back, holds at most about GROUP_BYTES whatever the run count. The size weighs the writer
+    against the readers: every reader parses the whole footer when it opens the file, ~1 KB a row group and
+    column in pyarrow (62 groups of the default scenario's 576 columns for a million runs: ~34 MB; 82 groups at
+    64 MiB: 45 MB), while writing holds a group (at 128 MiB the end of a million-run `escalsim run` peaked at
+    367 MiB against 299 at 64). docs/benchmarks.md, "Bounded memory", has the figures."""
     width = sum(value_bytes(field.type) for field in schema)
     return max(4_096, min(ROW_GROUP, GROUP_BYTES // max(width, 1) // 4_096 * 4_096)) if ROW_GROUP >= 4_096 \
         else ROW_GROUP
