@@ -213,6 +213,8 @@ def _pydantic_problem(source: Source, err: dict, root: type[BaseModel]) -> Probl
         what = "entries" if ctx.get("field_type") == "Dictionary" else "items"
         limit = f"at most {ctx['max_length']:,}" if kind == "too_long" else f"at least {ctx['min_length']:,}"
         count = ctx.get("actual_length")
+        if count is None and isinstance(err.get("input"), (dict, list)):  # newer pydantic stops counting at the cap
+            count = len(err["input"])
         written = f"{count:,} {what}" if count is not None else \
             f"too {'many' if kind == 'too_long' else 'few'} {what}"
         return _problem(source, path, f"{written}; {limit} are allowed here")
