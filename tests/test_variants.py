@@ -90,3 +90,10 @@ def test_set_names_a_list_item_by_its_id(tmp_path):
 def test_a_base_list_replaced_by_a_list_is_still_replaced_whole(tmp_path):
     s = load_scenario(_variant(tmp_path, "flags: [storm]\noptions: {go: {effects: [{ladder: high}]}}\n"))
     assert s.flags == ["storm"] and json.dumps(BASE)  # BASE untouched
+
+
+def test_null_removes_a_mapping_entry_the_base_gives(tmp_path):
+    write(tmp_path, {"checkpoints": {"c0": 5, "c1": 6}}, name="base.yaml")
+    path = tmp_path / "variant.yaml"
+    path.write_text("extends: base.yaml\ncheckpoints:\n  c0: null\n", encoding="utf-8")
+    assert list(load_scenario(path).checkpoints) == ["c1"]

@@ -95,7 +95,11 @@ def _overlay(base: Source, top: Source, path: tuple, at: tuple | None = None) ->
             child, target = path + (key,), at + (key,)
             if child in top.keys:
                 base.keys[target] = top.keys[child]
-            if key in base_value and isinstance(base_value[key], (dict, list)) and isinstance(top_value[key], dict):
+            if top_value[key] is None:  # `key: null` removes what the base gives (the field's default applies)
+                base_value.pop(key, None)
+                drop_positions(base, target)
+                base.removed[str(key)] = top.where(child, key=True)
+            elif key in base_value and isinstance(base_value[key], (dict, list)) and isinstance(top_value[key], dict):
                 _overlay(base, top, child, target)
             else:
                 drop_positions(base, target)
