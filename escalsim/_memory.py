@@ -11,8 +11,9 @@ does not: the summary of a million runs peaked at 320 MiB against 167 at 10,000.
 `give_back_freed_memory` sets Arrow's default pool to the system allocator (the pool is chosen when pyarrow
 first allocates, so this must run before pyarrow is imported: from the environment variable Arrow reads,
 ARROW_DEFAULT_MEMORY_POOL) and fixes glibc's mmap threshold at 1 MiB, so a freed block of 1 MiB or more goes back
-to the system at once. Measured on the summary (docs/benchmarks.md): a million runs 224 MiB against 139 at 10,000;
-the time it takes is the same within the noise. Results never depend on it.
+to the system at once. Measured on the summary of a million runs (docs/benchmarks.md): 224 MiB against 320. It
+costs time, since returned blocks are mapped and faulted in again: that summary took 25-31 s against 16-18 s on
+a loaded machine, still far below the minutes of simulating a million runs. Results never depend on it.
 
 Only the program does this (escalsim.cli), never the package imported in someone's process: a notebook's
 allocators are its owner's. A user's own ARROW_DEFAULT_MEMORY_POOL is kept. Off glibc (macOS, musl) the threshold
