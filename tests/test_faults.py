@@ -617,3 +617,15 @@ def test_the_guard_is_first():
 def test_the_fault_table_covers_every_command():
     """A new command joins the table above (stdout on a full disk, a closed pipe, Ctrl-C)."""
     assert set(COMMANDS) == set(main.commands)
+
+
+def test_a_ctrl_c_after_the_work_is_done_is_ignored():
+    """A Ctrl-C landing while Python shuts down (it puts SIGINT back to the system's default first) ended a
+    finished `validate` by SIGINT, status 130, without a word (seen once in CI): once a command's work is done and
+    written, the program ignores Ctrl-C."""
+    code = ("import signal, sys; sys.argv = ['escalsim', 'validate', sys.argv[1]]\n"
+            "import escalsim.cli\ntry:\n    escalsim.cli.main()\nexcept SystemExit as e:\n"
+            "    print(e.code, signal.getsignal(signal.SIGINT) is signal.SIG_IGN)\n")
+    done = subprocess.run([sys.executable, "-c", code, str(MINIMAL)], capture_output=True, text=True, env=ENV,
+                          timeout=HANG_GUARD)
+    assert done.stdout.splitlines()[-1] == "0 True", (done.stdout, done.stderr)

@@ -73,6 +73,7 @@ class _Escalsim(click.Group):
             with ctrl_c:
                 code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
                 _flush_stdout()
+            _finished()
         except click.Abort as exc:  # click's own wrapping of Ctrl-C (and of end of input at a prompt)
             if isinstance(exc.__context__, KeyboardInterrupt) or isinstance(exc.__cause__, KeyboardInterrupt):
                 _interrupted(newline=False)  # click has ended the line
@@ -95,6 +96,16 @@ class _Escalsim(click.Group):
                 _interrupted()
             raise
         sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def _finished() -> None:
+    """The command's work is done and written: a Ctrl-C from now on changes nothing, so it is ignored. Without
+    this, one landing while Python shuts down (which puts Ctrl-C back to the system's default first) ended the
+    finished command by SIGINT, status 130, without a word."""
+    if _common.AS_PROGRAM:
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _ordinary_ctrl_c() -> None:
